@@ -1,0 +1,55 @@
+"""The checklist areas the kit knows: one notebook and one check module each.
+
+Adding an area means one entry here, one ``checks/<area>.py`` with ``run(env)``, and one
+``notebooks/<area>.ipynb``; the runner, params validation and summary pick it up from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harden_lib.findings import Finding
+    from harden_lib.params import Environment
+
+SUMMARY = "summary"
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    title: str
+    purpose: str
+
+    @property
+    def notebook(self) -> str:
+        return f"{self.name}.ipynb"
+
+    def runner(self) -> Callable[[Environment], list[Finding]]:
+        """The area's ``run(env)`` function, imported on demand (areas import heavy libraries)."""
+        module = importlib.import_module(f"harden_lib.checks.{self.name}")
+        return module.run
+
+
+AREAS: dict[str, Area] = {
+    area.name: area
+    for area in (
+        Area(
+            "config",
+            "Configuration preflight",
+            "The deployment's env file: secrets strong, URLs safe, debug switches off.",
+        ),
+        Area(
+            "headers",
+            "Security headers",
+            "HTTP response headers that make browsers enforce HTTPS, block framing and injected scripts.",
+        ),
+    )
+}
+
+
+def area_names() -> list[str]:
+    return list(AREAS)

@@ -1,0 +1,1 @@
+"""One module per checklist area; each exposes ``run(env) -> list[Finding]``."""

@@ -1,0 +1,151 @@
+"""Certificates generated at run time for the demo target and test servers.
+
+They are made to look like real PKI (a CA with key-usage extensions, a leaf that is not a
+CA, with SANs and server-auth EKU) because strict validators — sslyze, Python's ssl with
+``VERIFY_X509_STRICT`` — reject toy certificates before they reach what a test means to test.
+No key is ever committed: each process makes its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True)
+class CertBundle:
+    """Files of one generated chain: the CA to trust, and the server's cert + key."""
+
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+    folder: Path
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "harden test PKI"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _san(hosts: list[str]) -> x509.SubjectAlternativeName:
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return x509.SubjectAlternativeName(names)
+
+
+def generate_chain(
+    folder: Path | str | None = None,
+    hosts: list[str] | None = None,
+    *,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    key_type: str = "ec",
+    rsa_bits: int = 2048,
+) -> CertBundle:
+    """A fresh CA and a leaf for ``hosts`` (default 127.0.0.1, ::1, localhost), written as PEM.
+
+    ``not_before``/``not_after`` set the leaf's validity so tests can make expired or
+    nearly-expired certificates; ``key_type`` is ``ec`` (P-256) or ``rsa``.
+    """
+    hosts = hosts or ["127.0.0.1", "::1", "localhost"]
+    out = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="harden-pki-"))
+    out.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("harden test root CA")
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    leaf_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    if key_type == "rsa":
+        leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+    else:
+        leaf_key = ec.generate_private_key(ec.SECP256R1())
+    start = not_before or now - timedelta(days=1)
+    end = not_after or now + timedelta(days=90)
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name(hosts[0]))
+        .issuer_name(ca_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=key_type == "rsa",
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_san(hosts), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    ca_path, cert_path, key_path = out / "ca.pem", out / "server.pem", out / "server.key"
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    return CertBundle(ca_path=ca_path, cert_path=cert_path, key_path=key_path, folder=out)
