@@ -1,0 +1,115 @@
+"""``harden`` / ``python -m harden_lib``: run audits, validate params, serve the demo target.
+
+Exit codes (DESIGN §8): 0 GO, 1 NO-GO, 2 the run could not complete (bad params, a notebook
+crashed), 64 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harden_lib.errors import HardenError
+from harden_lib.runner import EXIT_INCOMPLETE, EXIT_USAGE
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors; 2 means 'run incomplete' here, so use 64 (EX_USAGE)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _split_areas(value: str) -> list[str]:
+    from harden_lib.areas import AREAS
+
+    areas = [a.strip() for a in value.split(",") if a.strip()]
+    unknown = [a for a in areas if a not in AREAS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown area(s) {', '.join(unknown)}; known: {', '.join(AREAS)}")
+    return areas
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="harden", description="Production-hardening audit kit.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="audit one or more environments and write HTML/JSON/CSV/JUnit reports")
+    run.add_argument("--env", action="append", required=True, metavar="NAME", help="params/NAME.yaml (repeatable)")
+    run.add_argument("--areas", type=_split_areas, help="comma-separated subset of areas to run")
+    run.add_argument("--workers", type=int, default=2, help="notebooks executed in parallel (default 2)")
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default reports/)")
+    run.add_argument("--params-dir", type=Path, default=Path("params"), help="params folder (default params/)")
+
+    validate = sub.add_parser("validate", help="check params files without running anything")
+    validate.add_argument("files", nargs="+", type=Path)
+
+    sub.add_parser("demo-server", help="serve the embedded demo target in the foreground")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from harden_lib import __version__
+
+        print(f"harden {__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "demo-server":
+            from harden_lib.demo.server import main as demo_main
+
+            return demo_main()
+    except HardenError as exc:
+        print(f"harden: {exc}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except KeyboardInterrupt:
+        print("harden: interrupted; the 'latest' report link was not switched", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harden_lib.runner import Runner
+
+    if args.workers < 1 or args.workers > 16:
+        print("harden: error: --workers must be between 1 and 16", file=sys.stderr)
+        return EXIT_USAGE
+    runner = Runner(reports_dir=args.reports, params_dir=args.params_dir, workers=args.workers)
+    result = runner.run(args.env, args.areas)
+    for env in result.environments:
+        where = env.run_dir / "index.html" if env.run_dir else "(no report)"
+        print(f"{env.environment}: {env.verdict} (exit {env.exit_code}) {env.error or ''} {where}".replace("  ", " "))
+    print(f"All reports: {args.reports / 'index.html'}")
+    return result.exit_code
+
+
+def _validate(files: Sequence[Path]) -> int:
+    from harden_lib.params import load_environment
+
+    code = 0
+    for file in files:
+        try:
+            env = load_environment(file)
+        except HardenError as exc:
+            print(f"INVALID {exc}", file=sys.stderr)
+            code = EXIT_INCOMPLETE
+            continue
+        print(f"OK {file}: environment '{env.name}', areas {', '.join(env.areas)}, gate fail_on {env.gate.fail_on}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

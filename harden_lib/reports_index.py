@@ -1,0 +1,67 @@
+"""The HTML entry pages: one per run (verdict, areas, links) and one across all runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harden_lib.findings import STATUS_ORDER, Finding, atomic_write_text
+from harden_lib.render import TEMPLATES
+
+
+def _jinja():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    # Autoescape: finding text can contain what a scanned server sent.
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
+
+
+def write_run_index(run_dir: Path, run_info: dict[str, Any], blocking: Sequence[Finding]) -> Path:
+    html = (
+        _jinja()
+        .get_template("run_index.html.j2")
+        .render(run=run_info, blocking=list(blocking)[:30], statuses=[s.value for s in STATUS_ORDER])
+    )
+    path = run_dir / "index.html"
+    atomic_write_text(path, html)
+    return path
+
+
+def list_runs(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every completed run under ``reports_dir`` (those with a run.json), newest first."""
+    runs = []
+    for run_json in sorted(Path(reports_dir).glob("*/*/run.json")):
+        if run_json.parent.name == "latest" or run_json.parent.is_symlink():
+            continue
+        try:
+            info = json.loads(run_json.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        latest = run_json.parent.parent / "latest"
+        info["latest"] = latest.is_symlink() and latest.resolve() == run_json.parent.resolve()
+        info["href"] = f"{run_json.parent.parent.name}/{run_json.parent.name}/index.html"
+        runs.append(info)
+    runs.sort(key=lambda r: (r.get("environment", ""), r.get("started", "")), reverse=True)
+    return runs
+
+
+def write_reports_index(reports_dir: Path) -> Path:
+    runs = list_runs(reports_dir)
+    by_env: dict[str, list[dict[str, Any]]] = {}
+    for run in sorted(runs, key=lambda r: r.get("started", ""), reverse=True):
+        by_env.setdefault(run.get("environment", "?"), []).append(run)
+    html = (
+        _jinja()
+        .get_template("reports_index.html.j2")
+        .render(
+            runs=runs,
+            by_env=dict(sorted(by_env.items())),
+            updated=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+    )
+    path = Path(reports_dir) / "index.html"
+    atomic_write_text(path, html)
+    return path
