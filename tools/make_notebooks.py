@@ -14,7 +14,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 PARAMETERS = '''# Parameters (papermill injects new values below this cell).
-params_path = ""  # params/<env>.yaml to audit; empty = the embedded demo (started automatically)
+params_path = ""  # the params file of the environment to audit; empty means the embedded demo
 run_dir = ""  # set by `harden run`: where this area saves its findings'''
 
 

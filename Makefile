@@ -1,0 +1,44 @@
+# harden — the two commands of the README, plus a few conveniences.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.harden-installed
+
+.PHONY: demo test setup lint lab benchmark clean-reports
+
+# Create .venv and install harden (editable) with its test tools; redone when requirements change.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Set up, run the demo audit, print where the report is. The demo is NO-GO on purpose (exit 1).
+demo: $(STAMP)
+	@$(BIN)/harden run --env demo; code=$$?; \
+	if [ $$code -le 1 ]; then \
+	  echo ""; echo "Demo report: $(CURDIR)/reports/demo/latest/index.html"; \
+	  echo "(harden exited $$code: 0 = GO, 1 = NO-GO — the demo is NO-GO by design)"; \
+	else exit $$code; fi
+
+# Lint and the whole test suite (what CI runs).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# JupyterLab is optional (it is large); installed on first use.
+lab: $(STAMP)
+	$(BIN)/python -m pip install -q "jupyterlab>=4"
+	$(BIN)/jupyter lab notebooks/
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench_run.py
+
+clean-reports:
+	find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +

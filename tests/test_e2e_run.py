@@ -1,0 +1,158 @@
+"""End to end: `harden run` executes the real notebooks through papermill on the demo target."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from dotenv import dotenv_values
+
+from harden_lib import cli
+from harden_lib.redact import is_secret_key
+from harden_lib.runner import Runner, notebooks_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+
+def demo_secret_values() -> list[str]:
+    """Every secret value the demo plants: env-file secrets, URL passwords, the demo's cookies."""
+    from urllib.parse import urlsplit
+
+    from harden_lib.demo import running_demo
+
+    values = []
+    for key, value in dotenv_values(ROOT / "harden_lib" / "demo" / "demo.env").items():
+        if value and is_secret_key(key) and len(value) >= 6:
+            values.append(value)
+        if value and "://" in value and "@" in value:
+            password = urlsplit(value).password
+            if password:
+                values.append(password)
+    values.extend(running_demo().secret_values())
+    assert len(values) >= 4, "the demo must plant secrets for this test to mean something"
+    return values
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    code = cli.main(["run", "--env", "demo", "--reports", str(reports), "--params-dir", str(ROOT / "params")])
+    run_dir = (reports / "demo" / "latest").resolve()
+    return code, reports, run_dir
+
+
+def test_demo_is_no_go_with_every_report(demo_run):
+    code, reports, run_dir = demo_run
+    assert code == 1
+    for name in ("config.html", "headers.html", "summary.html", "index.html", "findings.json", "findings.csv",
+                 "junit.xml", "run.json", "config.ipynb", "headers.ipynb", "summary.ipynb"):
+        assert (run_dir / name).is_file(), name
+    assert (reports / "index.html").is_file()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["verdict"] == "NO-GO" and run["exit_code"] == 1
+    assert all(area["ok"] for area in run["areas"]), run["areas"]
+    assert set(run["versions"]) >= {"harden", "papermill", "nbconvert"}
+    assert len(run["params_digest"]) == 64
+
+
+def test_html_has_no_code_and_needs_no_network(demo_run):
+    _, _, run_dir = demo_run
+    for html_file in run_dir.glob("*.html"):
+        html = html_file.read_text()
+        assert "jp-InputArea" not in html and "jp-InputPrompt" not in html, html_file.name
+        assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", html), html_file.name
+    summary = (run_dir / "summary.html").read_text()
+    assert "NO-GO" in summary and "data:image/png;base64" in summary
+
+
+def test_findings_have_specific_ids_and_statuses(demo_run):
+    _, _, run_dir = demo_run
+    findings = json.loads((run_dir / "findings.json").read_text())["findings"]
+    by_id: dict[str, set[str]] = {}
+    for f in findings:
+        by_id.setdefault(f["check_id"], set()).add(f["status"])
+    statuses_per_area = {}
+    for f in findings:
+        statuses_per_area.setdefault(f["area"], set()).add(f["status"])
+    for area in ("config", "headers"):
+        assert {"pass", "fail", "warn"} <= statuses_per_area[area], (area, statuses_per_area[area])
+    assert by_id["headers.hsts.max_age"] == {"fail"}
+    assert by_id["headers.x_content_type_options"] == {"pass"}
+    assert by_id["headers.csp.unsafe_inline"] == {"fail"}
+    assert "fail" in by_id["headers.cookies.httponly"]
+
+
+def test_junit_and_csv_have_one_row_per_finding(demo_run):
+    _, _, run_dir = demo_run
+    findings = json.loads((run_dir / "findings.json").read_text())["findings"]
+    junit = (run_dir / "junit.xml").read_text()
+    assert junit.count("<testcase ") == len(findings)
+    assert junit.count("<failure ") == sum(f["status"] == "fail" for f in findings)
+    rows = (run_dir / "findings.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("environment,area,check_id,title,status,severity")
+    assert len(rows) >= len(findings) + 1
+
+
+def test_no_secret_in_any_produced_file(demo_run):
+    _, reports, _ = demo_run
+    secrets = demo_secret_values()
+    for path in reports.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            for secret in secrets:
+                assert secret not in text, f"a demo secret leaked into {path.relative_to(reports)}"
+
+
+CRASHING_PARAMS = """
+    environment: crashy
+    areas: [config]
+    config: {env_file: missing.env}
+"""
+
+
+def test_a_crashing_notebook_is_an_error_area_with_its_html(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(notebooks_dir(), notebooks)
+    nb = nbformat.read(notebooks / "config.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('boom from the config notebook')"))
+    nbformat.write(nb, notebooks / "config.ipynb")
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "crashy.yaml").write_text(textwrap.dedent(CRASHING_PARAMS))
+    (params / "broken.yaml").write_text("areas: [nope]\n")
+
+    runner = Runner(reports_dir=tmp_path / "reports", params_dir=params, notebooks=notebooks, progress=lambda m: None)
+    result = runner.run(["broken", "crashy"])
+    assert result.exit_code == 2
+    broken, crashy = result.environments
+    assert broken.run_dir is None and "unknown area(s) nope" in broken.error
+    run_dir = crashy.run_dir
+    assert (run_dir / "config.html").is_file() and (run_dir / "summary.html").is_file()
+    assert "boom from the config notebook" in (run_dir / "config.html").read_text()
+    findings = json.loads((run_dir / "findings.json").read_text())["findings"]
+    execution = [f for f in findings if f["check_id"] == "config.execution"]
+    assert execution and execution[0]["status"] == "error" and "RuntimeError" in execution[0]["observed"]
+    assert (tmp_path / "reports" / "crashy" / "latest").resolve() == run_dir.resolve()
+
+
+def test_usage_errors_exit_64(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["run"])
+    assert caught.value.code == 64
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["run", "--env", "demo", "--areas", "nope"])
+    assert caught.value.code == 64
+
+
+def test_validate_command(tmp_path, capsys):
+    assert cli.main(["validate", str(ROOT / "params" / "demo.yaml")]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("gate: {fail_on: sometimes}\n")
+    assert cli.main(["validate", str(bad)]) == 2
+    assert "gate.fail_on" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""The finding model, its table form, JSON round trip and the gate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harden_lib import COLUMNS, Finding, HardenError, Severity, Status, findings_frame, gate, load_findings, save_findings
+
+
+def make(check_id: str = "a.b", status: Status = Status.FAIL, severity: Severity = Severity.HIGH, **kw) -> Finding:
+    return Finding(area="a", check_id=check_id, title="t", status=status, severity=severity, **kw)
+
+
+def test_frame_has_fixed_column_order_and_sorts_worst_first():
+    frame = findings_frame([make("x", Status.PASS, Severity.LOW), make("y", Status.FAIL, Severity.CRITICAL)])
+    assert tuple(frame.columns) == COLUMNS
+    ordered = frame.sort_values(["status", "severity"])
+    assert list(ordered["check_id"]) == ["y", "x"]
+
+
+def test_empty_frame_keeps_columns():
+    assert tuple(findings_frame([]).columns) == COLUMNS
+
+
+def test_json_round_trip(tmp_path):
+    findings = [make(references=("OWASP A05",), observed="é <script>")]
+    path = save_findings(findings, tmp_path, "a")
+    assert path == tmp_path / "findings" / "a.json"
+    assert load_findings(path) == findings
+    assert json.loads(path.read_text())["schema"] == 1
+
+
+def test_load_damaged_file_names_file_and_field(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"findings": [{"area": "a", "check_id": "x", "title": "t", "status": "maybe", "severity": "high"}]}')
+    with pytest.raises(HardenError, match=r"bad\.json: findings\[0\]\.status"):
+        load_findings(path)
+    path.write_text("{not json")
+    with pytest.raises(HardenError, match="not valid JSON"):
+        load_findings(path)
+
+
+def test_long_fields_are_capped():
+    finding = make(observed="x" * 10_000)
+    assert len(finding.observed) == 2000
+
+
+@pytest.mark.parametrize(
+    ("status", "severity", "fail_on", "go"),
+    [
+        (Status.FAIL, Severity.HIGH, "high", False),
+        (Status.FAIL, Severity.MEDIUM, "high", True),
+        (Status.FAIL, Severity.MEDIUM, "medium", False),
+        (Status.ERROR, Severity.CRITICAL, "high", False),
+        (Status.ERROR, Severity.LOW, "high", True),
+        (Status.WAIVED, Severity.CRITICAL, "high", True),
+        (Status.WARN, Severity.CRITICAL, "info", True),
+        (Status.MANUAL, Severity.CRITICAL, "high", True),
+    ],
+)
+def test_gate(status, severity, fail_on, go):
+    result = gate([make(status=status, severity=severity), make("ok", Status.PASS)], fail_on)
+    assert result.go is go
+    assert result.verdict == ("GO" if go else "NO-GO")
+    assert len(result.blocking) == (0 if go else 1)
+
+
+def test_gate_reason_counts_fails_and_errors():
+    result = gate([make(status=Status.FAIL), make("e", Status.ERROR, Severity.CRITICAL)])
+    assert result.reason == "1 failing check and 1 check that could not run at or above severity 'high'."
+    assert [f.check_id for f in result.blocking] == ["e", "a.b"]
