@@ -92,6 +92,23 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
+def _kernel_manager_logging_to(log_path: Path) -> type:
+    """A kernel manager whose kernel writes stdout/stderr to ``log_path`` instead of our terminal.
+
+    Kernels otherwise print their own warnings (e.g. ipykernel's TCP notice) into the
+    runner's progress output; in the run's ``logs/`` folder they are kept as evidence.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> Any:
+            with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+                kw["stdout"] = kw["stderr"] = log
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LoggedKernelManager
+
+
 class Progress:
     """Area started / finished lines with elapsed time, safe to call from worker threads."""
 
@@ -169,6 +186,7 @@ class Runner:
             outcome.headline += " The run is incomplete: see the areas marked 'no'."
 
         self._export_html(env, outcome, run_dir, list(area_runs))
+        _scrub_logs(run_dir / "logs")
         findings = flatten(per_area)
         durations = {a: r.seconds for a, r in area_runs.items()}
         write_findings_json(run_dir / "findings.json", env.name, outcome.run_id, findings)
@@ -230,6 +248,8 @@ class Runner:
         title = AREAS[area].title if area in AREAS else "Summary: GO / NO-GO"
         result = AreaRun(area=area, title=title)
         output = run_dir / f"{area}.ipynb"
+        log_path = run_dir / "logs" / f"{area}.kernel.log"
+        log_path.parent.mkdir(exist_ok=True)
         parameters = {"params_path": str(params_path.resolve()), "run_dir": str(run_dir.resolve())}
         self.progress(f"[{env.name}] {area} started")
         began = time.monotonic()
@@ -243,6 +263,7 @@ class Runner:
                     log_output=False,
                     execution_timeout=env.execution.cell_timeout,
                     cwd=str(self.notebooks),
+                    kernel_manager_class=_kernel_manager_logging_to(log_path),
                 )
                 result.ok = True
                 break
@@ -417,6 +438,17 @@ def _scrub_notebook(notebook: Any) -> int:
                 if not mime.startswith("image/"):
                     output["data"][mime] = clean(data)
     return changed
+
+
+def _scrub_logs(folder: Path) -> None:
+    """Kernel logs are written by code we do not control: scrub known secrets out of them."""
+    if not folder.is_dir() or not len(SECRETS):
+        return
+    for log in folder.glob("*.log"):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        cleaned = scrub(text)
+        if cleaned != text:
+            atomic_write_text(log, cleaned)
 
 
 def _switch_latest(run_dir: Path) -> None:
