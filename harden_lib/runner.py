@@ -211,7 +211,7 @@ class Runner:
             os.environ[DEMO_URL_VAR] = target.base_url
             os.environ[DEMO_HTTP_URL_VAR] = target.http_url
             os.environ[DEMO_CA_VAR] = str(target.ca_path)
-            for value in target.secret_values():
+            for value in target.secret_values().values():
                 register_secret(value)
             env = attach_demo(env)
         _register_env_file_secrets(env)

@@ -34,7 +34,7 @@ def demo_secret_values() -> list[str]:
             password = urlsplit(value).password
             if password:
                 values.append(password)
-    values.extend(running_demo().secret_values())
+    values.extend(running_demo().secret_values().values())
     assert len(values) >= 4, "the demo must plant secrets for this test to mean something"
     return values
 
