@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import certifi
 import httpx
@@ -83,12 +82,17 @@ def _verify_setting(http: HttpParams) -> ssl.SSLContext | bool:
     return _ssl_context(str(http.ca_bundle) if http.ca_bundle else None)
 
 
-def _credential_guard(allowed_host: str | None, secret_headers: Mapping[str, str]):
-    """A request hook that removes configured credentials from requests to any other host."""
+def _credential_guard(allowed_origin: tuple[str, str, int | None] | None, secret_headers: Mapping[str, str]):
+    """A request hook that removes configured credentials from requests to any other origin.
+
+    Origin = scheme, host and port: credentials for https://app must not travel in clear text
+    to http://app, nor to a host a redirect (or a scanned page) points at.
+    """
     names = [n.lower() for n in secret_headers]
 
     def hook(request: httpx.Request) -> None:
-        if allowed_host is None or request.url.host != allowed_host:
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        if allowed_origin is None or origin != allowed_origin:
             for name in names:
                 if name in request.headers:
                     del request.headers[name]
@@ -102,7 +106,10 @@ def client_settings(env: Environment | None = None, http: HttpParams | None = No
 
     if http is None:
         http = env.http if env is not None else HttpParams()
-    allowed_host = urlsplit(env.base).hostname if env is not None and env.base else None
+    allowed_origin = None
+    if env is not None and env.base:
+        base = httpx.URL(env.base)
+        allowed_origin = (base.scheme, base.host, base.port)
     headers = {"User-Agent": http.user_agent or user_agent(), **http.headers}
     return {
         "timeout": httpx.Timeout(http.read_timeout, connect=http.connect_timeout, pool=http.connect_timeout),
@@ -110,7 +117,7 @@ def client_settings(env: Environment | None = None, http: HttpParams | None = No
         "follow_redirects": True,
         "max_redirects": http.max_redirects,
         "headers": headers,
-        "event_hooks": {"request": [_credential_guard(allowed_host, http.headers)]},
+        "event_hooks": {"request": [_credential_guard(allowed_origin, http.headers)]},
         "trust_env": False,  # no proxy or netrc from the auditor's shell leaks into an audit
     }
 

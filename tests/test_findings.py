@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from harden_lib import COLUMNS, Finding, HardenError, Severity, Status, findings_frame, gate, load_findings, save_findings
+from harden_lib import (
+    COLUMNS,
+    Finding,
+    HardenError,
+    Severity,
+    Status,
+    findings_frame,
+    gate,
+    load_findings,
+    save_findings,
+)
 
 
 def make(check_id: str = "a.b", status: Status = Status.FAIL, severity: Severity = Severity.HIGH, **kw) -> Finding:
@@ -34,7 +44,8 @@ def test_json_round_trip(tmp_path):
 
 def test_load_damaged_file_names_file_and_field(tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text('{"findings": [{"area": "a", "check_id": "x", "title": "t", "status": "maybe", "severity": "high"}]}')
+    bad = {"area": "a", "check_id": "x", "title": "t", "status": "maybe", "severity": "high"}
+    path.write_text(json.dumps({"findings": [bad]}))
     with pytest.raises(HardenError, match=r"bad\.json: findings\[0\]\.status"):
         load_findings(path)
     path.write_text("{not json")

@@ -108,7 +108,7 @@ def test_extends_cycle_is_detected(tmp_path):
 
 def test_missing_base_and_missing_file(tmp_path):
     top = write(tmp_path, "top.yaml", "extends: nowhere.yaml\n")
-    with pytest.raises(ParamsError, match="extends: base params file nowhere.yaml does not exist"):
+    with pytest.raises(ParamsError, match=r"extends: base params file nowhere\.yaml does not exist"):
         load_environment(top, environ={})
     with pytest.raises(ParamsError, match="params file does not exist"):
         load_environment(tmp_path / "absent.yaml")
