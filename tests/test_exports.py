@@ -10,19 +10,39 @@ from harden_lib import Finding, Severity, Status
 from harden_lib.exports import write_findings_csv, write_findings_json, write_junit
 from harden_lib.reports_index import write_reports_index, write_run_index
 
-HOSTILE = "<script>alert(1)</script>\x00\x1b[31m & \"quotes\""
+HOSTILE = '<script>alert(1)</script>\x00\x1b[31m & "quotes"'
 
 
 def findings():
     return [
-        Finding(area="headers", check_id="headers.csp.present", title="CSP", status=Status.FAIL,
-                severity=Severity.HIGH, target="https://x/", observed=HOSTILE),
-        Finding(area="headers", check_id="headers.hsts.present", title="HSTS", status=Status.PASS,
-                severity=Severity.HIGH, target="https://x/"),
-        Finding(area="config", check_id="config.required", title="Req", status=Status.ERROR,
-                severity=Severity.CRITICAL, target="=cmd|' /C calc'!A0"),
-        Finding(area="config", check_id="config.one_of", title="One", status=Status.SKIP,
-                severity=Severity.LOW, target="k"),
+        Finding(
+            area="headers",
+            check_id="headers.csp.present",
+            title="CSP",
+            status=Status.FAIL,
+            severity=Severity.HIGH,
+            target="https://x/",
+            observed=HOSTILE,
+        ),
+        Finding(
+            area="headers",
+            check_id="headers.hsts.present",
+            title="HSTS",
+            status=Status.PASS,
+            severity=Severity.HIGH,
+            target="https://x/",
+        ),
+        Finding(
+            area="config",
+            check_id="config.required",
+            title="Req",
+            status=Status.ERROR,
+            severity=Severity.CRITICAL,
+            target="=cmd|' /C calc'!A0",
+        ),
+        Finding(
+            area="config", check_id="config.one_of", title="One", status=Status.SKIP, severity=Severity.LOW, target="k"
+        ),
     ]
 
 
@@ -57,11 +77,26 @@ def test_index_pages_escape_hostile_text(tmp_path):
     run_dir = tmp_path / "prod" / "r1"
     run_dir.mkdir(parents=True)
     info = {
-        "environment": "prod", "run_id": "r1", "started": "2026-01-01T00:00:00+00:00", "duration_s": 1.0,
-        "versions": {"harden": "0"}, "params_digest": "ab" * 32, "verdict": "NO-GO",
-        "headline": HOSTILE, "exit_code": 1,
-        "areas": [{"area": "headers", "title": "Security headers", "ok": True, "seconds": 1.0, "error": None,
-                   "html": "headers.html", "counts": {"fail": 1}}],
+        "environment": "prod",
+        "run_id": "r1",
+        "started": "2026-01-01T00:00:00+00:00",
+        "duration_s": 1.0,
+        "versions": {"harden": "0"},
+        "params_digest": "ab" * 32,
+        "verdict": "NO-GO",
+        "headline": HOSTILE,
+        "exit_code": 1,
+        "areas": [
+            {
+                "area": "headers",
+                "title": "Security headers",
+                "ok": True,
+                "seconds": 1.0,
+                "error": None,
+                "html": "headers.html",
+                "counts": {"fail": 1},
+            }
+        ],
         "counts": {"fail": 1},
     }
     (run_dir / "run.json").write_text(json.dumps(info))

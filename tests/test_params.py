@@ -22,16 +22,24 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_extends_deep_merges_and_resolves_paths_against_each_file(tmp_path):
-    write(tmp_path, "base/base.yaml", """
+    write(
+        tmp_path,
+        "base/base.yaml",
+        """
         base_url: https://app.example.com
         http: {ca_bundle: certs/ca.pem, read_timeout: 7}
         headers: {urls: ["/", "/login"]}
-    """)
-    top = write(tmp_path, "prod.yaml", """
+    """,
+    )
+    top = write(
+        tmp_path,
+        "prod.yaml",
+        """
         extends: base/base.yaml
         http: {read_timeout: 3}
         config: {env_file: ../deploy/.env.production}
-    """)
+    """,
+    )
     env = load_environment(top, environ={})
     assert env.name == "prod"  # from the file name
     assert env.http.read_timeout == 3 and env.http.connect_timeout == 5
@@ -42,11 +50,15 @@ def test_extends_deep_merges_and_resolves_paths_against_each_file(tmp_path):
 
 
 def test_interpolation_with_default_and_escape(tmp_path):
-    top = write(tmp_path, "e.yaml", """
+    top = write(
+        tmp_path,
+        "e.yaml",
+        """
         base_url: https://${HOST}
         description: "${MISSING:-fallback} $${LITERAL}"
         http: {headers: {Authorization: "Bearer ${API_TOKEN}"}}
-    """)
+    """,
+    )
     env = load_environment(top, environ={"HOST": "shop.example.com", "API_TOKEN": "tok-1234567890"})
     assert env.base == "https://shop.example.com"
     assert env.description == "fallback ${LITERAL}"
@@ -57,9 +69,13 @@ def test_interpolation_with_default_and_escape(tmp_path):
 
 
 def test_redacted_params_masks_literal_secrets(tmp_path):
-    top = write(tmp_path, "e.yaml", """
+    top = write(
+        tmp_path,
+        "e.yaml",
+        """
         http: {headers: {X-Api-Key: literal-key-value, X-Trace: "${TRACE:-on}"}}
-    """)
+    """,
+    )
     shown = load_environment(top, environ={}).redacted_params()
     assert shown["http"]["headers"]["X-Api-Key"] == "[REDACTED]"
     assert shown["http"]["headers"]["X-Trace"] == "${TRACE:-on}"

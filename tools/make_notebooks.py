@@ -13,9 +13,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
-PARAMETERS = '''# Parameters (papermill injects new values below this cell).
+PARAMETERS = """# Parameters (papermill injects new values below this cell).
 params_path = ""  # the params file of the environment to audit; empty means the embedded demo
-run_dir = ""  # set by `harden run`: where this area saves its findings'''
+run_dir = ""  # set by `harden run`: where this area saves its findings"""
 
 
 def area_notebook(area: str, intro: str, body: list) -> nbformat.NotebookNode:
@@ -25,9 +25,9 @@ def area_notebook(area: str, intro: str, body: list) -> nbformat.NotebookNode:
         new_code_cell(
             "from IPython.display import Markdown, display\n\n"
             "from harden_lib import findings_frame\n"
+            f"from harden_lib.checks import {area}\n"
             "from harden_lib.notebook import finish, open_environment\n"
-            "from harden_lib.render import plot_status_counts, show_figure, show_findings, style_findings\n"
-            f"from harden_lib.checks import {area}\n\n"
+            "from harden_lib.render import plot_status_counts, show_figure, show_findings, style_findings\n\n"
             "env = open_environment(params_path)\n"
             f"display(Markdown(f\"Environment **{{env.name}}** — {{env.description or 'no description'}}\"))"
         ),
@@ -54,7 +54,9 @@ CONFIG = area_notebook(
     "env file. **Secret values are never shown**: only presence, length, character classes and an "
     "entropy estimate.",
     [
-        new_markdown_cell("## Findings\nWorst first. `observed` shows what the env file holds (secrets by shape only)."),
+        new_markdown_cell(
+            "## Findings\nWorst first. `observed` shows what the env file holds (secrets by shape only)."
+        ),
         new_code_cell("findings = config.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
         new_markdown_cell("## Outcomes by rule\nEach bar is one kind of rule; colours are the statuses."),
         new_code_cell(
@@ -66,7 +68,7 @@ CONFIG = area_notebook(
         ),
         new_code_cell(
             "if env.config.env_file and env.config.env_file.is_file():\n"
-            "    display(config.env_inventory(config.load_env_file(env.config.env_file)))\n"
+            "    display(config.env_inventory(config.load_env_file(env.config.env_file), env.config.rules))\n"
             "else:\n"
             "    display(Markdown('_No env file to show._'))"
         ),
@@ -87,23 +89,34 @@ HEADERS = area_notebook(
     "Observatory's published scoring, so they can be compared with what the Observatory would say.",
     [
         new_markdown_cell("## Findings\nWorst first, per URL."),
-        new_code_cell("findings = headers.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
+        new_code_cell(
+            "report = headers.audit(env)  # one fetch per URL: findings, scores and evidence\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
         new_markdown_cell(
             "## Mozilla HTTP Observatory score\n"
             "Start at 100, add each test's modifier; bonuses count only if the penalties alone leave at "
             "least 90. The grade is read from the score."
         ),
         new_code_cell(
-            "scores = headers.observatory_scores(env)\n"
-            "for url, score in scores.items():\n"
+            "for url, score in report.scores.items():\n"
             "    display(Markdown(f'**{url}**: score **{score.score}**, grade **{score.grade}**'))\n"
             "    display(headers.score_frame(score))\n"
             "    show_figure(headers.plot_modifiers(score))"
         ),
         new_markdown_cell("## Status overview"),
         new_code_cell("show_figure(plot_status_counts(findings, 'Header findings by status'))"),
-        new_markdown_cell("## Evidence: headers as received\nValues are escaped and capped; cookie values are redacted."),
-        new_code_cell("display(headers.header_table(headers.fetch_all(env)))"),
+        new_markdown_cell(
+            "## Evidence: headers as received\nValues are escaped and capped; cookie values are redacted."
+        ),
+        new_code_cell("display(report.table())"),
+        new_markdown_cell("## What to fix\nFailing and warning checks with their remediation."),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
     ],
 )
 
@@ -130,17 +143,20 @@ SUMMARY = _notebook(
             "## Findings per area\nPass rate leaves not-applicable (skipped) checks out of the denominator."
         ),
         new_code_cell("show_figure(summary.plot_area_status(per_area))\ndisplay(summary.counts_frame(per_area))"),
-        new_markdown_cell("## Failures by severity\nThe gate looks at failing and errored checks at or above its severity."),
+        new_markdown_cell(
+            "## Failures by severity\nThe gate looks at failing and errored checks at or above its severity."
+        ),
         new_code_cell(
-            "show_figure(summary.plot_failures_by_severity(per_area))\n"
-            "display(summary.failures_by_severity(per_area))"
+            "show_figure(summary.plot_failures_by_severity(per_area))\ndisplay(summary.failures_by_severity(per_area))"
         ),
         new_markdown_cell("## Top failures and how to fix them"),
         new_code_cell(
             "top = summary.top_failures(per_area)\n"
             "display(style_findings(top) if len(top) else Markdown('_No failing checks._'))"
         ),
-        new_markdown_cell("## Checks that could not run\nEach needs attention: an unverified control is not a passed one."),
+        new_markdown_cell(
+            "## Checks that could not run\nEach needs attention: an unverified control is not a passed one."
+        ),
         new_code_cell(
             "errs = summary.errors(per_area)\n"
             "display(style_findings(errs) if len(errs) else Markdown('_Every check ran._'))"
