@@ -134,9 +134,10 @@ class Runner:
         workers: int = 2,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        self.reports_dir = Path(reports_dir)
-        self.params_dir = Path(params_dir)
-        self.notebooks = Path(notebooks) if notebooks else notebooks_dir()
+        # Absolute, because kernels run with the notebooks folder as their working directory.
+        self.reports_dir = Path(reports_dir).resolve()
+        self.params_dir = Path(params_dir).resolve()
+        self.notebooks = (Path(notebooks) if notebooks else notebooks_dir()).resolve()
         self.workers = max(1, workers)
         self.progress = progress or Progress()
 

@@ -41,8 +41,13 @@ def demo_secret_values() -> list[str]:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-    code = cli.main(["run", "--env", "demo", "--reports", str(reports), "--params-dir", str(ROOT / "params")])
+    """The README's way: run from the project folder with relative --reports/--params-dir."""
+    work = tmp_path_factory.mktemp("work")
+    (work / "params").symlink_to(ROOT / "params")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        code = cli.main(["run", "--env", "demo", "--reports", "reports", "--params-dir", "params"])
+    reports = work / "reports"
     run_dir = (reports / "demo" / "latest").resolve()
     return code, reports, run_dir
 
