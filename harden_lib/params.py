@@ -389,7 +389,7 @@ def _validation_error(exc: ValidationError, top: Path, origins: dict[KeyPath, Pa
         if index == 0:
             first_file = file
         where = format_key_path(loc)
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see params/production.example.yaml)"
         note = f" (set in {file.name})" if file != first_file else ""

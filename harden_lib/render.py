@@ -81,6 +81,7 @@ def style_findings(frame: pd.DataFrame, columns: Iterable[str] | None = None) ->
             return f"background-color: {_CELL_BACKGROUND[status]}; color: {STATUS_COLOURS[status]}; font-weight: 600"
 
         styler = styler.map(colour, subset=["status"])
+    styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
     return styler.set_properties(**{"text-align": "left", "vertical-align": "top"})
 
 

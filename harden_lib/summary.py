@@ -173,7 +173,7 @@ def plot_area_status(per_area: dict[str, list[Finding]]) -> Figure:
     from harden_lib.render import STATUS_COLOURS, figure
 
     counts = counts_frame(per_area).drop(columns=["pass rate"])
-    fig = figure(7.5, 0.9 + 0.5 * max(len(counts), 1))
+    fig = figure(7.5, 1.3 + 0.5 * max(len(counts), 1))
     ax = fig.subplots()
     left = [0] * len(counts)
     areas = list(counts.index)[::-1]
@@ -185,7 +185,7 @@ def plot_area_status(per_area: dict[str, list[Finding]]) -> Figure:
         left = [lo + v for lo, v in zip(left, values, strict=True)]
     ax.set_xlabel("findings")
     ax.set_title("Findings per area by status")
-    ax.legend(loc="lower right", fontsize="small", ncols=4)
+    fig.legend(loc="outside lower center", fontsize="small", ncols=len(STATUS_ORDER), frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 

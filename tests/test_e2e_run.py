@@ -130,7 +130,8 @@ def test_no_secret_in_any_produced_file(demo_run):
 
 CRASHING_PARAMS = """
     environment: crashy
-    areas: [config]
+    areas: [config, headers]
+    base_url: https://127.0.0.1:9
     config: {env_file: missing.env}
 """
 
@@ -141,6 +142,9 @@ def test_a_crashing_notebook_is_an_error_area_with_its_html(tmp_path):
     nb = nbformat.read(notebooks / "config.ipynb", as_version=4)
     nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('boom from the config notebook')"))
     nbformat.write(nb, notebooks / "config.ipynb")
+    nb = nbformat.read(notebooks / "headers.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(3)  # the kernel dies"))
+    nbformat.write(nb, notebooks / "headers.ipynb")
     params = tmp_path / "params"
     params.mkdir()
     (params / "crashy.yaml").write_text(textwrap.dedent(CRASHING_PARAMS))
@@ -157,6 +161,9 @@ def test_a_crashing_notebook_is_an_error_area_with_its_html(tmp_path):
     findings = json.loads((run_dir / "findings.json").read_text())["findings"]
     execution = [f for f in findings if f["check_id"] == "config.execution"]
     assert execution and execution[0]["status"] == "error" and "RuntimeError" in execution[0]["observed"]
+    dead = [f for f in findings if f["check_id"] == "headers.execution"]
+    assert dead and dead[0]["status"] == "error" and "kernel died" in dead[0]["observed"]
+    assert (run_dir / "headers.html").is_file()
     assert (tmp_path / "reports" / "crashy" / "latest").resolve() == run_dir.resolve()
 
 
@@ -175,3 +182,23 @@ def test_validate_command(tmp_path, capsys):
     bad.write_text("gate: {fail_on: sometimes}\n")
     assert cli.main(["validate", str(bad)]) == 2
     assert "gate.fail_on" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("area", ["config", "headers", "summary"])
+def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, tmp_path, monkeypatch):
+    """Opened in JupyterLab with default parameters, a notebook starts the demo target itself."""
+    import papermill
+
+    from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR
+
+    for var in (DEMO_URL_VAR, DEMO_HTTP_URL_VAR, DEMO_CA_VAR):
+        monkeypatch.delenv(var, raising=False)  # no runner: nothing tells the kernel where a demo is
+    out = tmp_path / f"{area}.ipynb"
+    papermill.execute_notebook(
+        str(notebooks_dir() / f"{area}.ipynb"), str(out), progress_bar=False, cwd=str(notebooks_dir())
+    )
+    executed = nbformat.read(out, as_version=4)
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the area shows at least one chart"
+    assert not (notebooks_dir() / "findings").exists(), "with no run_dir nothing is saved"
