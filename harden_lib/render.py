@@ -126,6 +126,38 @@ def plot_status_counts(findings: Iterable[Finding], title: str = "Findings by st
     return fig
 
 
+def plot_stacked_status(
+    counts: dict[str, dict[str, int]], title: str, xlabel: str = "findings", empty: str = "no findings"
+) -> Figure:
+    """One horizontal bar per row label, split by status in the report's colours (first row on top).
+
+    The shared chart of every area that groups findings (by rule kind, by area, by host …).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    labels = list(counts)[::-1]
+    fig = figure(7.5, 1.3 + 0.45 * max(len(labels), 1))
+    ax = fig.subplots()
+    if not labels:
+        ax.text(0.5, 0.5, empty, ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    left = [0] * len(labels)
+    for status in STATUS_ORDER:
+        widths = [int(counts[label].get(status.value, 0)) for label in labels]
+        if not any(widths):
+            continue
+        bars = ax.barh(labels, widths, left=left, color=STATUS_COLOURS[status], label=status.value)
+        ax.bar_label(bars, labels=[str(w) if w else "" for w in widths], label_type="center", color="white")
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(loc="outside lower center", ncols=len(ax.containers), fontsize="small", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
 # --------------------------------------------------------------------------- HTML export
 
 _exporter_cache: dict[str, Any] = {}

@@ -170,24 +170,12 @@ def errors(per_area: dict[str, list[Finding]]) -> pd.DataFrame:
 
 def plot_area_status(per_area: dict[str, list[Finding]]) -> Figure:
     """A stacked horizontal bar per area: how its findings split by status."""
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import plot_stacked_status
 
     counts = counts_frame(per_area).drop(columns=["pass rate"])
-    fig = figure(7.5, 1.3 + 0.5 * max(len(counts), 1))
-    ax = fig.subplots()
-    left = [0] * len(counts)
-    areas = list(counts.index)[::-1]
-    for status in STATUS_ORDER:
-        values = [int(counts.loc[a, status.value]) for a in areas]
-        if not any(values):
-            continue
-        ax.barh(areas, values, left=left, color=STATUS_COLOURS[status], label=status.value)
-        left = [lo + v for lo, v in zip(left, values, strict=True)]
-    ax.set_xlabel("findings")
-    ax.set_title("Findings per area by status")
-    fig.legend(loc="outside lower center", fontsize="small", ncols=len(STATUS_ORDER), frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig
+    return plot_stacked_status(
+        {area: {k: int(v) for k, v in row.items()} for area, row in counts.iterrows()}, "Findings per area by status"
+    )
 
 
 def plot_failures_by_severity(per_area: dict[str, list[Finding]]) -> Figure:

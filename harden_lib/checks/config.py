@@ -58,7 +58,7 @@ from harden_lib.envfile import (
     split_list,
 )
 from harden_lib.errors import HardenError
-from harden_lib.findings import STATUS_ORDER, Finding, Severity, Status
+from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import is_secret_key, register_secret, scrub
 
 if TYPE_CHECKING:
@@ -437,32 +437,10 @@ def plot_rule_outcomes(findings: Iterable[Finding], title: str = "Configuration 
 
     Built on ``matplotlib.figure.Figure`` (via ``render.figure``): no pyplot state, no backend.
     """
-    from matplotlib.ticker import MaxNLocator
+    from harden_lib.render import plot_stacked_status
 
-    from harden_lib.render import STATUS_COLOURS, figure
-
-    counts: dict[str, dict[Status, int]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for finding in findings:
         bucket = counts.setdefault(rule_kind(finding.check_id), {})
-        bucket[finding.status] = bucket.get(finding.status, 0) + 1
-    kinds = list(counts)[::-1]  # first kind at the top
-    fig = figure(7.0, 0.9 + 0.42 * max(len(kinds), 1))
-    ax = fig.subplots()
-    if not kinds:
-        ax.text(0.5, 0.5, "no findings", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
-    left = [0] * len(kinds)
-    for status in STATUS_ORDER:
-        widths = [counts[k].get(status, 0) for k in kinds]
-        if not any(widths):
-            continue
-        bars = ax.barh(kinds, widths, left=left, color=STATUS_COLOURS[status], label=status.value)
-        ax.bar_label(bars, labels=[str(w) if w else "" for w in widths], label_type="center", color="white")
-        left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.set_title(title)
-    ax.set_xlabel("findings")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.legend(loc="outside lower center", ncols=len(ax.containers), fontsize="small", frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig
+        bucket[finding.status.value] = bucket.get(finding.status.value, 0) + 1
+    return plot_stacked_status(counts, title)
