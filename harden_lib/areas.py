@@ -47,6 +47,36 @@ AREAS: dict[str, Area] = {
             "Security headers",
             "HTTP response headers that make browsers enforce HTTPS, block framing and injected scripts.",
         ),
+        Area(
+            "tls",
+            "TLS",
+            "Protocols, cipher suites and certificates of every TLS endpoint: trusted, matching, not expiring.",
+        ),
+        Area(
+            "surface",
+            "Exposed surface",
+            "Required routes, HTTPS redirect, development URLs leaking in assets, exposed files, health.",
+        ),
+        Area(
+            "cors",
+            "CORS and WebSockets",
+            "Which other web sites may read the API, and whether WebSocket handshakes check their Origin.",
+        ),
+        Area(
+            "ratelimit",
+            "Rate limits",
+            "Login, password reset and API limits really bite (bounded, opt-in bursts).",
+        ),
+        Area(
+            "secrets",
+            "Secrets hygiene",
+            "No secret in git or container files, a different secret per environment, each one strong.",
+        ),
+        Area(
+            "operations",
+            "Operational controls",
+            "Backups, runbooks, on-call, monitoring, key rotation: attested by a named owner, and fresh.",
+        ),
     )
 }
 

@@ -85,6 +85,8 @@ COLUMNS: tuple[str, ...] = (
     "expected",
     "remediation",
     "references",
+    "raw_status",
+    "waiver",
 )
 
 #: Longest text kept in a finding field; scanned servers control some of it.
@@ -106,6 +108,10 @@ class Finding(BaseModel):
     expected: str = ""
     remediation: str = ""
     references: tuple[str, ...] = Field(default_factory=tuple)
+    #: the check's own outcome when governance changed ``status`` (a waived fail, a voided attestation)
+    raw_status: Status | None = None
+    #: the waiver in force: reason, approver, expiry
+    waiver: str = ""
 
     def model_post_init(self, __context: Any) -> None:
         for name in ("title", "target", "observed", "expected", "remediation"):
@@ -121,6 +127,7 @@ class Finding(BaseModel):
     def row(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["references"] = "; ".join(self.references)
+        data["raw_status"] = data["raw_status"] or ""
         return {col: data[col] for col in COLUMNS}
 
 

@@ -22,10 +22,16 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PrivateAttr, Validat
 
 from harden_lib.areas import AREAS
 from harden_lib.checks.config import ConfigParams
+from harden_lib.checks.cors import CorsParams
 from harden_lib.checks.headers import HeadersParams
+from harden_lib.checks.ratelimit import RateLimitParams
+from harden_lib.checks.secrets import SecretsParams
+from harden_lib.checks.surface import SurfaceParams
+from harden_lib.checks.tls import TlsParams
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Severity
-from harden_lib.redact import REDACTED, is_secret_key, register_secret
+from harden_lib.governance import Attestation, SignOffs, Waiver
+from harden_lib.redact import REDACTED, is_secret_key, redact_url, register_secret
 
 KeyPath = tuple[str | int, ...]
 
@@ -82,6 +88,15 @@ class Environment(StrictModel):
     execution: ExecutionParams = Field(default_factory=ExecutionParams)
     config: ConfigParams = Field(default_factory=ConfigParams)
     headers: HeadersParams = Field(default_factory=HeadersParams)
+    tls: TlsParams = Field(default_factory=TlsParams)
+    secrets: SecretsParams = Field(default_factory=SecretsParams)
+    surface: SurfaceParams = Field(default_factory=SurfaceParams)
+    cors: CorsParams = Field(default_factory=CorsParams)
+    ratelimit: RateLimitParams = Field(default_factory=RateLimitParams)
+    active_probes: bool = Field(False, description="allow bursts such as rate-limit probes (opt-in, bounded)")
+    waivers: list[Waiver] = Field(default_factory=list, description="accepted risks, each with an expiry")
+    attestations: list[Attestation] = Field(default_factory=list, description="manual controls, dated")
+    signoffs: SignOffs = Field(default_factory=SignOffs, description="who must approve the go-live")
 
     _source: Path | None = PrivateAttr(None)
     _files: tuple[Path, ...] = PrivateAttr(())
@@ -269,7 +284,10 @@ def _interpolate(node: Any, file: Path, environ: typing.Mapping[str, str], keypa
         return {k: _interpolate(v, file, environ, (*keypath, str(k))) for k, v in node.items()}
     if isinstance(node, list):
         return [_interpolate(v, file, environ, (*keypath, i)) for i, v in enumerate(node)]
-    if not isinstance(node, str) or "${" not in node:
+    if not isinstance(node, str):
+        return node
+    if "${" not in node:
+        _register_url_password(node)
         return node
 
     secret_context = any(isinstance(k, str) and is_secret_key(k) for k in keypath)
@@ -292,13 +310,17 @@ def _interpolate(node: Any, file: Path, environ: typing.Mapping[str, str], keypa
         return value
 
     result = _VAR.sub(substitute, node)
-    if "://" in result and "@" in result:
-        # A URL assembled from variables may carry a password: remember it for scrubbing.
+    _register_url_password(result)
+    return result
+
+
+def _register_url_password(value: str) -> None:
+    """A URL in params may carry a password (written or assembled from variables): remember it."""
+    if "://" in value and "@" in value:
         from urllib.parse import urlsplit
 
         with contextlib.suppress(ValueError):
-            register_secret(urlsplit(result).password)
-    return result
+            register_secret(urlsplit(value).password)
 
 
 def _mask_literal_secrets(node: Any, key: str = "") -> Any:
@@ -308,6 +330,8 @@ def _mask_literal_secrets(node: Any, key: str = "") -> Any:
         return [_mask_literal_secrets(v, key) for v in node]
     if isinstance(node, str) and key and is_secret_key(key) and not _PLACEHOLDER.fullmatch(node.strip()):
         return REDACTED
+    if isinstance(node, str) and "://" in node and "@" in node:
+        return redact_url(node)  # a password written into a URL
     return node
 
 

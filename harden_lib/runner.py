@@ -176,7 +176,8 @@ class Runner:
         per_area = collect(env.model_copy(update={"areas": selected}), run_dir)
         decision = verdict(env, per_area)
         for area, findings in per_area.items():
-            area_runs[area].counts = _counts(findings)
+            if area in area_runs:  # 'governance' has no notebook of its own
+                area_runs[area].counts = _counts(findings)
         summary_run.counts = _counts(flatten(per_area))
         complete = all(r.ok for r in area_runs.values())
         outcome.areas = list(area_runs.values())
@@ -194,7 +195,7 @@ class Runner:
         write_findings_csv(run_dir / "findings.csv", env.name, findings)
         write_junit(run_dir / "junit.xml", env.name, findings, durations)
         run_info = self._run_info(env, outcome, started_at, time.monotonic() - started, decision.result.blocking)
-        atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2) + "\n")
+        atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
         write_run_index(run_dir, run_info, decision.result.blocking)
         _switch_latest(run_dir)
         self.progress(f"[{name}] {outcome.headline} Report: {run_dir / 'index.html'}")
@@ -345,7 +346,7 @@ class Runner:
             "exit_code": outcome.exit_code,
             "gate": {"fail_on": env.gate.fail_on.value, "blocking": len(blocking)},
             "areas": [asdict(a) for a in outcome.areas],
-            "counts": _counts_from_areas(outcome.areas),
+            "counts": next((a.counts for a in outcome.areas if a.area == SUMMARY), _counts_from_areas(outcome.areas)),
         }
 
 

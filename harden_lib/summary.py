@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harden_lib import governance
 from harden_lib.areas import AREAS
 from harden_lib.errors import HardenError
 from harden_lib.findings import (
@@ -68,6 +69,9 @@ def read_execution(run_dir: Path) -> dict[str, dict]:
 def collect(env: Environment, run_dir: str | os.PathLike[str] | None = None) -> dict[str, list[Finding]]:
     """Findings per enabled area: from a run directory, or by running the checks right here.
 
+    Governance is applied last (waivers, attestations voided by failing checks, sign-offs and
+    waiver findings under the ``governance`` pseudo-area), so every export sees the same view.
+
     With no run directory (an auditor opening the summary notebook on its own) the areas'
     checks run in this process, so the notebook works top to bottom on its defaults.
     """
@@ -78,7 +82,7 @@ def collect(env: Environment, run_dir: str | os.PathLike[str] | None = None) -> 
                 result[area] = AREAS[area].runner()(env)
             except Exception as exc:
                 result[area] = [area_error(area, f"{type(exc).__name__}: {exc}")]
-        return result
+        return governance.apply(env, result)
     run_dir = Path(run_dir)
     execution = read_execution(run_dir)
     # The areas the runner actually ran (``--areas`` may select a subset of env.areas).
@@ -96,7 +100,7 @@ def collect(env: Environment, run_dir: str | os.PathLike[str] | None = None) -> 
                 result[area] = [area_error(area, str(exc))]
         else:
             result[area] = [area_error(area, "no findings were saved for this area")]
-    return result
+    return governance.apply(env, result)
 
 
 def flatten(per_area: dict[str, list[Finding]]) -> list[Finding]:

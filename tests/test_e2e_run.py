@@ -58,6 +58,12 @@ def test_demo_is_no_go_with_every_report(demo_run):
     for name in (
         "config.html",
         "headers.html",
+        "tls.html",
+        "secrets.html",
+        "operations.html",
+        "surface.html",
+        "cors.html",
+        "ratelimit.html",
         "summary.html",
         "index.html",
         "findings.json",
@@ -99,12 +105,29 @@ def test_findings_have_specific_ids_and_statuses(demo_run):
     statuses_per_area = {}
     for f in findings:
         statuses_per_area.setdefault(f["area"], set()).add(f["status"])
-    for area in ("config", "headers"):
+    for area in ("config", "headers", "tls", "secrets", "operations", "surface", "cors", "ratelimit"):
         assert {"pass", "fail", "warn"} <= statuses_per_area[area], (area, statuses_per_area[area])
     assert by_id["headers.hsts.max_age"] == {"fail"}
     assert by_id["headers.x_content_type_options"] == {"pass"}
     assert by_id["headers.csp.unsafe_inline"] == {"fail"}
     assert "fail" in by_id["headers.cookies.httponly"]
+    # The demo certificate expires in 20 days and TLS 1.2 still offers CBC suites (not Mozilla intermediate).
+    assert by_id["tls.cert.expiry"] == {"warn"} and by_id["tls.cipher.cbc"] == {"warn"}
+    assert by_id["tls.cert.trusted"] == {"pass"} and by_id["tls.protocol.tls1_0"] == {"pass"}
+    assert by_id["tls.mozilla.intermediate"] == {"fail"}
+    assert "fail" in by_id["surface.assets.forbidden"] and by_id["surface.source_map"] == {"fail"}
+    assert "fail" in by_id["cors.wildcard"] and "fail" in by_id["cors.ws.origin"]
+    assert by_id["ratelimit.enforced"] == {"pass", "warn", "fail"}
+    # Governance: a valid waiver, an expired one, a typo, a stale attestation, a missing sign-off.
+    assert by_id["headers.server_banner"] == {"waived"}
+    assert by_id["headers.x_powered_by"] == {"fail"}  # its waiver expired
+    assert by_id["governance.waiver.expired"] == {"warn"}
+    assert by_id["governance.waiver.unmatched"] == {"warn"}
+    assert by_id["operations.backups.restore_tested"] == {"fail"}
+    assert by_id["operations.oncall.rotation"] == {"manual"}
+    assert by_id["secrets.env.shared"] == {"pass", "fail"}
+    signoffs = {f["target"]: f["status"] for f in findings if f["check_id"] == "governance.signoff"}
+    assert signoffs == {"engineering": "pass", "ops": "fail"}
 
 
 def test_junit_and_csv_have_one_row_per_finding(demo_run):
@@ -184,7 +207,9 @@ def test_validate_command(tmp_path, capsys):
     assert "gate.fail_on" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("area", ["config", "headers", "summary"])
+@pytest.mark.parametrize(
+    "area", ["config", "headers", "tls", "secrets", "operations", "surface", "cors", "ratelimit", "summary"]
+)
 def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, tmp_path, monkeypatch):
     """Opened in JupyterLab with default parameters, a notebook starts the demo target itself."""
     import papermill

@@ -120,6 +120,205 @@ HEADERS = area_notebook(
     ],
 )
 
+TLS = area_notebook(
+    "tls",
+    "# TLS\n\n"
+    "TLS protects every byte between users and the service. Old protocol versions (SSL, TLS 1.0/1.1) and "
+    "weak cipher suites can be downgraded to or broken; a certificate that is untrusted, names another host "
+    "or has expired makes browsers refuse the site, or trains users to click through warnings. Each endpoint "
+    "is scanned the way reference scanners do (one handshake per protocol and cipher suite, with sslyze) and "
+    "compared with Mozilla's server-side TLS profile chosen for the environment.",
+    [
+        new_markdown_cell("## Findings\nWorst first, per endpoint."),
+        new_code_cell(
+            "report = tls.audit(env)  # every endpoint scanned concurrently\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell(
+            "## Certificate expiry across hosts\n"
+            "Days until each certificate expires, soonest first. Below the orange line renewal is overdue "
+            "to plan; below the red line (or expired) it is an outage in the making."
+        ),
+        new_code_cell("show_figure(report.plot_expiry())\ndisplay(report.overview())"),
+        new_markdown_cell("## Status overview"),
+        new_code_cell("show_figure(plot_status_counts(findings, 'TLS findings by status'))"),
+        new_markdown_cell(
+            "## Evidence per host\nEvery protocol version and accepted cipher suite with its weaknesses "
+            "(`cbc`: CBC mode, `no_fs`: no forward secrecy, `rc4`, `3des`, `null`, `export`, `anon`)."
+        ),
+        new_code_cell(
+            "for target in report.scans:\n"
+            "    display(Markdown(f'**{target}**'))\n"
+            "    display(report.host_table(target))"
+        ),
+        new_markdown_cell(
+            "## Deviations from Mozilla's profile\nAs reported by sslyze's checker, one row per deviation."
+        ),
+        new_code_cell(
+            "deviations = report.deviations()\ndisplay(deviations if len(deviations) else Markdown('_None._'))"
+        ),
+        new_markdown_cell("## What to fix\nFailing and warning checks with their remediation."),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
+SECRETS = area_notebook(
+    "secrets",
+    "# Secrets hygiene\n\n"
+    "A secret in git is in every clone and in the history for good; a secret written into a compose "
+    "file or Dockerfile ends up in image layers; a secret shared by staging and production means one "
+    "leak opens both. This area scans the repository the environment is deployed from (with "
+    "detect-secrets, over the files git tracks), its container files, and the env files of the "
+    "environments. **No value is ever shown**: hits name the file, line and kind; environments are "
+    "compared with keyed fingerprints made fresh for this run.",
+    [
+        new_markdown_cell("## Findings\nWorst first."),
+        new_code_cell(
+            "report = secrets.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell("## Outcomes by check"),
+        new_code_cell("show_figure(secrets.plot_findings(findings))"),
+        new_markdown_cell(
+            "## Evidence: where secrets were found\nFile and line only; rotate every secret listed here."
+        ),
+        new_code_cell("display(report.hits_table() if report.scanned_files else Markdown('_No repository scanned._'))"),
+        new_markdown_cell(
+            "## Evidence: the same secret in two environments?\n"
+            "Keyed fingerprints (HMAC-SHA256 with a random key made for this run): equal fingerprints mean "
+            "equal values; they cannot be compared with another run's."
+        ),
+        new_code_cell("display(report.fingerprint_table())"),
+    ],
+)
+
+OPERATIONS = area_notebook(
+    "operations",
+    "# Operational controls\n\n"
+    "Backups that were never restored, a runbook nobody has read this year, alerts that page no one: "
+    "no scanner sees these, so they are carried as **attestations** — a named owner, a date, the "
+    "evidence, and a maximum age. A control is green only while its attestation is fresh, and it "
+    "stops counting as soon as an automated check of the same item fails.",
+    [
+        new_markdown_cell("## Findings"),
+        new_code_cell("findings = operations.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
+        new_markdown_cell("## Age of each control against its limit"),
+        new_code_cell("show_figure(operations.plot_attestation_age(env))"),
+        new_markdown_cell("## Evidence: the attestations"),
+        new_code_cell("display(style_findings(operations.attestation_table(env)))"),
+        new_markdown_cell("## What to do\nControls that are stale or were never attested."),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'manual'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'title', 'observed', 'remediation']))"
+        ),
+    ],
+)
+
+SURFACE = area_notebook(
+    "surface",
+    "# Exposed surface\n\n"
+    "What anyone on the internet sees without logging in. Required routes must answer; plain HTTP must "
+    "redirect to HTTPS; the shipped pages and scripts must not point browsers at development or internal "
+    "endpoints (`localhost`, private addresses, plaintext `ws://`) and must carry the production settings "
+    "they need (e.g. a `wss://` relay, a TURN server); source maps and files such as `/.env` or "
+    "`/.git/HEAD` must not be served; health endpoints must answer quickly. Excerpts from the target are "
+    "escaped and short; the content of an exposed file is never shown.",
+    [
+        new_markdown_cell("## Findings\nWorst first."),
+        new_code_cell(
+            "report = surface.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell("## Required routes\nStatus, time and where each route ended up after redirects."),
+        new_code_cell("display(report.routes_table())"),
+        new_markdown_cell(
+            "## Asset leak scan\nHits per page and asset: red bars are forbidden hints, green bars required ones."
+        ),
+        new_code_cell("show_figure(surface.plot_hits(report))\ndisplay(report.documents_table())"),
+        new_markdown_cell("## Evidence: every hit\nAsset, line, column and an escaped excerpt around the match."),
+        new_code_cell("display(style_findings(report.hits_table()))"),
+        new_markdown_cell(
+            "## Exposed files\nA 200 identical to the answer for a missing page is an SPA catch-all, not exposure."
+        ),
+        new_code_cell("display(report.exposed_table())"),
+        new_markdown_cell("## What to fix"),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
+CORS = area_notebook(
+    "cors",
+    "# Cross-origin policy and WebSockets\n\n"
+    "A browser lets another web site read the API's answers only when `Access-Control-Allow-Origin` allows "
+    "it. Reflecting any origin, allowing `null`, or `*` with credentials lets any page read a signed-in "
+    "user's data. WebSockets are outside CORS: the server must check the handshake's `Origin` itself, or "
+    "any page can open a socket with the user's cookies. Each API route is probed with a foreign origin, "
+    "`null` and each allowed origin; each WebSocket endpoint gets a real handshake with a foreign origin.",
+    [
+        new_markdown_cell("## Findings\nWorst first."),
+        new_code_cell(
+            "report = cors.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell(
+            "## Origin × route\nWhat `Access-Control-Allow-Origin` came back (`+cred`: credentials allowed; "
+            "— : none). Red cells should never be allowed."
+        ),
+        new_code_cell("show_figure(cors.plot_matrix(report))\ndisplay(report.matrix())"),
+        new_markdown_cell("## WebSocket handshakes"),
+        new_code_cell("display(report.handshake_table())"),
+        new_markdown_cell("## What to fix"),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
+RATELIMIT = area_notebook(
+    "ratelimit",
+    "# Rate limits\n\n"
+    "Brute force on a login or password reset and scraping of an API are stopped only by a limit the server "
+    "really enforces. This area sends, one after another, up to *limit + margin* requests to each endpoint "
+    "of the policy table and records every status: the first `429` is the observed limit. Bursts are "
+    "**opt-in** (`active_probes: true` in the environment) and capped in count and time; without it every "
+    "check is skipped.",
+    [
+        new_markdown_cell("## Findings\nWorst first."),
+        new_code_cell(
+            "report = ratelimit.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell(
+            "## Status code over request number\nOne panel per endpoint; the dashed line is the policy's limit."
+        ),
+        new_code_cell("show_figure(ratelimit.plot_statuses(report))"),
+        new_markdown_cell("## Policy table and what was observed"),
+        new_code_cell("display(report.table())"),
+        new_markdown_cell("## What to fix"),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
 SUMMARY = _notebook(
     [
         new_markdown_cell(
@@ -161,6 +360,23 @@ SUMMARY = _notebook(
             "errs = summary.errors(per_area)\n"
             "display(style_findings(errs) if len(errs) else Markdown('_Every check ran._'))"
         ),
+        new_markdown_cell(
+            "## Sign-offs\nThe go-live needs each required role's sign-off; a missing or stale one keeps "
+            "the gate closed whatever the checks say."
+        ),
+        new_code_cell(
+            "from harden_lib import governance\n\n"
+            "signoffs = governance.signoff_table(env.signoffs)\n"
+            "display(style_findings(signoffs) if len(signoffs) else Markdown('_No sign-offs required._'))"
+        ),
+        new_markdown_cell(
+            "## Waivers\nAccepted risks: a waived failure stays visible but does not close the gate until "
+            "its waiver expires. Expired waivers no longer apply."
+        ),
+        new_code_cell(
+            "waivers = governance.waiver_table(env, per_area)\n"
+            "display(style_findings(waivers) if len(waivers) else Markdown('_No waivers._'))"
+        ),
         new_markdown_cell("## Parameters of this run\nAs written in the params files; secret values are masked."),
         new_code_cell("display(summary.params_table(env))"),
     ]
@@ -168,7 +384,18 @@ SUMMARY = _notebook(
 
 
 def main() -> None:
-    for name, nb in {"config": CONFIG, "headers": HEADERS, "summary": SUMMARY}.items():
+    notebooks = {
+        "config": CONFIG,
+        "headers": HEADERS,
+        "tls": TLS,
+        "surface": SURFACE,
+        "cors": CORS,
+        "ratelimit": RATELIMIT,
+        "secrets": SECRETS,
+        "operations": OPERATIONS,
+        "summary": SUMMARY,
+    }
+    for name, nb in notebooks.items():
         nbformat.validate(nb)
         nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
         print(f"wrote notebooks/{name}.ipynb")

@@ -76,7 +76,8 @@ def generate_chain(
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
+        # A CA predates the leaves it signs, also a backdated (e.g. expired) test leaf.
+        .not_valid_before(min(now, not_before or now) - timedelta(days=1))
         .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
@@ -149,3 +150,58 @@ def generate_chain(
     )
     key_path.chmod(0o600)
     return CertBundle(ca_path=ca_path, cert_path=cert_path, key_path=key_path, folder=out)
+
+
+def generate_self_signed(
+    folder: Path | str | None = None,
+    hosts: list[str] | None = None,
+    *,
+    not_after: datetime | None = None,
+) -> CertBundle:
+    """A self-signed leaf (its own issuer, not a CA) for ``hosts``; ``ca_path`` is the cert itself.
+
+    Made like a real one (SANs, key usage, server-auth EKU, key identifiers) so that strict
+    validators fail it only for being self-signed, and accept it once it is explicitly trusted.
+    """
+    hosts = hosts or ["127.0.0.1", "::1", "localhost"]
+    out = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="harden-pki-"))
+    out.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(hosts[0])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(not_after or now + timedelta(days=60))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_san(hosts), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = out / "server.pem", out / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    return CertBundle(ca_path=cert_path, cert_path=cert_path, key_path=key_path, folder=out)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -35,7 +37,10 @@ import ssl
 import sys
 import tempfile
 import threading
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -56,6 +61,9 @@ CONNECTION_TIMEOUT = 10.0
 MAX_CONNECTIONS = 64
 #: Largest request body read (POST /login); larger bodies get 413.
 MAX_BODY = 16 * 1024
+#: The demo certificate expires this many days after the target starts: inside the tls area's
+#: 30-day warning window on purpose, like a certificate whose renewal job silently stopped.
+CERT_VALID_DAYS = 20
 
 #: On every HTTPS answer, as a server-wide nginx ``add_header`` would put them.
 SITE_HEADERS: tuple[tuple[str, str], ...] = (
@@ -82,6 +90,15 @@ API_HEADERS: tuple[tuple[str, str], ...] = (
     ("Cache-Control", "no-store"),
 )
 STATIC_CACHE = ("Cache-Control", "public, max-age=31536000, immutable")
+#: The app's own front-end origin. /api/v1/account echoes only it (with credentials) but forgets
+#: ``Vary: Origin``; /ws/chat accepts WebSocket handshakes only from it, /ws/live from anyone.
+APP_ORIGINS = frozenset({"https://app.acme-live.example"})
+WS_PATHS = frozenset({"/ws/live", "/ws/chat"})
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: POST path -> (requests, window seconds) per client address. Login is limited as the
+#: checklists ask (5 per 15 min); password reset allows 5 per hour where the policy says 3, and
+#: the API has no limit at all: what the ratelimit area is meant to find.
+RATE_LIMITS: dict[str, tuple[int, float]] = {"/login": (5, 900.0), "/api/v1/password-reset": (5, 3600.0)}
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -133,6 +150,33 @@ STREAMS: list[dict[str, Any]] = [
 ]
 
 
+class RateLimiter:
+    """A sliding-window limiter per client address (like express-rate-limit), bounded in memory."""
+
+    MAX_CLIENTS = 1024
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, client: str) -> int | None:
+        """Record a request; None when allowed, else the seconds until the oldest hit expires."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.pop(client, None) or deque()
+            while hits and now - hits[0] >= self.window:
+                hits.popleft()
+            self._hits[client] = hits
+            while len(self._hits) > self.MAX_CLIENTS:
+                self._hits.popitem(last=False)
+            if len(hits) >= self.limit:
+                return max(1, int(self.window - (now - hits[0])) + 1)
+            hits.append(now)
+            return None
+
+
 def _site_bytes(relative: str) -> bytes:
     """A file of the packaged site (importlib.resources, so it works from a wheel too)."""
     return resources.files(__package__).joinpath("site", *relative.split("/")).read_bytes()
@@ -168,18 +212,28 @@ class Site:
             for path, (template, title) in PAGES.items()
         }
         self.assets = {path: (_site_bytes(file), ctype) for path, (file, ctype) in ASSETS.items()}
-        self.api: dict[str, Any] = {"/api/health": {"status": "ok"}, "/api/v1/streams": STREAMS}
+        self.api: dict[str, Any] = {
+            "/api/health": {"status": "ok"},
+            "/api/v1/streams": STREAMS,
+            "/api/v1/account": {"signed_in": False},
+        }
+        self.limiters = {path: RateLimiter(*rule) for path, rule in RATE_LIMITS.items()}
         self.not_found = _site_bytes("templates/404.html")
 
     def allowed(self, path: str) -> tuple[str, ...] | None:
         """Methods a known path accepts, or None for an unknown path."""
         if path == "/login":
             return ("GET", "HEAD", "POST", "OPTIONS")
+        if path == "/api/v1/password-reset":
+            return ("POST", "OPTIONS")
+        if path in WS_PATHS:
+            return ("GET",)
         if path in self.pages or path in self.assets or path in self.api:
             return ("GET", "HEAD", "OPTIONS")
         return None
 
-    def answer(self, method: str, target: str) -> Answer:
+    def answer(self, method: str, target: str, origin: str | None = None, client: str = "") -> Answer:
+        """The answer to ``method target``; ``origin`` is the request's Origin, ``client`` its address."""
         path = _route_path(target)
         allowed = self.allowed(path)
         if allowed is None:
@@ -192,9 +246,18 @@ class Site:
             # 204 carries neither body nor Content-Length (RFC 9110 §8.6).
             headers = [*SITE_HEADERS, ("Allow", ", ".join(allowed))]
             if path.startswith("/api/"):
-                headers += [*API_HEADERS, ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")]
+                headers += [*self._cors(path, origin), ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")]
                 headers.append(("Access-Control-Max-Age", "600"))
             return Answer(204, headers)
+        if path in WS_PATHS:  # a WebSocket route asked without an Upgrade
+            return self._status_page(426, "Upgrade Required", "This address speaks WebSocket only.")
+        if method == "POST" and path in self.limiters:
+            retry = self.limiters[path].hit(client)
+            if retry is not None:
+                return self._too_many(path, retry)
+        if method == "POST" and path == "/api/v1/password-reset":
+            body = json.dumps({"status": "if the account exists, an email is on its way"}).encode("utf-8")
+            return Answer(202, [("Content-Type", JSON), *SITE_HEADERS, *API_HEADERS], body)
         if method == "POST":  # /login: accept any credentials, start a "session"
             answer = self._status_page(303, "See Other", "Signed in. Continue to Acme Live.")
             answer.headers += [("Location", "/"), *(("Set-Cookie", c) for c in self.cookies)]
@@ -208,7 +271,30 @@ class Site:
             body, ctype = self.assets[path]
             return Answer(200, [("Content-Type", ctype), *SITE_HEADERS, STATIC_CACHE], body)
         body = json.dumps(self.api[path], ensure_ascii=False).encode("utf-8")
-        return Answer(200, [("Content-Type", JSON), *SITE_HEADERS, *API_HEADERS], body)
+        return Answer(200, [("Content-Type", JSON), *SITE_HEADERS, *self._cors(path, origin)], body)
+
+    def _cors(self, path: str, origin: str | None) -> list[tuple[str, str]]:
+        """``*`` on the public API; /api/v1/account echoes only the app's origin (and forgets Vary)."""
+        if path != "/api/v1/account":
+            return list(API_HEADERS)
+        headers = [("Cache-Control", "no-store")]
+        if origin in APP_ORIGINS:
+            headers += [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true")]
+        return headers
+
+    def _too_many(self, path: str, retry: int) -> Answer:
+        """429. Login says when to retry (Retry-After, RateLimit-*); password reset says nothing."""
+        if path == "/login":
+            limit, window = RATE_LIMITS[path]
+            answer = self._status_page(429, "Too Many Requests", "Too many sign-in attempts. Try again later.")
+            answer.headers += [
+                ("Retry-After", str(retry)),
+                ("RateLimit-Policy", f"{limit};w={int(window)}"),
+                ("RateLimit", f"limit={limit}, remaining=0, reset={retry}"),
+            ]
+            return answer
+        body = json.dumps({"error": "too many requests"}).encode("utf-8")
+        return Answer(429, [("Content-Type", JSON), *SITE_HEADERS, *API_HEADERS], body)
 
     def _html(self, status: int, body: bytes) -> Answer:
         return Answer(status, [("Content-Type", HTML), *SITE_HEADERS, *HTML_HEADERS], body)
@@ -288,7 +374,41 @@ class _SiteHandler(_Handler):
         if self.command not in ("GET", "HEAD", "OPTIONS") and not self.discard_body():
             self.close_connection = True
             return
-        self.send_answer(self.server.site.answer(self.command, self.path))
+        if (
+            self.command == "GET"
+            and _route_path(self.path) in WS_PATHS
+            and self.headers.get("Upgrade", "").lower() == "websocket"
+        ):
+            self.websocket(_route_path(self.path))
+            return
+        origin = self.headers.get("Origin")
+        self.send_answer(self.server.site.answer(self.command, self.path, origin, self.client_address[0]))
+
+    def websocket(self, path: str) -> None:
+        """RFC 6455 handshake, then a polite close: enough for an Origin-policy probe.
+
+        /ws/chat refuses an Origin that is not the app's (403); /ws/live accepts any Origin,
+        the cross-site WebSocket hijacking mistake the cors area reports.
+        """
+        self.close_connection = True
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        if self.headers.get("Sec-WebSocket-Version") != "13" or len(key) > 64 or not key:
+            self.send_answer(self.server.site._status_page(400, "Bad Request", "Not a WebSocket handshake."))
+            return
+        if path == "/ws/chat" and self.headers.get("Origin") not in APP_ORIGINS:
+            self.send_answer(self.server.site._status_page(403, "Forbidden", "Origin not allowed."))
+            return
+        accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode("ascii", "replace")).digest()).decode()
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self.wfile.write(b"\x88\x02\x03\xe8")  # close frame, code 1000 (normal closure)
+            self.wfile.flush()
+            self.connection.settimeout(2.0)
+            self.rfile.read1(64)  # the client's close frame (one read, no waiting for more); then hang up
 
     do_GET = do_HEAD = do_POST = do_OPTIONS = do_PUT = do_PATCH = do_DELETE = _serve
 
@@ -347,6 +467,8 @@ class _Server(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = self.socket.accept()
         sock.settimeout(CONNECTION_TIMEOUT)
+        # Headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add ~40 ms each.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
             try:
                 sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
@@ -393,6 +515,8 @@ class _Server(ThreadingHTTPServer):
 
 
 def _server_context(certs: CertBundle) -> ssl.SSLContext:
+    """TLS 1.2 and 1.3 with OpenSSL's default suites, which include two CBC-mode suites at TLS 1.2:
+    a realistic leftover the tls area warns about (and Mozilla's intermediate profile rejects)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certs.cert_path, certs.key_path)
@@ -444,7 +568,7 @@ class DemoTarget:
                 folder = Path(self._tempdir.name)
             else:
                 folder = self._folder
-            self._certs = generate_chain(folder)
+            self._certs = generate_chain(folder, not_after=datetime.now(UTC) + timedelta(days=CERT_VALID_DAYS))
         log = _log_enabled()
         site = Site(self._session, self._csrftoken)
         self._https = _Server(_SiteHandler, "https", tls=_server_context(self._certs), site=site, log=log)
@@ -507,6 +631,11 @@ class DemoTarget:
     def http_url(self) -> str:
         """``http://127.0.0.1:PORT`` of the plain listener that redirects to ``base_url``."""
         return f"http://{HOST}:{self._require()[1].port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``wss://127.0.0.1:PORT/ws/live``: the WebSocket endpoint that accepts any Origin."""
+        return f"wss://{HOST}:{self._require()[0].port}/ws/live"
 
     @property
     def ca_path(self) -> Path:

@@ -1,0 +1,366 @@
+"""Does the rate limit really bite? Bounded bursts against each endpoint of a policy table.
+
+Why: brute force on a login or a password reset and scraping of an API are stopped only by a
+limit the server enforces, and a limiter that is configured but not wired in (wrong route, a
+proxy that hides the client address, a per-instance memory store behind a load balancer)
+looks fine in code review. Only sending the requests shows it.
+
+Sending bursts is intrusive, so it is opt-in (DESIGN §7): without ``active_probes: true`` in
+the environment every finding is ``skip`` with the reason. When on, each endpoint gets its
+requests one after another (so "the N-th request" means something), at most ``limit +
+margin`` of them and never more than ``max_requests``, within ``max_seconds``. The first 429
+is the observed threshold; its ``Retry-After`` / ``RateLimit-*`` headers are reported. No
+429 within the margin fails. Response bodies are not kept (capped reads, only the status).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harden_lib.checks.headers import safe_text
+from harden_lib.checks.webcommon import Spec, make_finding
+from harden_lib.errors import HardenError
+from harden_lib.findings import Finding, Severity, Status
+
+if TYPE_CHECKING:
+    import httpx
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from harden_lib.params import Environment
+
+AREA = "ratelimit"
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|d|day)?\s*$", re.IGNORECASE)
+_UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_window(value: str | int | float) -> float:
+    """Seconds in a window written as ``900``, ``15m``, ``1h`` or ``1 day``."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _WINDOW.match(value)
+    if not match:
+        raise ValueError("window must be seconds or a number with s, m, h or d (e.g. 15m)")
+    return float(match.group(1)) * _UNIT[(match.group(2) or "s").lower()]
+
+
+class EndpointPolicy(BaseModel):
+    """One row of the policy table: ``limit`` requests per ``window`` on ``method path``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    method: str = Field("GET", pattern=r"^(GET|HEAD|POST|PUT|PATCH|DELETE)$")
+    path: str
+    body: dict[str, Any] | str | None = Field(None, description="request body: an object is sent as JSON")
+    limit: int = Field(ge=1, le=1000)
+    window: str | float = Field(description="e.g. 15m, 1h, 900")
+    margin: int | None = Field(None, ge=0, le=200, description="extra requests beyond limit (default: area's)")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() for c in value):
+            raise ValueError("must be a path starting with '/'")
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str | float) -> str | float:
+        parse_window(value)
+        return value
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.method} {self.path}"
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_window(self.window)
+
+
+class RateLimitParams(BaseModel):
+    """The ``ratelimit:`` section of an environment's params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoints: list[EndpointPolicy] = Field(default_factory=list, max_length=30)
+    margin: int = Field(5, ge=0, le=200, description="requests sent beyond the limit before calling it missing")
+    max_requests: int = Field(300, ge=1, le=2000, description="hard cap of requests per endpoint")
+    max_seconds: float = Field(30.0, gt=0, le=600, description="hard cap of time per endpoint")
+    delay: float = Field(0.0, ge=0, le=5, description="seconds between requests")
+
+
+REF = "OWASP ASVS V2.2.1 / API4:2023 unrestricted resource consumption"
+CHECKS: dict[str, Spec] = {
+    "ratelimit.enforced": Spec(
+        "The rate limit bites",
+        Severity.HIGH,
+        "429 at or before request limit + 1",
+        "Enforce the limit server-side for this route (e.g. express-rate-limit, nginx limit_req), keyed on the "
+        "real client address (trust the proxy's X-Forwarded-For only from the proxy) and stored centrally "
+        "(e.g. Redis) when several instances run.",
+        (REF, "checklists: login 5 per 15 min, password reset 3 per hour, API 100 per 15 min"),
+    ),
+    "ratelimit.headers": Spec(
+        "A 429 tells the client when to retry",
+        Severity.LOW,
+        "Retry-After or RateLimit-* headers on the 429",
+        "Send Retry-After (and RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset) with every 429.",
+        ("RFC 6585 §4; IETF draft RateLimit header fields",),
+    ),
+}
+
+
+def _make(check_id: str, status: Status, target: str, observed: str, **kw) -> Finding:
+    return make_finding(AREA, CHECKS, check_id, status, target, observed, **kw)
+
+
+def check_ids() -> list[str]:
+    return list(CHECKS)
+
+
+@dataclass
+class Burst:
+    """Every status one endpoint answered, in order, and what the first 429 said."""
+
+    policy: EndpointPolicy
+    url: str
+    statuses: list[int | None] = field(default_factory=list)  # None: that request failed
+    seconds: float = 0.0
+    threshold: int | None = None  # 1-based number of the first 429
+    limit_headers: dict[str, str] = field(default_factory=dict)
+    stopped: str = ""  # why the burst ended early, if it did
+    error: str | None = None
+
+
+_LIMIT_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
+                  "ratelimit-policy", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")  # fmt: skip
+
+
+def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLimitParams) -> Burst:
+    """Send up to ``limit + margin`` requests (capped by count and time); stop at the first 429."""
+    from harden_lib.http import FetchError, fetch
+
+    margin = params.margin if policy.margin is None else policy.margin
+    count = min(policy.limit + margin, params.max_requests)
+    result = Burst(policy, url)
+    kwargs: dict[str, Any] = {}
+    if isinstance(policy.body, dict):
+        kwargs["content"] = json.dumps(policy.body).encode()
+        kwargs["headers"] = {"Content-Type": "application/json"}
+    elif isinstance(policy.body, str):
+        kwargs["content"] = policy.body.encode()
+        kwargs["headers"] = {"Content-Type": "application/x-www-form-urlencoded"}
+    started = time.monotonic()
+    failures = 0
+    for number in range(1, count + 1):
+        left = params.max_seconds - (time.monotonic() - started)
+        if left <= 0:
+            result.stopped = f"time cap of {params.max_seconds:g} s reached after {number - 1} requests"
+            break
+        try:
+            answer = fetch(
+                client,
+                url,
+                method=policy.method,
+                follow_redirects=False,
+                max_body_bytes=4096,
+                deadline=max(min(left, 30.0), 0.5),
+                **kwargs,
+            )
+        except FetchError as exc:
+            result.statuses.append(None)
+            failures += 1
+            if failures >= 3:
+                result.error = safe_text(str(exc), 300)
+                result.stopped = "three requests failed"
+                break
+            continue
+        result.statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            result.threshold = number
+            for name in _LIMIT_HEADERS:
+                if name in answer.headers:
+                    result.limit_headers[name] = safe_text(answer.headers[name], 80)
+            break
+        if params.delay:
+            time.sleep(params.delay)
+    result.seconds = time.monotonic() - started
+    if result.threshold is None and not result.stopped and count < policy.limit + 1:
+        result.stopped = f"max_requests ({params.max_requests}) is below the limit + 1 ({policy.limit + 1})"
+    return result
+
+
+def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
+    """``ratelimit.enforced`` and ``ratelimit.headers`` of one burst (pure; tested without a network)."""
+    policy = b.policy
+    margin = params.margin if policy.margin is None else policy.margin
+    target = f"{policy.method} {b.url}"
+    rule = f"policy {policy.limit} per {safe_text(str(policy.window), 20)}"
+    sent = len(b.statuses)
+    seen = ", ".join(f"{code}×{b.statuses.count(code)}" for code in sorted({s for s in b.statuses if s}, key=int))
+    summary = f"{sent} request(s) in {b.seconds:.1f} s ({seen or 'no answer'})"
+    if b.threshold is None:
+        answered = [s for s in b.statuses if s is not None]
+        if b.error and not answered:
+            return [_make("ratelimit.enforced", Status.ERROR, target, f"could not probe: {b.error}")]
+        if b.stopped and sent < policy.limit + 1:
+            return [
+                _make("ratelimit.enforced", Status.ERROR, target,
+                      f"{summary}; stopped before the limit could be tested: {b.stopped}")
+            ]  # fmt: skip
+        finding = _make(
+            "ratelimit.enforced", Status.FAIL, target,
+            f"no 429 within limit + margin ({policy.limit}+{margin}); {rule}; {summary}",
+        )  # fmt: skip
+        return [finding, _make("ratelimit.headers", Status.SKIP, target, "no 429 to inspect")]
+    out: list[Finding] = []
+    if b.threshold <= policy.limit + 1:
+        note = " (limited from the first request: earlier traffic in the same window)" if b.threshold == 1 else ""
+        out.append(
+            _make(
+                "ratelimit.enforced",
+                Status.PASS,
+                target,
+                f"first 429 at request {b.threshold}{note}; {rule}; {summary}",
+            )
+        )
+    else:
+        out.append(
+            _make("ratelimit.enforced", Status.WARN, target,
+                  f"first 429 at request {b.threshold}, looser than the {rule}; {summary}", severity=Severity.MEDIUM)
+        )  # fmt: skip
+    if b.limit_headers:
+        shown = "; ".join(f"{k}: {v}" for k, v in b.limit_headers.items())
+        out.append(_make("ratelimit.headers", Status.PASS, target, shown))
+    else:
+        out.append(_make("ratelimit.headers", Status.WARN, target, "429 without Retry-After or RateLimit-* headers"))
+    return out
+
+
+@dataclass
+class RateLimitAudit:
+    findings: list[Finding] = field(default_factory=list)
+    bursts: list[Burst] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """The policy table with what was observed per endpoint."""
+        import pandas as pd
+
+        rows = []
+        for b in self.bursts:
+            rows.append(
+                {
+                    "endpoint": b.policy.label,
+                    "policy": f"{b.policy.limit} / {b.policy.window}",
+                    "requests sent": len(b.statuses),
+                    "first 429 at": b.threshold,
+                    "seconds": round(b.seconds, 2),
+                    "limit headers": "; ".join(f"{k}: {v}" for k, v in b.limit_headers.items()),
+                    "stopped": b.stopped,
+                }
+            )
+        return pd.DataFrame(rows, columns=["endpoint", "policy", "requests sent", "first 429 at", "seconds",
+                                           "limit headers", "stopped"])  # fmt: skip
+
+    def statuses(self) -> pd.DataFrame:
+        """Every request: endpoint, number, status (long form, for filtering)."""
+        import pandas as pd
+
+        rows = [
+            {"endpoint": b.policy.label, "request": i, "status": s}
+            for b in self.bursts
+            for i, s in enumerate(b.statuses, start=1)
+        ]
+        return pd.DataFrame(rows, columns=["endpoint", "request", "status"])
+
+
+def audit(env: Environment) -> RateLimitAudit:
+    """Probe each policy row when active probes are on; otherwise ``skip`` with the reason."""
+    from harden_lib.http import make_client, resolve_url
+
+    params = env.ratelimit
+    report = RateLimitAudit()
+    if not params.endpoints:
+        report.findings.append(
+            _make("ratelimit.enforced", Status.SKIP, env.base or "(no base_url)", "no ratelimit.endpoints configured")
+        )
+        return report
+    if not env.active_probes:
+        for policy in params.endpoints:
+            report.findings.append(
+                _make("ratelimit.enforced", Status.SKIP, f"{policy.method} {policy.path}",
+                      "active probes are off for this environment (set active_probes: true to send bursts)")
+            )  # fmt: skip
+        return report
+    from harden_lib.checks.headers import _no_cookie_jar
+
+    # No cookies kept between requests: each request looks like a fresh client (as an attacker's).
+    with make_client(env, cookies=_no_cookie_jar()) as client:
+        for policy in params.endpoints:
+            try:
+                url = resolve_url(env, policy.path)
+            except HardenError as exc:
+                report.findings.append(_make("ratelimit.enforced", Status.ERROR, policy.path, str(exc)))
+                continue
+            result = burst(client, url, policy, params)
+            report.bursts.append(result)
+            report.findings.extend(burst_findings(result, params))
+    return report
+
+
+_last: tuple[Environment, RateLimitAudit] | None = None
+
+
+def last_audit(env: Environment) -> RateLimitAudit:
+    global _last
+    if _last is None or _last[0] is not env:
+        _last = (env, audit(env))
+    return _last[1]
+
+
+def run(env: Environment) -> list[Finding]:
+    """The area's entry point: every rate-limit finding for ``env``."""
+    global _last
+    _last = (env, audit(env))
+    return _last[1].findings
+
+
+def plot_statuses(report: RateLimitAudit) -> Figure:
+    """Status code over request number, one panel per endpoint; the policy limit as a dashed line."""
+    from harden_lib.render import STATUS_COLOURS, figure
+
+    bursts = report.bursts
+    fig = figure(7.5, 0.6 + 1.9 * max(len(bursts), 1))
+    if not bursts:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no bursts sent (active probes off or nothing configured)", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    axes = fig.subplots(len(bursts), 1, squeeze=False)[:, 0]
+    for ax, b in zip(axes, bursts, strict=True):
+        xs = list(range(1, len(b.statuses) + 1))
+        ys = [s or 0 for s in b.statuses]
+        colours = [
+            STATUS_COLOURS[Status.PASS] if s == 429 else STATUS_COLOURS[Status.ERROR] if not s else "#607d8b"
+            for s in b.statuses
+        ]
+        ax.step(xs, ys, where="mid", color="#b0bec5", linewidth=1)
+        ax.scatter(xs, ys, c=colours, s=14, zorder=3)
+        ax.axvline(b.policy.limit + 0.5, color=STATUS_COLOURS[Status.FAIL], linestyle="--", linewidth=1)
+        ax.set_title(f"{b.policy.label}: policy {b.policy.limit} / {b.policy.window}", fontsize=9)
+        ax.set_ylabel("status")
+        ticks = sorted(set(ys))
+        ax.set_yticks(ticks, [str(t) if t else "failed" for t in ticks])
+        ax.margins(y=0.25)
+        ax.set_xlim(0.5, max(len(xs), b.policy.limit + 1) + 0.5)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[-1].set_xlabel("request number (dashed: the policy's limit)")
+    return fig

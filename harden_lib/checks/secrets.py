@@ -1,0 +1,499 @@
+"""Secrets hygiene: committed secrets, tracked env files, literals in container files,
+secrets shared between environments, and the strength of each secret in the env file.
+
+Committed secrets are found by detect-secrets over the files git tracks. detect-secrets does
+not read ``.env`` files or compose/Dockerfile ``ENV`` lines well (DESIGN §10), so those are
+covered by the kit's own env-file parser and ``secret_literals``. Values are never shown:
+hits name file, line and kind; cross-environment comparison uses keyed fingerprints (HMAC
+with a random key made for this run), never plain hashes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import secrets as random_source
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harden_lib.checks.config_rules import secret_strength
+from harden_lib.envfile import EnvFile, load_env_file, looks_like_secret
+from harden_lib.errors import HardenError
+from harden_lib.findings import Finding, Severity, Status
+from harden_lib.redact import is_secret_key, register_secret
+from harden_lib.secret_literals import LiteralSecret, is_compose_file, is_dockerfile, scan_file
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from harden_lib.params import Environment
+
+AREA = "secrets"
+GIT_TIMEOUT_S = 30
+
+
+class StrengthParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_length: int = Field(32, ge=8, le=1024)
+    min_entropy_bits: float = Field(128, ge=32, le=4096)
+
+
+class SecretsParams(BaseModel):
+    """The ``secrets:`` section of an environment's params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo_path: Path | None = Field(None, description="a checkout of the deployed repository to scan")
+    exclude: list[str] = Field(
+        default_factory=list, description="globs of repo-relative paths to leave out (known test fixtures)"
+    )
+    env_templates: list[str] = Field(
+        default_factory=lambda: [".env.example", ".env.template", ".env.sample", ".env.dist", ".env.defaults"],
+        description="tracked .env* files that are templates, not secrets (names or globs)",
+    )
+    env_files: dict[str, Path] = Field(
+        default_factory=dict,
+        description="other environments' env files (name: path), compared with this one's config.env_file",
+    )
+    strength: StrengthParams = Field(default_factory=StrengthParams)
+    max_file_bytes: int = Field(2_000_000, ge=1_000, le=100_000_000, description="larger files are not scanned")
+
+
+@dataclass(frozen=True)
+class CommittedSecret:
+    file: str
+    line: int
+    kind: str
+
+
+@dataclass
+class SecretsAudit:
+    """Findings plus the evidence behind them (never a value)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    committed: list[CommittedSecret] = field(default_factory=list)
+    literals: list[LiteralSecret] = field(default_factory=list)
+    tracked_env_files: list[str] = field(default_factory=list)
+    scanned_files: int = 0
+    fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> env -> fingerprint
+
+    def hits_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = [{"file": c.file, "line": c.line, "what": c.kind, "found by": "detect-secrets"} for c in self.committed]
+        rows += [
+            {"file": h.file, "line": h.line, "what": f"{h.key} literal in {h.where}", "found by": "harden"}
+            for h in self.literals
+        ]
+        rows += [
+            {"file": p, "line": None, "what": "env file tracked by git", "found by": "harden"}
+            for p in self.tracked_env_files
+        ]
+        return pd.DataFrame(rows, columns=["file", "line", "what", "found by"])
+
+    def fingerprint_table(self) -> pd.DataFrame:
+        """Per secret key, each environment's keyed fingerprint (equal = same value); random per run."""
+        import pandas as pd
+
+        envs = sorted({e for per_env in self.fingerprints.values() for e in per_env})
+        rows = []
+        for key, per_env in sorted(self.fingerprints.items()):
+            values = list(per_env.values())
+            shared = len(values) != len(set(values))
+            rows.append({"key": key, **{e: per_env.get(e, "") for e in envs}, "shared": "YES" if shared else ""})
+        return pd.DataFrame(rows, columns=["key", *envs, "shared"])
+
+
+def _finding(
+    check_id: str,
+    title: str,
+    status: Status,
+    target: str,
+    observed: str,
+    expected: str,
+    remediation: str = "",
+    severity: Severity = Severity.HIGH,
+    references: tuple[str, ...] = (),
+) -> Finding:
+    return Finding(
+        area=AREA,
+        check_id=check_id,
+        title=title,
+        status=status,
+        severity=severity,
+        target=target,
+        observed=observed,
+        expected=expected,
+        remediation=remediation,
+        references=references,
+    )
+
+
+# --------------------------------------------------------------------------- the repository
+
+
+def tracked_files(repo: Path) -> tuple[list[str], bool]:
+    """(repo-relative paths, is a git checkout). Outside git every regular file counts."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, timeout=GIT_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        proc = None
+    if proc is not None and proc.returncode == 0:
+        return [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p], True
+    files = [str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts]
+    return sorted(files), False
+
+
+def _excluded(path: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(Path(path).name, g) for g in globs)
+
+
+def is_env_file(name: str) -> bool:
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+def scan_committed(repo: Path, files: list[str]) -> list[CommittedSecret]:
+    """detect-secrets over ``files`` (repo-relative), with its default plugins and filters."""
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    collection = SecretsCollection(root=str(repo))
+    with default_settings():
+        # One process: a pool of forks from inside a Jupyter kernel or a threaded runner is fragile.
+        collection.scan_files(*files, num_processors=1)
+    hits = []
+    for filename, secret in collection:
+        register_secret(secret.secret_value)  # so scrubbing catches it, should it travel anywhere
+        hits.append(CommittedSecret(file=filename, line=secret.line_number or 0, kind=secret.type))
+    return sorted(set(hits), key=lambda h: (h.file, h.line, h.kind))
+
+
+def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
+    repo = params.repo_path
+    refs = ("Secrets management: secrets are env vars, not committed",)
+    if repo is None:
+        audit.findings.append(
+            _finding(
+                "secrets.repo",
+                "A repository checkout is scanned for secrets",
+                Status.SKIP,
+                "",
+                "secrets.repo_path is not configured",
+                "a checkout to scan",
+                "Set secrets.repo_path to a checkout of the deployed revision.",
+                Severity.INFO,
+            )
+        )
+        return
+    if not repo.is_dir():
+        audit.findings.append(
+            _finding(
+                "secrets.repo",
+                "A repository checkout is scanned for secrets",
+                Status.ERROR,
+                str(repo),
+                "the folder does not exist",
+                "a checkout to scan",
+                "Check secrets.repo_path.",
+            )
+        )
+        return
+    files, is_git = tracked_files(repo)
+    files = [f for f in files if not _excluded(f, params.exclude)]
+    sized = [f for f in files if (repo / f).is_file() and (repo / f).stat().st_size <= params.max_file_bytes]
+    audit.scanned_files = len(sized)
+    name = repo.name
+    if not is_git:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.git",
+                "The scanned folder is a git checkout",
+                Status.WARN,
+                name,
+                "not a git work tree: every file was scanned, not just tracked ones",
+                "a git checkout, so that only committed files count",
+                severity=Severity.LOW,
+            )
+        )
+
+    audit.committed = scan_committed(repo, sized)
+    for hit in audit.committed:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.committed_secret",
+                "No secret is committed to the repository",
+                Status.FAIL,
+                f"{name}/{hit.file}:{hit.line}",
+                f"{hit.kind} (detect-secrets)",
+                "no secrets in tracked files",
+                "Remove it from the code, rotate it (it is in the git history for good), and load it from the "
+                "environment or a secret manager.",
+                references=refs,
+            )
+        )
+    if not audit.committed:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.committed_secret",
+                "No secret is committed to the repository",
+                Status.PASS,
+                name,
+                f"{len(sized)} tracked files scanned, no secret found",
+                "no secrets in tracked files",
+                references=refs,
+            )
+        )
+
+    templates = params.env_templates
+    audit.tracked_env_files = [
+        f for f in files if is_env_file(Path(f).name) and not any(fnmatch.fnmatch(Path(f).name, t) for t in templates)
+    ]
+    for path in audit.tracked_env_files:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.env_file_tracked",
+                "No real .env file is tracked by git",
+                Status.FAIL,
+                f"{name}/{path}",
+                "tracked by git",
+                f"only templates ({', '.join(templates)}) are tracked",
+                f"git rm --cached {path}, add it to .gitignore, rotate every secret it held.",
+                references=("Secrets management: keep .env.production out of git",),
+            )
+        )
+    if not audit.tracked_env_files:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.env_file_tracked",
+                "No real .env file is tracked by git",
+                Status.PASS,
+                name,
+                "no tracked .env file other than templates",
+                "only templates are tracked",
+            )
+        )
+
+    template_files = [f for f in sized if is_env_file(Path(f).name) and f not in audit.tracked_env_files]
+    for path in template_files:
+        check_template(repo / path, f"{name}/{path}", audit)
+
+    container_files = [f for f in sized if is_compose_file(Path(f).name) or is_dockerfile(Path(f).name)]
+    for path in container_files:
+        audit.literals.extend(scan_file(repo / path, display=f"{name}/{path}"))
+    for hit in audit.literals:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.literal",
+                "Container files take secrets from the environment, not literals",
+                Status.FAIL,
+                hit.target,
+                f"{hit.key} is a literal in {hit.where}",
+                "secrets passed as ${VAR} references, build secrets or a secret store",
+                "Replace the literal with a ${VAR} reference (compose) or a build secret (Dockerfile "
+                "RUN --mount=type=secret), and rotate the value: it is in the image layers and git history.",
+            )
+        )
+    if container_files and not audit.literals:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.literal",
+                "Container files take secrets from the environment, not literals",
+                Status.PASS,
+                name,
+                f"{len(container_files)} compose/Dockerfiles scanned",
+                "no secret literals",
+            )
+        )
+
+
+def check_template(path: Path, shown: str, audit: SecretsAudit) -> None:
+    """A tracked template should carry names, not values: a real-looking secret there is suspicious."""
+    try:
+        template = load_env_file(path)
+    except HardenError as exc:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.template_values",
+                "Env templates hold no real secrets",
+                Status.ERROR,
+                shown,
+                str(exc),
+                "a readable template",
+            )
+        )
+        return
+    filled = sorted(
+        k for k, v in _secret_keys(template).items() if secret_strength(v, min_length=16, min_entropy_bits=64).ok
+    )
+    if filled:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.template_values",
+                "Env templates hold no real secrets",
+                Status.WARN,
+                shown,
+                f"real-looking values for {', '.join(filled)}",
+                "empty values or obvious placeholders",
+                "Blank the values in the template; if they were ever real, rotate them.",
+                Severity.MEDIUM,
+            )
+        )
+    else:
+        audit.findings.append(
+            _finding(
+                "secrets.repo.template_values",
+                "Env templates hold no real secrets",
+                Status.PASS,
+                shown,
+                "no real-looking secret values",
+                "empty values or obvious placeholders",
+                severity=Severity.MEDIUM,
+            )
+        )
+
+
+# --------------------------------------------------------------------------- env files
+
+
+def _secret_keys(env_file: EnvFile) -> dict[str, str]:
+    return {k: v for k, v in env_file.values.items() if v and (is_secret_key(k) or looks_like_secret(v))}
+
+
+def compare_environments(env_files: dict[str, EnvFile], audit: SecretsAudit) -> None:
+    """The same secret in two environments fails: one leak then opens both."""
+    run_key = random_source.token_bytes(32)  # fresh per run: fingerprints cannot be compared across runs
+
+    def fingerprint(value: str) -> str:
+        return hmac.new(run_key, value.encode(), hashlib.sha256).hexdigest()[:16]
+
+    secrets_per_env = {name: _secret_keys(f) for name, f in env_files.items()}
+    keys = sorted({k for per_env in secrets_per_env.values() for k in per_env})
+    for key in keys:
+        present = {name: fingerprint(values[key]) for name, values in secrets_per_env.items() if key in values}
+        if len(present) < 2:
+            continue
+        audit.fingerprints[key] = present
+        groups: dict[str, list[str]] = {}
+        for name, fp in present.items():
+            groups.setdefault(fp, []).append(name)
+        shared = [names for names in groups.values() if len(names) > 1]
+        refs = ("Secrets management: use separate secrets per environment (staging vs production)",)
+        if shared:
+            audit.findings.append(
+                _finding(
+                    "secrets.env.shared",
+                    "Each environment has its own secret",
+                    Status.FAIL,
+                    key,
+                    "same value in "
+                    + "; ".join(" and ".join(sorted(n)) for n in shared)
+                    + " (keyed fingerprints match)",
+                    "a different value in every environment",
+                    f"Generate a new {key} for each environment and rotate the shared one.",
+                    references=refs,
+                )
+            )
+        else:
+            audit.findings.append(
+                _finding(
+                    "secrets.env.shared",
+                    "Each environment has its own secret",
+                    Status.PASS,
+                    key,
+                    "distinct in " + ", ".join(sorted(present)),
+                    "a different value in every environment",
+                    references=refs,
+                )
+            )
+
+
+def check_strength(env_file: EnvFile, params: StrengthParams, audit: SecretsAudit) -> None:
+    """Every secret-like key of the env file, judged by the config area's own strength rule."""
+    for key, value in sorted(_secret_keys(env_file).items()):
+        result = secret_strength(value, min_length=params.min_length, min_entropy_bits=params.min_entropy_bits)
+        observed = result.description + ("" if result.ok else "; " + "; ".join(result.problems))
+        audit.findings.append(
+            _finding(
+                "secrets.env.strength",
+                "Secrets are long and random",
+                Status.PASS if result.ok else Status.FAIL,
+                f"{env_file.path.name}:{key}",
+                observed,
+                f"at least {params.min_length} characters and ~{params.min_entropy_bits:.0f} bits of estimated entropy",
+                f"Generate {key} with `openssl rand -base64 48` and rotate it.",
+                Severity.HIGH,
+            )
+        )
+
+
+def scan_env_files(env: Environment, audit: SecretsAudit) -> None:
+    named: dict[str, Path] = {}
+    if env.config.env_file:
+        named[env.name] = env.config.env_file
+    named.update(env.secrets.env_files)
+    loaded: dict[str, EnvFile] = {}
+    for name, path in named.items():
+        try:
+            loaded[name] = load_env_file(path)
+        except HardenError as exc:
+            audit.findings.append(
+                _finding(
+                    "secrets.env",
+                    "The environment's env files can be read",
+                    Status.ERROR,
+                    f"{name}: {path.name}",
+                    str(exc),
+                    "a readable env file",
+                    "Check the path in the params.",
+                )
+            )
+    if not named:
+        audit.findings.append(
+            _finding(
+                "secrets.env",
+                "The environment's env files can be read",
+                Status.SKIP,
+                "",
+                "no env file configured (config.env_file, secrets.env_files)",
+                "env files to check",
+                severity=Severity.INFO,
+            )
+        )
+        return
+    own = loaded.get(env.name)
+    if own is not None:
+        check_strength(own, env.secrets.strength, audit)
+    if len(loaded) >= 2:
+        compare_environments(loaded, audit)
+
+
+def audit(env: Environment) -> SecretsAudit:
+    """Run every secrets check once; the notebook shows the findings and the evidence."""
+    result = SecretsAudit()
+    scan_repository(env.secrets, result)
+    scan_env_files(env, result)
+    return result
+
+
+def run(env: Environment) -> list[Finding]:
+    return audit(env).findings
+
+
+def plot_findings(findings: list[Finding]) -> Figure:
+    """Outcomes per kind of secrets check."""
+    from harden_lib.render import plot_stacked_status
+
+    counts: dict[str, dict[str, int]] = {}
+    for finding in findings:
+        bucket = counts.setdefault(finding.check_id.removeprefix("secrets."), {})
+        bucket[finding.status.value] = bucket.get(finding.status.value, 0) + 1
+    return plot_stacked_status(counts, "Secrets checks by outcome")

@@ -1,0 +1,809 @@
+"""What the deployment exposes: routes, HTTPS redirect, leaky assets, exposed files, health.
+
+Why these together: they are what an outsider sees without logging in. A bundle that still
+points at ``http://localhost:3000`` or a ``ws://`` relay ships a development configuration to
+every browser; a served source map hands out the unminified source; ``/.env`` or
+``/.git/HEAD`` answering 200 hands out secrets and history. The checks come from the
+"External surface verification" sections of the checklists.
+
+Pages are parsed with the standard library's HTML parser (not regexes) to find script, style,
+preload and manifest assets; assets are fetched concurrently over a bounded pool of
+connections (``make_async_client`` with ``httpx.Limits``) and every page and asset is searched
+for forbidden and required hints. Every response is hostile: bodies are capped by the shared
+client, excerpts are short and escaped (``safe_text``), and the body of an exposed file is
+never shown (it may be a real ``.env``).
+
+A catch-all SPA route answers 200 with the index page for every path, which would make every
+must-not-exist path look exposed; so a random, certainly missing path is fetched first and a
+200 that matches it (or the home page) is not counted as exposure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harden_lib.checks.headers import parse_hsts, probe_redirect, safe_text
+from harden_lib.checks.webcommon import Spec, make_finding, run_sync
+from harden_lib.errors import HardenError
+from harden_lib.findings import Finding, Severity, Status
+from harden_lib.redact import redact_url
+
+if TYPE_CHECKING:
+    import httpx
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from harden_lib.http import FetchResult
+    from harden_lib.params import Environment
+
+AREA = "surface"
+
+DEFAULT_EXPOSED = ["/.env", "/.git/HEAD", "/.DS_Store", "/server-status", "/actuator/env", "/debug"]
+
+#: Built-in forbidden hints: loopback, unspecified and private addresses, plain WebSockets.
+BUILTIN_FORBIDDEN: dict[str, str] = {
+    "localhost": r"(?i)\blocalhost\b",
+    "127.0.0.1": r"(?<![\d.])127\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\.?\d)",
+    "0.0.0.0": r"(?<![\d.])0\.0\.0\.0(?!\.?\d)",
+    "[::1]": r"\[::1\]",
+    "private IPv4": (
+        r"(?<![\d.])(?:10\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}"
+        r"|192\.168\.\d{1,3}\.\d{1,3})(?!\.?\d)"
+    ),
+    "ws://": r"(?i)\bws://",
+}
+
+#: Hits kept per document and pattern: a bundle full of one hint needs one line, not thousands.
+MAX_HITS_PER_PATTERN = 20
+#: Characters of context shown on each side of a hit.
+EXCERPT_CONTEXT = 40
+
+
+class RouteSpec(BaseModel):
+    """One route that must answer, with the status it must answer with (default: any 2xx)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    status: list[int] = Field(default_factory=list, description="accepted statuses; empty means any 2xx")
+    method: str = Field("GET", pattern=r"^(GET|HEAD)$")
+
+
+class HintSpec(BaseModel):
+    """A named regular expression searched in pages and assets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    pattern: str = Field(min_length=1, max_length=500)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise ValueError("must be a path starting with '/' (no whitespace)")
+    return value
+
+
+class SurfaceParams(BaseModel):
+    """The ``surface:`` section of an environment's params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    routes: list[RouteSpec] = Field(default_factory=lambda: [RouteSpec(path="/")], max_length=100)
+    check_redirect: bool = Field(True, description="plain HTTP must redirect (301/308) to HTTPS on the same host")
+    hsts_min_age: int = Field(15_552_000, ge=0, description="HSTS max-age below this (180 days) is a warning")
+    pages: list[str] = Field(default_factory=lambda: ["/"], max_length=20, description="pages whose assets are scanned")
+    builtin_forbidden: bool = Field(True, description="search for localhost, loopback/private IPs and ws://")
+    forbidden: list[HintSpec] = Field(default_factory=list, description="more patterns that must not appear")
+    required: list[HintSpec] = Field(
+        default_factory=list, description="patterns that must appear at least once (e.g. wss://, turns?:)"
+    )
+    third_party_assets: bool = Field(False, description="also fetch assets on other hosts (off: stay on target)")
+    max_assets: int = Field(100, ge=1, le=1000, description="assets fetched at most")
+    connections: int = Field(8, ge=1, le=64, description="connections used at once to fetch assets")
+    check_source_maps: bool = True
+    exposed_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_EXPOSED), max_length=200)
+    health: list[str] = Field(default_factory=list, max_length=20, description="health endpoints (paths)")
+    health_max_seconds: float = Field(2.0, gt=0, le=60, description="a health answer slower than this warns")
+
+    @field_validator("pages", "exposed_paths", "health")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        return [_path(v) for v in value]
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, value: list[RouteSpec]) -> list[RouteSpec]:
+        for route in value:
+            _path(route.path)
+        return value
+
+
+REF_SURFACE = "dstream checklist: external surface verification"
+CHECKS: dict[str, Spec] = {
+    "surface.route": Spec(
+        "A required route answers as expected",
+        Severity.HIGH,
+        "the configured status (default: any 2xx)",
+        "Deploy or fix the route; check the reverse proxy's routing and the app's logs for this path.",
+        (REF_SURFACE,),
+    ),
+    "surface.http_redirect": Spec(
+        "Plain HTTP redirects permanently to HTTPS on the same host",
+        Severity.HIGH,
+        "301 or 308 from http:// to https:// on the same host",
+        "Make the port-80 listener answer every path with 301 (or 308) to the same path on https://.",
+        (REF_SURFACE, "Mozilla Web Security Guidelines: HTTP redirections"),
+    ),
+    "surface.hsts": Spec(
+        "The HTTPS answer sets HSTS",
+        Severity.HIGH,
+        "Strict-Transport-Security with a long max-age",
+        "Send Strict-Transport-Security: max-age=31536000; includeSubDomains on every HTTPS answer.",
+        (REF_SURFACE, "RFC 6797"),
+    ),
+    "surface.assets.fetch": Spec(
+        "A page or asset could be fetched for the leak scan",
+        Severity.MEDIUM,
+        "every configured page and its assets answer 200",
+        "Check that the page and asset URLs are reachable from the auditing host.",
+        (REF_SURFACE,),
+    ),
+    "surface.assets.forbidden": Spec(
+        "No development or internal endpoint leaks in pages and assets",
+        Severity.HIGH,
+        "no localhost, loopback, 0.0.0.0, [::1], private IPv4, ws:// or configured forbidden pattern",
+        "Build the front end with production settings; remove development fallbacks (e.g. a local API or "
+        "relay URL) from the bundle, so no browser is ever told to talk to an internal or plaintext endpoint.",
+        (REF_SURFACE, "dstream checklist §2: no local-only endpoint hints in public config"),
+    ),
+    "surface.assets.required": Spec(
+        "A required hint appears in the shipped front end",
+        Severity.MEDIUM,
+        "the pattern appears in at least one page or asset",
+        "Ship the production configuration the pattern stands for (e.g. a wss:// relay, a TURN server).",
+        (REF_SURFACE,),
+    ),
+    "surface.source_map": Spec(
+        "No source map is served to the public",
+        Severity.MEDIUM,
+        "no .map file answers 200; no sourceMappingURL comment in shipped assets",
+        "Do not deploy *.map files (or serve them only to authenticated staff), and strip sourceMappingURL "
+        "comments from production bundles (e.g. webpack devtool: false or 'hidden-source-map').",
+        (REF_SURFACE, "OWASP WSTG-INFO-05: review web page content for information leakage"),
+    ),
+    "surface.exposed_path": Spec(
+        "A sensitive path is not served",
+        Severity.CRITICAL,
+        "not 200 (404, 403 or a redirect), or the same catch-all answer as a missing page",
+        "Block the path at the reverse proxy and remove the file or endpoint from the deployment; treat "
+        "any secret it held as leaked and rotate it.",
+        (REF_SURFACE, "OWASP WSTG-CONF-04: review old backup and unreferenced files"),
+    ),
+    "surface.health": Spec(
+        "A health endpoint answers 2xx quickly",
+        Severity.MEDIUM,
+        "2xx within the configured time",
+        "Make the health endpoint cheap and independent of slow dependencies; alert when it fails.",
+        ("dstream checklist §6: monitoring / health checks",),
+    ),
+}
+
+
+def _make(check_id: str, status: Status, target: str, observed: str, **kw) -> Finding:
+    return make_finding(AREA, CHECKS, check_id, status, target, observed, **kw)
+
+
+def check_ids() -> list[str]:
+    return list(CHECKS)
+
+
+# --------------------------------------------------------------------------- HTML assets
+
+
+class _AssetParser(HTMLParser):
+    """Collects script, stylesheet, preload and manifest URLs (in document order)."""
+
+    _LINK_RELS = frozenset({"stylesheet", "preload", "modulepreload", "manifest"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.assets: list[tuple[str, str]] = []  # (kind, href as written)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "script" and values.get("src"):
+            self.assets.append(("script", values["src"]))
+        elif tag == "link" and values.get("href"):
+            rels = set(values.get("rel", "").lower().split())
+            for rel in sorted(rels & self._LINK_RELS):
+                self.assets.append((rel, values["href"]))
+                break
+
+
+def extract_assets(html: str, page_url: str) -> list[tuple[str, str]]:
+    """``(kind, absolute URL)`` of every script/style/preload/manifest asset of a page, deduplicated."""
+    parser = _AssetParser()
+    try:
+        parser.feed(html[:2_000_000])
+        parser.close()
+    except Exception:  # a hostile page must not crash the scan; keep what was parsed
+        pass
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for kind, href in parser.assets:
+        href = href.strip()
+        if href.lower().startswith(("data:", "javascript:", "blob:")):
+            continue
+        url = urljoin(page_url, href).split("#", 1)[0]
+        if urlsplit(url).scheme.lower() not in ("http", "https") or url in seen:
+            continue
+        seen.add(url)
+        out.append((kind, url))
+    return out
+
+
+# --------------------------------------------------------------------------- hint search
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One match of a hint in a page or asset."""
+
+    document: str  # URL
+    hint: str
+    kind: str  # "forbidden" or "required"
+    line: int
+    column: int
+    offset: int
+    excerpt: str  # escaped and capped
+
+
+def compile_hints(specs: Iterable[HintSpec], builtin: bool = False) -> list[tuple[str, re.Pattern[str]]]:
+    out = [(name, re.compile(p)) for name, p in BUILTIN_FORBIDDEN.items()] if builtin else []
+    out += [(s.name, re.compile(s.pattern)) for s in specs]
+    return out
+
+
+def excerpt(text: str, start: int, end: int, context: int = EXCERPT_CONTEXT) -> str:
+    """A short excerpt around ``text[start:end]``, escaped so markup or control characters stay inert."""
+    left = max(0, start - context)
+    right = min(len(text), end + context)
+    shown = ("…" if left else "") + text[left:right].replace("\n", " ") + ("…" if right < len(text) else "")
+    return safe_text(shown, 2 * context + 60)
+
+
+def search_hints(url: str, text: str, hints: Sequence[tuple[str, re.Pattern[str]]], kind: str) -> list[Hit]:
+    """Every match (at most ``MAX_HITS_PER_PATTERN`` per hint) with line, column and offset."""
+    hits: list[Hit] = []
+    for name, pattern in hints:
+        for count, match in enumerate(pattern.finditer(text)):
+            if count >= MAX_HITS_PER_PATTERN:
+                break
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            hits.append(Hit(url, name, kind, line, column, match.start(), excerpt(text, match.start(), match.end())))
+    return sorted(hits, key=lambda h: h.offset)
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+@dataclass
+class Document:
+    """A page or asset as fetched for the scan (``error`` set when it could not be)."""
+
+    url: str
+    kind: str
+    status: int | None = None
+    content_type: str = ""
+    size: int = 0
+    truncated: bool = False
+    error: str | None = None
+    text: str = field(default="", repr=False)
+    source_map_header: str | None = None
+
+
+@dataclass
+class SurfaceAudit:
+    """Findings plus the evidence an auditor needs: routes, documents, hits, probes."""
+
+    findings: list[Finding] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    exposed: list[dict] = field(default_factory=list)
+    skipped_assets: list[str] = field(default_factory=list)
+
+    def routes_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.routes, columns=["route", "expected", "status", "seconds", "final_url", "outcome"])
+
+    def hits_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = [
+            {
+                "asset": safe_text(redact_url(h.document), 200),
+                "kind": h.kind,
+                "hint": safe_text(h.hint, 80),
+                "line": h.line,
+                "column": h.column,
+                "offset": h.offset,
+                "excerpt": h.excerpt,
+            }
+            for h in self.hits
+        ]
+        return pd.DataFrame(rows, columns=["asset", "kind", "hint", "line", "column", "offset", "excerpt"])
+
+    def documents_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = [
+            {
+                "url": safe_text(redact_url(d.url), 200),
+                "kind": d.kind,
+                "status": d.status,
+                "content_type": safe_text(d.content_type, 80),
+                "bytes": d.size,
+                "truncated": d.truncated,
+                "forbidden_hits": sum(1 for h in self.hits if h.document == d.url and h.kind == "forbidden"),
+                "error": safe_text(d.error or "", 200),
+            }
+            for d in self.documents
+        ]
+        return pd.DataFrame(rows)
+
+    def exposed_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.exposed, columns=["path", "status", "bytes", "content_type", "verdict"])
+
+
+def _status_ok(status: int, accepted: Sequence[int]) -> bool:
+    return status in accepted if accepted else 200 <= status < 300
+
+
+def _check_routes(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
+    from harden_lib.http import FetchError, fetch, resolve_url
+
+    for route in env.surface.routes:
+        expected = ", ".join(map(str, route.status)) or "2xx"
+        try:
+            url = resolve_url(env, route.path)
+            result = fetch(client, url, method=route.method, max_body_bytes=65_536)
+        except (FetchError, HardenError) as exc:
+            report.routes.append(
+                {"route": route.path, "expected": expected, "status": None, "seconds": None, "final_url": "",
+                 "outcome": "error"}
+            )  # fmt: skip
+            report.findings.append(_make("surface.route", Status.ERROR, route.path, safe_text(str(exc), 400)))
+            continue
+        ok = _status_ok(result.status_code, route.status)
+        final = safe_text(redact_url(result.url), 200)
+        report.routes.append(
+            {
+                "route": route.path,
+                "expected": expected,
+                "status": result.status_code,
+                "seconds": round(result.elapsed, 3),
+                "final_url": final,
+                "outcome": "pass" if ok else "fail",
+            }
+        )
+        via = f" via {len(result.history)} redirect(s)" if result.history else ""
+        observed = f"{route.method} answered {result.status_code} in {result.elapsed:.2f} s{via}; final URL {final}"
+        report.findings.append(
+            _make("surface.route", Status.PASS if ok else Status.FAIL, url, observed, expected=expected)
+        )
+
+
+def redirect_and_hsts(env: Environment, client: httpx.Client, page: FetchResult | None) -> list[Finding]:
+    """``surface.http_redirect`` (hop by hop from plain HTTP) and ``surface.hsts`` (on the HTTPS page)."""
+    from harden_lib.http import make_client, user_agent
+
+    out: list[Finding] = []
+    if env.surface.check_redirect and env.plain_http:
+        start = env.plain_http + "/"
+        # A separate client without configured credentials: this talks cleartext HTTP.
+        with make_client(env, headers={"User-Agent": env.http.user_agent or user_agent()}) as plain:
+            probe = probe_redirect(plain, start, env.http.max_redirects)
+        route = " → ".join(f"{s} {safe_text(redact_url(u), 120)}" for s, u in probe.hops)
+        if probe.error and not probe.hops:
+            if probe.error_kind == "connect":
+                out.append(
+                    _make("surface.http_redirect", Status.PASS, start,
+                          f"Nothing listens on plain HTTP ({safe_text(probe.error, 200)})", severity=Severity.INFO)
+                )  # fmt: skip
+            else:
+                out.append(_make("surface.http_redirect", Status.ERROR, start, safe_text(probe.error, 400)))
+        elif len(probe.hops) < 2:
+            status = probe.hops[0][0] if probe.hops else "no answer"
+            out.append(_make("surface.http_redirect", Status.FAIL, start, f"Plain HTTP answers {status}: {route}"))
+        else:
+            first, nxt = urlsplit(probe.hops[0][1]), urlsplit(probe.hops[1][1])
+            code = probe.hops[0][0]
+            same_host = (first.hostname or "").lower() == (nxt.hostname or "").lower()
+            if nxt.scheme.lower() != "https" or not same_host:
+                out.append(_make("surface.http_redirect", Status.FAIL, start, f"Does not go to HTTPS here: {route}"))
+            elif code not in (301, 308):
+                out.append(
+                    _make("surface.http_redirect", Status.WARN, start,
+                          f"Temporary {code} redirect (not remembered by browsers): {route}", severity=Severity.LOW)
+                )  # fmt: skip
+            else:
+                out.append(_make("surface.http_redirect", Status.PASS, start, route))
+    if page is not None:
+        target = page.url
+        values = page.header_list("strict-transport-security")
+        if not values:
+            out.append(_make("surface.hsts", Status.FAIL, target, "No Strict-Transport-Security header."))
+        else:
+            hsts = parse_hsts(values[0])
+            shown = safe_text(values[0], 200)
+            if hsts.error or not hsts.max_age:
+                reason = hsts.error or "max-age=0 switches HSTS off"
+                out.append(_make("surface.hsts", Status.FAIL, target, f"{shown} ({reason})"))
+            elif hsts.max_age < env.surface.hsts_min_age:
+                out.append(
+                    _make("surface.hsts", Status.WARN, target,
+                          f"{shown}: max-age {hsts.max_age} s is below {env.surface.hsts_min_age} s",
+                          severity=Severity.MEDIUM)
+                )  # fmt: skip
+            else:
+                out.append(_make("surface.hsts", Status.PASS, target, shown))
+    return out
+
+
+async def fetch_documents(
+    env: Environment, urls: Sequence[tuple[str, str]], connections: int, max_body_bytes: int | None = None
+) -> list[Document]:
+    """Fetch ``(kind, url)`` documents concurrently over at most ``connections`` connections."""
+    import httpx
+
+    from harden_lib.http import FetchError, fetch_async, make_async_client
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    gate = asyncio.Semaphore(connections)
+
+    async def one(client: httpx.AsyncClient, kind: str, url: str) -> Document:
+        async with gate:
+            try:
+                result = await fetch_async(client, url, max_body_bytes=max_body_bytes)
+            except FetchError as exc:
+                return Document(url, kind, error=str(exc))
+        doc = Document(
+            url,
+            kind,
+            status=result.status_code,
+            content_type=result.headers.get("content-type", ""),
+            size=len(result.body),
+            truncated=result.truncated,
+            text=result.text,
+            source_map_header=result.headers.get("sourcemap") or result.headers.get("x-sourcemap"),
+        )
+        if result.status_code != 200:
+            doc.error = f"answered {result.status_code}"
+        return doc
+
+    async with make_async_client(env, limits=limits) as client:
+        return list(await asyncio.gather(*(one(client, kind, url) for kind, url in urls)))
+
+
+def _same_site(url: str, base: str | None) -> bool:
+    if not base:
+        return True
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.hostname or "").lower() == (b.hostname or "").lower()
+
+
+def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudit) -> None:
+    """Collect assets from the pages, fetch them concurrently, search every document for hints."""
+    params = env.surface
+    assets: list[tuple[str, str]] = []
+    seen: set[str] = {p.url for p in pages}
+    for page in pages:
+        if page.error or "html" not in page.content_type.lower():
+            continue
+        for kind, url in extract_assets(page.text, page.url):
+            if url in seen:
+                continue
+            seen.add(url)
+            if not params.third_party_assets and not _same_site(url, env.base):
+                report.skipped_assets.append(url)
+                continue
+            assets.append((kind, url))
+    if len(assets) > params.max_assets:
+        report.skipped_assets.extend(u for _, u in assets[params.max_assets :])
+        assets = assets[: params.max_assets]
+    fetched = run_sync(fetch_documents(env, assets, params.connections)) if assets else []
+    report.documents = [*pages, *fetched]
+
+    forbidden = compile_hints(params.forbidden, builtin=params.builtin_forbidden)
+    required = compile_hints(params.required)
+    scanned = [d for d in report.documents if d.error is None]
+    for doc in report.documents:
+        if doc.error is not None:
+            report.findings.append(
+                _make("surface.assets.fetch", Status.ERROR, doc.url, f"{doc.kind}: {safe_text(doc.error, 300)}")
+            )
+    for doc in scanned:
+        hits = search_hints(doc.url, doc.text, forbidden, "forbidden")
+        report.hits.extend(hits)
+        if hits:
+            listed = "; ".join(f"{safe_text(h.hint, 40)} at line {h.line}:{h.column} «{h.excerpt}»" for h in hits[:6])
+            more = f" (+{len(hits) - 6} more)" if len(hits) > 6 else ""
+            report.findings.append(
+                _make("surface.assets.forbidden", Status.FAIL, doc.url, f"{len(hits)} hit(s): {listed}{more}")
+            )
+        else:
+            report.findings.append(
+                _make("surface.assets.forbidden", Status.PASS, doc.url, f"{doc.kind}, {doc.size} bytes: no hit")
+            )
+    for name, pattern in required:
+        hits = [h for doc in scanned for h in search_hints(doc.url, doc.text, [(name, pattern)], "required")]
+        report.hits.extend(hits)
+        target = f"hint {name}"
+        if not scanned:
+            report.findings.append(_make("surface.assets.required", Status.ERROR, target, "nothing could be scanned"))
+        elif hits:
+            where = sorted({safe_text(redact_url(h.document), 120) for h in hits})
+            report.findings.append(
+                _make("surface.assets.required", Status.PASS, target,
+                      f"found {len(hits)} time(s) in {', '.join(where[:5])}; e.g. «{hits[0].excerpt}»")
+            )  # fmt: skip
+        else:
+            report.findings.append(
+                _make("surface.assets.required", Status.FAIL, target,
+                      f"not found in {len(scanned)} page(s)/asset(s)", expected=f"/{safe_text(pattern.pattern, 100)}/")
+            )  # fmt: skip
+
+
+_MAP_COMMENT = re.compile(r"[#@]\s*sourceMappingURL\s*=\s*([^\s*'\"]+)")
+
+
+def _looks_like_source_map(result: FetchResult) -> bool:
+    head = result.body[:4096].lstrip()
+    return head.startswith(b"{") and (b'"mappings"' in result.body[:200_000] or b'"sources"' in head)
+
+
+def _fingerprint(result: FetchResult) -> str:
+    return hashlib.sha256(result.body).hexdigest()
+
+
+def check_source_maps(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
+    """Maps referenced by assets (comment or header) plus ``<asset>.map``: any served map fails."""
+    from harden_lib.http import FetchError, fetch
+
+    if not any(d.error is None for d in report.documents):
+        target = env.base or "(no base_url)"
+        report.findings.append(
+            _make("surface.source_map", Status.ERROR, target, "no page or asset could be fetched to look for maps")
+        )
+        return
+    candidates: dict[str, str] = {}  # map URL -> why it was tried
+    for doc in report.documents:
+        if doc.error is not None or doc.kind == "page":
+            continue
+        for match in _MAP_COMMENT.finditer(doc.text[-20_000:]):
+            ref = match.group(1)
+            if ref.lower().startswith("data:"):
+                report.findings.append(
+                    _make("surface.source_map", Status.FAIL, doc.url, "an inline (data:) source map is embedded")
+                )
+                continue
+            candidates.setdefault(urljoin(doc.url, ref), f"sourceMappingURL comment in {doc.url}")
+        if doc.source_map_header:
+            candidates.setdefault(urljoin(doc.url, doc.source_map_header), f"SourceMap header of {doc.url}")
+        if urlsplit(doc.url).path.endswith((".js", ".css", ".mjs")):
+            candidates.setdefault(doc.url + ".map", "guessed from the asset name")
+    served = 0
+    for url, why in candidates.items():
+        if not _same_site(url, env.base) and not env.surface.third_party_assets:
+            continue
+        try:
+            result = fetch(client, url, max_body_bytes=1_000_000)
+        except FetchError as exc:
+            report.findings.append(_make("surface.source_map", Status.ERROR, url, safe_text(str(exc), 300)))
+            continue
+        if result.status_code == 200 and _looks_like_source_map(result):
+            served += 1
+            report.findings.append(
+                _make("surface.source_map", Status.FAIL, url,
+                      f"source map served (200, {len(result.body)} bytes; {safe_text(redact_url(why), 200)})")
+            )  # fmt: skip
+        elif why.startswith(("sourceMappingURL", "SourceMap")):
+            report.findings.append(
+                _make("surface.source_map", Status.WARN, url,
+                      f"{safe_text(redact_url(why), 200)} points here; the map answers {result.status_code}",
+                      severity=Severity.LOW, remediation="Strip sourceMappingURL comments from production bundles.")
+            )  # fmt: skip
+    if not served and not any(f.check_id == "surface.source_map" for f in report.findings):
+        target = env.base or "(no base_url)"
+        report.findings.append(
+            _make("surface.source_map", Status.PASS, target, f"{len(candidates)} candidate map URL(s), none served")
+        )
+
+
+def check_exposed(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
+    """Each must-not-exist path: a 200 that is not the catch-all answer is exposure."""
+    from harden_lib.http import FetchError, fetch, resolve_url
+
+    baselines: set[str] = set()
+    missing = f"/harden-missing-{secrets.token_hex(8)}"
+    for probe in (missing, "/"):
+        try:
+            result = fetch(client, resolve_url(env, probe), follow_redirects=False, max_body_bytes=1_000_000)
+        except (FetchError, HardenError):
+            continue
+        if result.status_code == 200:
+            baselines.add(_fingerprint(result))
+    for path in env.surface.exposed_paths:
+        try:
+            url = resolve_url(env, path)
+            result = fetch(client, url, follow_redirects=False, max_body_bytes=1_000_000)
+        except (FetchError, HardenError) as exc:
+            report.exposed.append({"path": path, "status": None, "bytes": None, "content_type": "", "verdict": "error"})
+            report.findings.append(_make("surface.exposed_path", Status.ERROR, path, safe_text(str(exc), 300)))
+            continue
+        ctype = safe_text(result.headers.get("content-type", ""), 80)
+        size = len(result.body)
+        # Never the body: it may be a real .env. Status, size and type are the evidence.
+        observed = f"{result.status_code}, {size} bytes, {ctype or 'no content type'}"
+        if result.status_code != 200:
+            verdict, status = "not served", Status.PASS
+        elif _fingerprint(result) in baselines:
+            verdict, status = "catch-all (same as a missing page)", Status.PASS
+            observed += "; identical to the answer for a missing page (SPA catch-all), not the file"
+        else:
+            verdict, status = "EXPOSED", Status.FAIL
+        report.exposed.append(
+            {"path": path, "status": result.status_code, "bytes": size, "content_type": ctype, "verdict": verdict}
+        )
+        report.findings.append(_make("surface.exposed_path", status, url, observed))
+
+
+def check_health(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
+    from harden_lib.http import FetchError, fetch, resolve_url
+
+    limit = env.surface.health_max_seconds
+    for path in env.surface.health:
+        try:
+            url = resolve_url(env, path)
+            started = time.monotonic()
+            result = fetch(client, url, max_body_bytes=65_536, deadline=max(limit * 3, 5.0))
+            seconds = time.monotonic() - started
+        except (FetchError, HardenError) as exc:
+            report.findings.append(_make("surface.health", Status.ERROR, path, safe_text(str(exc), 300)))
+            continue
+        observed = f"{result.status_code} in {seconds:.3f} s"
+        if not 200 <= result.status_code < 300:
+            report.findings.append(_make("surface.health", Status.FAIL, url, observed))
+        elif seconds > limit:
+            report.findings.append(
+                _make("surface.health", Status.WARN, url, f"{observed} (slower than {limit} s)", severity=Severity.LOW)
+            )
+        else:
+            report.findings.append(_make("surface.health", Status.PASS, url, observed))
+
+
+def fetch_pages(env: Environment, client: httpx.Client) -> tuple[list[Document], FetchResult | None]:
+    """The configured pages as documents, and the first page's response (for the HSTS check)."""
+    from harden_lib.http import FetchError, fetch, resolve_url
+
+    pages: list[Document] = []
+    first: FetchResult | None = None
+    for path in env.surface.pages:
+        try:
+            url = resolve_url(env, path)
+            result = fetch(client, url, headers={"Accept": "text/html,*/*;q=0.8"})
+        except (FetchError, HardenError) as exc:
+            pages.append(Document(path, "page", error=str(exc)))
+            continue
+        doc = Document(
+            result.url,
+            "page",
+            status=result.status_code,
+            content_type=result.headers.get("content-type", ""),
+            size=len(result.body),
+            truncated=result.truncated,
+            text=result.text,
+        )
+        if result.status_code != 200:
+            doc.error = f"answered {result.status_code}"
+        first = first or result
+        pages.append(doc)
+    return pages, first
+
+
+def audit(env: Environment) -> SurfaceAudit:
+    """Every surface check for ``env``; a check that could not run is ``error``, never ``pass``."""
+    from harden_lib.http import make_client
+
+    report = SurfaceAudit()
+    if not env.base:
+        report.findings.append(_make("surface.route", Status.ERROR, "(no base_url)", "the environment has no base_url"))
+        return report
+    with make_client(env) as client:
+        _check_routes(env, client, report)
+        pages, first = fetch_pages(env, client)
+        if first is None:
+            from harden_lib.http import FetchError, fetch
+
+            try:
+                first = fetch(client, env.base + "/", max_body_bytes=65_536)
+            except FetchError as exc:
+                report.findings.append(_make("surface.hsts", Status.ERROR, env.base, safe_text(str(exc), 300)))
+        report.findings.extend(redirect_and_hsts(env, client, first))
+        scan_assets(env, pages, report)
+        if env.surface.check_source_maps:
+            check_source_maps(env, client, report)
+        check_exposed(env, client, report)
+        check_health(env, client, report)
+    return report
+
+
+_last: tuple[Environment, SurfaceAudit] | None = None
+
+
+def last_audit(env: Environment) -> SurfaceAudit:
+    """The audit ``run(env)`` made for this ``env`` object (so notebook cells show one set of answers)."""
+    global _last
+    if _last is None or _last[0] is not env:
+        _last = (env, audit(env))
+    return _last[1]
+
+
+def run(env: Environment) -> list[Finding]:
+    """The area's entry point: every surface finding for ``env`` (always fetches afresh)."""
+    global _last
+    _last = (env, audit(env))
+    return _last[1].findings
+
+
+def plot_hits(report: SurfaceAudit, limit: int = 25) -> Figure:
+    """Hits per asset: forbidden hints (red) and required hints (green), scanned documents only."""
+    from harden_lib.render import STATUS_COLOURS, figure
+
+    docs = [d for d in report.documents if d.error is None][:limit]
+    labels = [safe_text(urlsplit(d.url).path or "/", 50) for d in docs][::-1]
+    bad = [sum(1 for h in report.hits if h.document == d.url and h.kind == "forbidden") for d in docs][::-1]
+    good = [sum(1 for h in report.hits if h.document == d.url and h.kind == "required") for d in docs][::-1]
+    fig = figure(7.5, 1.3 + 0.4 * max(len(labels), 1))
+    ax = fig.subplots()
+    if not labels:
+        ax.text(0.5, 0.5, "nothing scanned", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    ys = range(len(labels))
+    bars = ax.barh([y + 0.2 for y in ys], bad, height=0.4, color=STATUS_COLOURS[Status.FAIL], label="forbidden")
+    ax.bar_label(bars, labels=[str(v) if v else "" for v in bad], padding=2)
+    bars = ax.barh([y - 0.2 for y in ys], good, height=0.4, color=STATUS_COLOURS[Status.PASS], label="required")
+    ax.bar_label(bars, labels=[str(v) if v else "" for v in good], padding=2)
+    ax.set_yticks(list(ys), labels)
+    ax.set_xlabel("hits")
+    ax.set_title("Hint hits per page / asset")
+    fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig

@@ -1,0 +1,418 @@
+"""What no scanner can see: attestations, sign-offs and waivers, carried honestly.
+
+* An **attestation** is a named person saying a manual control was done (a restore tested,
+  a runbook reviewed) on a date, with evidence. It counts only within its maximum age, and
+  stops counting as soon as an automated check of the same item fails.
+* A **sign-off** is a named person approving the go-live for a role (engineering, ops).
+  A missing or stale sign-off keeps the gate closed even when every check passes.
+* A **waiver** turns one ``fail`` into ``waived`` until it expires: the failure stays visible
+  with its justification, approver and expiry, and no longer closes the gate. An expired
+  waiver does not apply and says so; a waiver that matches no check id is a warning, because
+  a typo would otherwise hide a problem forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from harden_lib.findings import Finding, Severity, Status
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harden_lib.params import Environment
+
+GOVERNANCE_AREA = "governance"
+_RELATIVE = re.compile(r"^today(?:([+-])(\d{1,4})d)?$")
+
+
+def _relative_date(value: Any) -> Any:
+    """``today``, ``today-30d``, ``today+60d``: for demos and tests whose dates must not age."""
+    if isinstance(value, str):
+        match = _RELATIVE.match(value.strip())
+        if match:
+            days = int(match.group(2) or 0) * (-1 if match.group(1) == "-" else 1)
+            return date.today() + dt.timedelta(days=days)
+    return value
+
+
+#: A calendar date (YYYY-MM-DD), or relative to the run: ``today-30d``.
+Day = Annotated[dt.date, BeforeValidator(_relative_date)]
+_ID = r"^[a-z0-9_][a-z0-9_.*\-]*$"
+
+
+class Waiver(BaseModel):
+    """``waivers:`` entry. ``check_id`` and ``target`` may be shell-style patterns (``headers.csp.*``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_id: str = Field(pattern=_ID)
+    target: str | None = Field(None, description="pattern of the finding's target; omitted = every target")
+    reason: str = Field(min_length=10, description="why the risk is accepted for now")
+    approved_by: str = Field(min_length=2)
+    expires: Day
+
+    def label(self) -> str:
+        return self.check_id + (f" [{self.target}]" if self.target else "")
+
+    def matches(self, finding: Finding) -> bool:
+        if not fnmatch.fnmatchcase(finding.check_id, self.check_id):
+            return False
+        return self.target is None or fnmatch.fnmatchcase(finding.target, self.target)
+
+    def in_force(self, today: date) -> bool:
+        return today <= self.expires
+
+
+class Attestation(BaseModel):
+    """``attestations:`` entry: a manual control, who owns it, when it was last done and the proof."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_][a-z0-9_.\-]*$", description="stable id, e.g. backups.restore_tested")
+    title: str
+    owner: str = Field(min_length=2)
+    date: Day | None = Field(None, description="when it was last done; omitted = never attested")
+    evidence: str | None = Field(None, description="link or file that proves it")
+    max_age_days: int = Field(ge=1, le=3660)
+    severity: Severity = Severity.HIGH
+    covers: list[str] = Field(default_factory=list, description="automated check ids that void it when failing")
+    references: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dated_needs_evidence(self) -> Attestation:
+        if self.date is not None and not (self.evidence and self.evidence.strip()):
+            raise ValueError("an attestation with a date needs its evidence (a link or a file)")
+        if self.date is not None and self.date > dt.date.today():
+            raise ValueError("date is in the future")
+        return self
+
+
+class SignOff(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(min_length=2)
+    name: str = Field(min_length=2)
+    date: Day
+    note: str = ""
+
+
+class SignOffs(BaseModel):
+    """``signoffs:``: the roles whose approval the go-live needs, and the approvals given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required: list[str] = Field(default_factory=list, description="roles, e.g. [engineering, ops]")
+    given: list[SignOff] = Field(default_factory=list)
+    max_age_days: int = Field(30, ge=1, le=365, description="a sign-off older than this no longer counts")
+
+
+# --------------------------------------------------------------------------- attestations
+
+
+def attestation_finding(att: Attestation, today: date) -> Finding:
+    """``pass`` within its maximum age, ``warn`` when due within ~10% of it (at most 14 days),
+    ``fail`` when stale (by how much), ``manual`` if never done."""
+    common = {
+        "area": "operations",
+        "check_id": f"operations.{att.id}",
+        "title": att.title,
+        "severity": att.severity,
+        "target": att.id,
+        "expected": f"done and attested at most {att.max_age_days} days ago, with evidence",
+        "references": tuple(att.references),
+    }
+    if att.date is None:
+        return Finding(
+            **common,
+            status=Status.MANUAL,
+            observed=f"never attested (owner: {att.owner})",
+            remediation=f"{att.owner}: do it, then record the date and the evidence under attestations "
+            f"(id {att.id}) in the params.",
+        )
+    age = (today - att.date).days
+    evidence = f"; evidence: {att.evidence}"
+    due_soon = max(1, min(14, att.max_age_days // 10))
+    if age > att.max_age_days:
+        return Finding(
+            **common,
+            status=Status.FAIL,
+            observed=f"last attested {att.date.isoformat()} by {att.owner}: {age} days ago, "
+            f"{age - att.max_age_days} days over the limit of {att.max_age_days}{evidence}",
+            remediation=f"{att.owner}: repeat the control now and update its date and evidence.",
+        )
+    if att.max_age_days - age < due_soon:
+        return Finding(
+            **common,
+            status=Status.WARN,
+            observed=f"attested {att.date.isoformat()} by {att.owner}: {age} days ago, due again in "
+            f"{att.max_age_days - age} days (limit {att.max_age_days}){evidence}",
+            remediation=f"{att.owner}: schedule the control now; it goes stale in {att.max_age_days - age} days.",
+        )
+    return Finding(
+        **common,
+        status=Status.PASS,
+        observed=f"attested {att.date.isoformat()} by {att.owner}: {age} days ago (limit {att.max_age_days}){evidence}",
+    )
+
+
+def attestation_findings(env: Environment, today: date | None = None) -> list[Finding]:
+    today = today or date.today()
+    return [attestation_finding(att, today) for att in env.attestations]
+
+
+def contradict_attestations(
+    per_area: dict[str, list[Finding]], attestations: Iterable[Attestation]
+) -> dict[str, list[Finding]]:
+    """An attestation stops counting as soon as an automated check it covers fails."""
+    failing = {
+        f.check_id: f for findings in per_area.values() for f in findings if Status.FAIL in (f.status, f.raw_status)
+    }
+    covered = {f"operations.{a.id}": a.covers for a in attestations if a.covers}
+    if not covered:
+        return per_area
+    out: dict[str, list[Finding]] = {}
+    for area, findings in per_area.items():
+        updated = []
+        for finding in findings:
+            patterns = covered.get(finding.check_id)
+            hits = [cid for cid in failing for p in (patterns or []) if fnmatch.fnmatchcase(cid, p)]
+            if finding.status is Status.PASS and hits:
+                finding = finding.model_copy(
+                    update={
+                        "status": Status.FAIL,
+                        "raw_status": Status.PASS,
+                        "observed": f"{finding.observed} — but the automated check {hits[0]} fails, "
+                        "so the attestation does not count",
+                        "remediation": f"Fix {hits[0]} first, then repeat and re-attest the control.",
+                    }
+                )
+            updated.append(finding)
+        out[area] = updated
+    return out
+
+
+def plot_attestation_age(env: Environment, today: date | None = None):
+    """Each control's age against its limit: the picture of what is overdue."""
+    from harden_lib.render import STATUS_COLOURS, figure
+
+    today = today or date.today()
+    items = list(env.attestations)
+    fig = figure(7.5, 1.2 + 0.42 * max(len(items), 1))
+    ax = fig.subplots()
+    if not items:
+        ax.text(0.5, 0.5, "no attestations configured", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    labels = [a.id for a in items][::-1]
+    ordered = items[::-1]
+    ages = [(today - a.date).days if a.date else 0 for a in ordered]
+    colours = [
+        STATUS_COLOURS[Status.MANUAL]
+        if a.date is None
+        else STATUS_COLOURS[Status.FAIL if age > a.max_age_days else Status.PASS]
+        for a, age in zip(ordered, ages, strict=True)
+    ]
+    ax.barh(labels, ages, color=colours)
+    ax.scatter([a.max_age_days for a in ordered], labels, marker="|", s=400, color="#222", label="maximum age")
+    for y, (a, age) in enumerate(zip(ordered, ages, strict=True)):
+        ax.text(age, y, " never attested" if a.date is None else f" {age} d", va="center", fontsize="small")
+    ax.set_xlabel("days since last attested")
+    ax.set_title("Manual controls: age against limit")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def attestation_table(env: Environment, today: date | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    today = today or date.today()
+    rows = []
+    for att in env.attestations:
+        finding = attestation_finding(att, today)
+        rows.append(
+            {
+                "control": att.title,
+                "id": att.id,
+                "owner": att.owner,
+                "last done": att.date.isoformat() if att.date else "never",
+                "age (days)": (today - att.date).days if att.date else None,
+                "max age (days)": att.max_age_days,
+                "status": finding.status.value,
+                "evidence": att.evidence or "",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["control", "id", "owner", "last done", "age (days)", "max age (days)", "status", "evidence"]
+    )
+
+
+# --------------------------------------------------------------------------- sign-offs
+
+
+def signoff_findings(signoffs: SignOffs, today: date | None = None) -> list[Finding]:
+    """One finding per required role: ``fail`` (critical) when missing or stale."""
+    today = today or date.today()
+    latest: dict[str, SignOff] = {}
+    for given in signoffs.given:
+        if given.role not in latest or given.date > latest[given.role].date:
+            latest[given.role] = given
+    out = []
+    for role in signoffs.required:
+        common = {
+            "area": GOVERNANCE_AREA,
+            "check_id": "governance.signoff",
+            "title": f"Go-live signed off by {role}",
+            "severity": Severity.CRITICAL,
+            "target": role,
+            "expected": f"a sign-off by {role} at most {signoffs.max_age_days} days old",
+        }
+        given = latest.get(role)
+        if given is None:
+            out.append(
+                Finding(
+                    **common,
+                    status=Status.FAIL,
+                    observed="no sign-off recorded",
+                    remediation=f"The {role} owner reviews this report and records a sign-off "
+                    "(role, name, date) under signoffs.given.",
+                )
+            )
+            continue
+        age = (today - given.date).days
+        if age > signoffs.max_age_days or age < 0:
+            out.append(
+                Finding(
+                    **common,
+                    status=Status.FAIL,
+                    observed=f"signed by {given.name} on {given.date.isoformat()}: {age} days ago "
+                    f"(limit {signoffs.max_age_days})",
+                    remediation=f"The {role} owner reviews the current report and signs off again.",
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    **common,
+                    status=Status.PASS,
+                    observed=f"signed by {given.name} on {given.date.isoformat()}"
+                    + (f" ({given.note})" if given.note else ""),
+                )
+            )
+    return out
+
+
+def signoff_table(signoffs: SignOffs, today: date | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    today = today or date.today()
+    rows = [
+        {"role": f.target, "status": f.status.value, "who and when": f.observed}
+        for f in signoff_findings(signoffs, today)
+    ]
+    return pd.DataFrame(rows, columns=["role", "status", "who and when"])
+
+
+# --------------------------------------------------------------------------- waivers
+
+_NOT_WAIVABLE = ("governance.",)
+
+
+def apply_waivers(findings: Iterable[Finding], waivers: Iterable[Waiver], today: date) -> list[Finding]:
+    """Each ``fail`` matched by a waiver in force becomes ``waived``; the raw status is kept."""
+    active = [w for w in waivers if w.in_force(today)]
+    out = []
+    for finding in findings:
+        if finding.status is Status.FAIL and not finding.check_id.startswith(_NOT_WAIVABLE):
+            waiver = next((w for w in active if w.matches(finding)), None)
+            if waiver is not None:
+                finding = finding.model_copy(
+                    update={
+                        "status": Status.WAIVED,
+                        "raw_status": Status.FAIL,
+                        "waiver": f"{waiver.reason} — approved by {waiver.approved_by}, "
+                        f"expires {waiver.expires.isoformat()}",
+                    }
+                )
+        out.append(finding)
+    return out
+
+
+def waiver_findings(waivers: Iterable[Waiver], check_ids: set[str], today: date) -> list[Finding]:
+    """Expired waivers and waivers that match no check at all are findings of their own."""
+    out = []
+    for waiver in waivers:
+        common = {"area": GOVERNANCE_AREA, "target": waiver.label()}
+        if not any(fnmatch.fnmatchcase(cid, waiver.check_id) for cid in check_ids):
+            out.append(
+                Finding(
+                    **common,
+                    check_id="governance.waiver.unmatched",
+                    title="A waiver matches no check",
+                    status=Status.WARN,
+                    severity=Severity.MEDIUM,
+                    observed=f"no check id matches '{waiver.check_id}' in this run",
+                    expected="every waiver names an existing check id",
+                    remediation="Fix the check id (a typo hides nothing but looks like it does), "
+                    "or remove the waiver if the check no longer exists.",
+                )
+            )
+        if not waiver.in_force(today):
+            out.append(
+                Finding(
+                    **common,
+                    check_id="governance.waiver.expired",
+                    title="A waiver has expired",
+                    status=Status.WARN,
+                    severity=Severity.MEDIUM,
+                    observed=f"expired {waiver.expires.isoformat()} (approved by {waiver.approved_by}); "
+                    "the checks it covered count normally again",
+                    expected="waivers are renewed or removed before they expire",
+                    remediation="Fix the waived problem, or have it re-approved with a new expiry.",
+                )
+            )
+    return out
+
+
+def waiver_table(env: Environment, per_area: dict[str, list[Finding]], today: date | None = None) -> pd.DataFrame:
+    """Every waiver with its state and how many findings it waives in this run."""
+    import pandas as pd
+
+    today = today or date.today()
+    findings = [f for fs in per_area.values() for f in fs if f.status is Status.WAIVED]
+    rows = []
+    for waiver in env.waivers:
+        rows.append(
+            {
+                "check": waiver.label(),
+                "state": "in force" if waiver.in_force(today) else "EXPIRED",
+                "expires": waiver.expires.isoformat(),
+                "approved by": waiver.approved_by,
+                "reason": waiver.reason,
+                "waived findings": sum(1 for f in findings if waiver.matches(f)) if waiver.in_force(today) else 0,
+            }
+        )
+    return pd.DataFrame(rows, columns=["check", "state", "expires", "approved by", "reason", "waived findings"])
+
+
+# --------------------------------------------------------------------------- all together
+
+
+def apply(env: Environment, per_area: dict[str, list[Finding]], today: date | None = None) -> dict[str, list[Finding]]:
+    """Waivers, attestation contradictions, and the governance findings, applied to a run's findings."""
+    today = today or date.today()
+    check_ids = {f.check_id for findings in per_area.values() for f in findings}
+    out = {area: apply_waivers(findings, env.waivers, today) for area, findings in per_area.items()}
+    out = contradict_attestations(out, env.attestations)
+    governance = waiver_findings(env.waivers, check_ids, today) + signoff_findings(env.signoffs, today)
+    if governance:
+        out[GOVERNANCE_AREA] = governance
+    return out
