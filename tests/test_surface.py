@@ -196,6 +196,22 @@ def test_spa_catch_all_is_not_a_false_alarm(pki: CertBundle) -> None:
     assert one(report.findings, "surface.source_map").status is Status.PASS
 
 
+def test_spa_catch_all_with_a_fresh_nonce_per_answer_is_not_a_false_alarm(pki: CertBundle) -> None:
+    import secrets as random
+
+    def index(handler) -> Reply:
+        nonce = random.token_urlsafe(16)
+        body = f'<html><head><script nonce="{nonce}">boot()</script></head><body>{"x" * 400}</body></html>'
+        return Reply(200, [HTML, HSTS], body)
+
+    routes = {"/.git/HEAD": Reply(200, [("Content-Type", "text/plain")], "ref: refs/heads/main\n"), "*": index}
+    with serve(routes, certs=pki) as site:
+        report = surface.audit(make_env(site))
+    exposed = {f.target.rsplit("/", 1)[-1]: f.status for f in by_id(report.findings, "surface.exposed_path")}
+    assert exposed.pop("HEAD") is Status.FAIL
+    assert set(exposed.values()) == {Status.PASS}
+
+
 def test_assets_are_fetched_concurrently_within_the_connection_bound(pki: CertBundle) -> None:
     active = {"now": 0, "max": 0}
     lock = threading.Lock()

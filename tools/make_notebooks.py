@@ -1,7 +1,7 @@
 """Writes the committed notebooks from the cell lists below (no outputs, no execution counts).
 
 Kept as code so the notebooks stay thin and uniform; edit here, run
-``python tools/make_notebooks.py``, and commit both.
+``python tools/make_notebooks.py && ruff format notebooks``, and commit both.
 """
 
 from __future__ import annotations

@@ -646,11 +646,31 @@ def check_source_maps(env: Environment, client: httpx.Client, report: SurfaceAud
         )
 
 
+_SAMPLE = 8192
+
+
+def _near_identical(head: bytes, samples: Sequence[bytes]) -> bool:
+    """Whether a body matches a catch-all answer up to small per-request changes (a nonce, a token).
+
+    A catch-all SPA route often embeds a fresh CSP nonce or CSRF token, so its answers are not
+    byte-identical; 95 % similarity of the first 8 KiB is the same page, not a leaked file.
+    """
+    import difflib
+
+    for sample in samples:
+        if abs(len(sample) - len(head)) > max(64, len(sample) // 10):
+            continue
+        if difflib.SequenceMatcher(None, sample, head, autojunk=False).ratio() >= 0.95:
+            return True
+    return False
+
+
 def check_exposed(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
     """Each must-not-exist path: a 200 that is not the catch-all answer is exposure."""
     from harden_lib.http import FetchError, fetch, resolve_url
 
     baselines: set[str] = set()
+    samples: list[bytes] = []  # heads of the catch-all answers, for near-identical pages (nonces, tokens)
     missing = f"/harden-missing-{secrets.token_hex(8)}"
     for probe in (missing, "/"):
         try:
@@ -659,6 +679,7 @@ def check_exposed(env: Environment, client: httpx.Client, report: SurfaceAudit) 
             continue
         if result.status_code == 200:
             baselines.add(_fingerprint(result))
+            samples.append(result.body[:_SAMPLE])
     for path in env.surface.exposed_paths:
         try:
             url = resolve_url(env, path)
@@ -673,7 +694,7 @@ def check_exposed(env: Environment, client: httpx.Client, report: SurfaceAudit) 
         observed = f"{result.status_code}, {size} bytes, {ctype or 'no content type'}"
         if result.status_code != 200:
             verdict, status = "not served", Status.PASS
-        elif _fingerprint(result) in baselines:
+        elif _fingerprint(result) in baselines or _near_identical(result.body[:_SAMPLE], samples):
             verdict, status = "catch-all (same as a missing page)", Status.PASS
             observed += "; identical to the answer for a missing page (SPA catch-all), not the file"
         else:

@@ -5,7 +5,9 @@ shown and tested end to end without a real deployment. Its security posture is m
 purpose — good HSTS and CSP basics next to realistic mistakes (a session cookie without
 flags, ``Server``/``X-Powered-By`` banners, no Permissions-Policy, ``Access-Control-Allow-
 Origin: *`` on the API, a JS bundle that leaks local development URLs and ships its source
-map) — so every area has something to find and the demo verdict is NO-GO.
+map, a login rate limit but a looser one on password reset and none on the API, a WebSocket
+endpoint that accepts any Origin next to one that checks it) — so every area has something to
+find and the demo verdict is NO-GO.
 
 It runs in-process on background threads with the standard library only:
 
@@ -697,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         print("harden demo target (Acme Live) is running on 127.0.0.1:")
         print(f"  HTTPS  {target.base_url}/")
         print(f"  HTTP   {target.http_url}/   (answers 301 to HTTPS)")
+        print(f"  WSS    {target.ws_url}   (accepts any Origin; /ws/chat checks it)")
         print(f"  CA     {target.ca_path}")
         print(f"Try:    curl --cacert {target.ca_path} -i {target.base_url}/")
         print("Press Ctrl-C to stop.", flush=True)
