@@ -184,11 +184,11 @@ def contradict_attestations(
         for finding in findings:
             patterns = covered.get(finding.check_id)
             hits = [cid for cid in failing for p in (patterns or []) if fnmatch.fnmatchcase(cid, p)]
-            if finding.status is Status.PASS and hits:
+            if finding.status in (Status.PASS, Status.WARN) and hits:
                 finding = finding.model_copy(
                     update={
                         "status": Status.FAIL,
-                        "raw_status": Status.PASS,
+                        "raw_status": finding.status,
                         "observed": f"{finding.observed} — but the automated check {hits[0]} fails, "
                         "so the attestation does not count",
                         "remediation": f"Fix {hits[0]} first, then repeat and re-attest the control.",
@@ -332,7 +332,7 @@ def apply_waivers(findings: Iterable[Finding], waivers: Iterable[Waiver], today:
     out = []
     for finding in findings:
         if finding.status is Status.FAIL and not finding.check_id.startswith(_NOT_WAIVABLE):
-            waiver = next((w for w in active if w.matches(finding)), None)
+            waiver = _first_waiver(finding, active)
             if waiver is not None:
                 finding = finding.model_copy(
                     update={
@@ -346,12 +346,38 @@ def apply_waivers(findings: Iterable[Finding], waivers: Iterable[Waiver], today:
     return out
 
 
-def waiver_findings(waivers: Iterable[Waiver], check_ids: set[str], today: date) -> list[Finding]:
-    """Expired waivers and waivers that match no check at all are findings of their own."""
+def _first_waiver(finding: Finding, active: list[Waiver]) -> Waiver | None:
+    """The waiver that applies: the first in force that matches (params order)."""
+    return next((w for w in active if w.matches(finding)), None)
+
+
+def waiver_findings(
+    waivers: Iterable[Waiver], check_ids: set[str], today: date, findings: Iterable[Finding] | None = None
+) -> list[Finding]:
+    """Expired waivers and waivers that match no check at all are findings of their own.
+
+    With ``findings``, a waiver whose check id exists but whose ``target`` pattern matches none
+    of that check's targets is reported too (a typo in the target hides nothing either).
+    """
+    seen = list(findings or [])
     out = []
     for waiver in waivers:
         common = {"area": GOVERNANCE_AREA, "target": waiver.label()}
-        if not any(fnmatch.fnmatchcase(cid, waiver.check_id) for cid in check_ids):
+        id_matches = any(fnmatch.fnmatchcase(cid, waiver.check_id) for cid in check_ids)
+        if id_matches and waiver.target is not None and seen and not any(waiver.matches(f) for f in seen):
+            out.append(
+                Finding(
+                    **common,
+                    check_id="governance.waiver.unmatched",
+                    title="A waiver matches no check",
+                    status=Status.WARN,
+                    severity=Severity.MEDIUM,
+                    observed=f"'{waiver.check_id}' exists, but none of its targets matches '{waiver.target}'",
+                    expected="every waiver's target pattern matches a target of its check",
+                    remediation="Fix the target pattern, or remove the waiver.",
+                )
+            )
+        if not id_matches:
             out.append(
                 Finding(
                     **common,
@@ -388,6 +414,7 @@ def waiver_table(env: Environment, per_area: dict[str, list[Finding]], today: da
 
     today = today or date.today()
     findings = [f for fs in per_area.values() for f in fs if f.status is Status.WAIVED]
+    active = [w for w in env.waivers if w.in_force(today)]
     rows = []
     for waiver in env.waivers:
         rows.append(
@@ -397,7 +424,7 @@ def waiver_table(env: Environment, per_area: dict[str, list[Finding]], today: da
                 "expires": waiver.expires.isoformat(),
                 "approved by": waiver.approved_by,
                 "reason": waiver.reason,
-                "waived findings": sum(1 for f in findings if waiver.matches(f)) if waiver.in_force(today) else 0,
+                "waived findings": sum(1 for f in findings if _first_waiver(f, active) is waiver),
             }
         )
     return pd.DataFrame(rows, columns=["check", "state", "expires", "approved by", "reason", "waived findings"])
@@ -412,7 +439,8 @@ def apply(env: Environment, per_area: dict[str, list[Finding]], today: date | No
     check_ids = {f.check_id for findings in per_area.values() for f in findings}
     out = {area: apply_waivers(findings, env.waivers, today) for area, findings in per_area.items()}
     out = contradict_attestations(out, env.attestations)
-    governance = waiver_findings(env.waivers, check_ids, today) + signoff_findings(env.signoffs, today)
+    every = [f for findings in per_area.values() for f in findings]
+    governance = waiver_findings(env.waivers, check_ids, today, every) + signoff_findings(env.signoffs, today)
     if governance:
         out[GOVERNANCE_AREA] = governance
     return out

@@ -195,6 +195,9 @@ def _read_yaml(file: Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         # Only the parser's problem statement: its context snippet could quote a secret.
         raise ParamsError(file, where, f"invalid YAML: {problem}") from None
+    except (ValueError, TypeError) as exc:
+        # e.g. `expires: 2026-13-01`: YAML reads it as a date and the calendar refuses it.
+        raise ParamsError(file, "", f"invalid value in YAML ({str(exc)[:80]}), e.g. an impossible date") from None
     if data is None:
         raise ParamsError(file, "", "file is empty; expected a mapping of params")
     if not isinstance(data, dict):

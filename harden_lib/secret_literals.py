@@ -18,7 +18,9 @@ import yaml
 from harden_lib.envfile import looks_like_secret
 from harden_lib.redact import is_secret_key, register_secret
 
-_REFERENCE = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*(?::?[-?][^}]*)?\}?$")
+_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}?$")
+#: Values of switches, not secrets, even under a secret-sounding name (SESSION_COOKIE_SECURE=true).
+_FLAG_VALUES = {"true", "false", "yes", "no", "on", "off", "0", "1", "none", "null"}
 _DOCKERFILE_INSTR = re.compile(r"^\s*(ENV|ARG)\s+(.*)$", re.IGNORECASE)
 
 
@@ -37,11 +39,21 @@ class LiteralSecret:
 
 
 def is_literal_secret(key: str, value: str | None) -> bool:
-    """A non-empty, non-reference value under a secret-like key (or that looks like a secret)."""
+    """A non-empty, non-reference value under a secret-like key (or that looks like a secret).
+
+    ``${VAR}`` is a reference, but ``${VAR:-default}`` carries its default into git: the
+    default is judged like any literal.
+    """
     if value is None:
         return False
     value = str(value).strip().strip("'\"")
-    if not value or _REFERENCE.match(value):
+    if not value:
+        return False
+    reference = _REFERENCE.match(value)
+    if reference:
+        default = reference.group(3) if reference.group(2) == "-" else None
+        return bool(default) and is_literal_secret(key, default)
+    if value.lower() in _FLAG_VALUES:
         return False
     return is_secret_key(key) or looks_like_secret(value)
 
@@ -69,7 +81,11 @@ def scan_compose(path: Path, display: str | None = None) -> list[LiteralSecret]:
         where = f"compose service '{service_key.value}' environment"
         if isinstance(environment, yaml.MappingNode):
             for key_node, value_node in environment.value:
-                value = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
+                value = (
+                    value_node.value
+                    if isinstance(value_node, yaml.ScalarNode) and value_node.tag != "tag:yaml.org,2002:null"
+                    else None  # `KEY:` / `KEY: ~` means "take it from the shell" in compose
+                )
                 if is_literal_secret(str(key_node.value), value):
                     hits.append(_found(name, key_node.start_mark.line + 1, str(key_node.value), value, where))
         elif isinstance(environment, yaml.SequenceNode):
@@ -112,8 +128,18 @@ def scan_dockerfile(path: Path, display: str | None = None) -> list[LiteralSecre
         instruction, rest = match.group(1).upper(), match.group(2).strip()
         for key, value in _pairs(rest, legacy=instruction == "ENV"):
             if is_literal_secret(key, value):
-                hits.append(_found(name, start + 1, key, value, f"Dockerfile {instruction}"))
+                line = _line_of(key, lines, start, index)
+                hits.append(_found(name, line, key, value, f"Dockerfile {instruction}"))
     return hits
+
+
+def _line_of(key: str, lines: list[str], start: int, end: int) -> int:
+    """The physical line (1-based) of an instruction spread over continuation lines that holds ``key``."""
+    pattern = re.compile(rf"(^|\s){re.escape(key)}(=|\s|$)")
+    for number in range(start, end):
+        if pattern.search(lines[number]):
+            return number + 1
+    return start + 1
 
 
 def _pairs(rest: str, legacy: bool) -> list[tuple[str, str | None]]:

@@ -80,20 +80,24 @@ class SecretsAudit:
     findings: list[Finding] = field(default_factory=list)
     committed: list[CommittedSecret] = field(default_factory=list)
     literals: list[LiteralSecret] = field(default_factory=list)
-    tracked_env_files: list[str] = field(default_factory=list)
+    tracked_env_files: list[str] = field(default_factory=list)  # repo-relative
+    repo_name: str = ""
     scanned_files: int = 0
     fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> env -> fingerprint
 
     def hits_table(self) -> pd.DataFrame:
         import pandas as pd
 
-        rows = [{"file": c.file, "line": c.line, "what": c.kind, "found by": "detect-secrets"} for c in self.committed]
+        rows = [
+            {"file": f"{self.repo_name}/{c.file}", "line": c.line, "what": c.kind, "found by": "detect-secrets"}
+            for c in self.committed
+        ]
         rows += [
             {"file": h.file, "line": h.line, "what": f"{h.key} literal in {h.where}", "found by": "harden"}
             for h in self.literals
         ]
         rows += [
-            {"file": p, "line": None, "what": "env file tracked by git", "found by": "harden"}
+            {"file": f"{self.repo_name}/{p}", "line": None, "what": "env file tracked by git", "found by": "harden"}
             for p in self.tracked_env_files
         ]
         return pd.DataFrame(rows, columns=["file", "line", "what", "found by"])
@@ -169,7 +173,8 @@ def scan_committed(repo: Path, files: list[str]) -> list[CommittedSecret]:
     collection = SecretsCollection(root=str(repo))
     with default_settings():
         # One process: a pool of forks from inside a Jupyter kernel or a threaded runner is fragile.
-        collection.scan_files(*files, num_processors=1)
+        for path in files:  # scan_files() forks a pool even for one worker
+            collection.scan_file(path)
     hits = []
     for filename, secret in collection:
         register_secret(secret.secret_value)  # so scrubbing catches it, should it travel anywhere
@@ -212,6 +217,7 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
     sized = [f for f in files if (repo / f).is_file() and (repo / f).stat().st_size <= params.max_file_bytes]
     audit.scanned_files = len(sized)
     name = repo.name
+    audit.repo_name = name
     if not is_git:
         audit.findings.append(
             _finding(
@@ -225,7 +231,7 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
             )
         )
 
-    audit.committed = scan_committed(repo, sized)
+    audit.committed = scan_committed(repo, sized)  # repo-relative paths
     for hit in audit.committed:
         audit.findings.append(
             _finding(
