@@ -214,12 +214,7 @@ def plot_attestation_age(env: Environment, today: date | None = None):
     labels = [a.id for a in items][::-1]
     ordered = items[::-1]
     ages = [(today - a.date).days if a.date else 0 for a in ordered]
-    colours = [
-        STATUS_COLOURS[Status.MANUAL]
-        if a.date is None
-        else STATUS_COLOURS[Status.FAIL if age > a.max_age_days else Status.PASS]
-        for a, age in zip(ordered, ages, strict=True)
-    ]
+    colours = [STATUS_COLOURS[attestation_finding(a, today).status] for a in ordered]
     ax.barh(labels, ages, color=colours)
     ax.scatter([a.max_age_days for a in ordered], labels, marker="|", s=400, color="#222", label="maximum age")
     for y, (a, age) in enumerate(zip(ordered, ages, strict=True)):
@@ -250,9 +245,11 @@ def attestation_table(env: Environment, today: date | None = None) -> pd.DataFra
                 "evidence": att.evidence or "",
             }
         )
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows, columns=["control", "id", "owner", "last done", "age (days)", "max age (days)", "status", "evidence"]
     )
+    frame["age (days)"] = frame["age (days)"].astype("Int64")  # whole days; missing = never attested
+    return frame
 
 
 # --------------------------------------------------------------------------- sign-offs

@@ -213,9 +213,12 @@ OPERATIONS = area_notebook(
         new_code_cell("show_figure(operations.plot_attestation_age(env))"),
         new_markdown_cell("## Evidence: the attestations"),
         new_code_cell("display(style_findings(operations.attestation_table(env)))"),
-        new_markdown_cell("## What to do\nControls that are stale or were never attested."),
+        new_markdown_cell(
+            "## What to do\nControls that are stale, due soon or were never attested. (The summary also voids "
+            "an attestation whose automated counterpart fails.)"
+        ),
         new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'manual'])]\n"
+            "todo = frame[frame['status'].isin(['fail', 'warn', 'manual'])]\n"
             "display(style_findings(todo, ['severity', 'status', 'title', 'observed', 'remediation']))"
         ),
     ],
@@ -396,6 +399,8 @@ def main() -> None:
         "summary": SUMMARY,
     }
     for name, nb in notebooks.items():
+        for index, cell in enumerate(nb.cells):
+            cell.id = f"{name}-{index:02d}"  # stable ids: regenerating does not churn the diff
         nbformat.validate(nb)
         nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
         print(f"wrote notebooks/{name}.ipynb")
