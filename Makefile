@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.harden-installed
 
-.PHONY: demo test setup lint lab benchmark clean-reports
+.PHONY: demo test setup services lint lab benchmark clean-reports
 
 # Create .venv and install harden (editable) with its test tools; redone when requirements change.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -15,6 +15,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)
 
+# redis-server and PostgreSQL for the datastores tests (Debian packages; root installs them when
+# missing, anyone else is told the command). The tests start their own throwaway servers.
+services:
+	@if command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "redis-server and PostgreSQL are installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null; \
+	else \
+	  echo "missing: run 'sudo apt-get install -y redis-server postgresql' (datastore tests skip until then)"; \
+	fi
+
 # Set up, run the demo audit, print where the report is. The demo is NO-GO on purpose (exit 1).
 demo: $(STAMP)
 	@$(BIN)/harden run --env demo; code=$$?; \
@@ -23,8 +34,8 @@ demo: $(STAMP)
 	  echo "(harden exited $$code: 0 = GO, 1 = NO-GO — the demo is NO-GO by design)"; \
 	else exit $$code; fi
 
-# Lint and the whole test suite (what CI runs).
-test: $(STAMP)
+# Lint and the whole test suite (what CI runs); installs redis-server/PostgreSQL first when root.
+test: $(STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -73,6 +73,26 @@ AREAS: dict[str, Area] = {
             "No secret in git or container files, a different secret per environment, each one strong.",
         ),
         Area(
+            "datastores",
+            "Datastores",
+            "Redis and PostgreSQL: authentication required, TLS, least-privilege roles, memory and persistence.",
+        ),
+        Area(
+            "containers",
+            "Containers",
+            "Compose services and Dockerfiles: non-root, limits, healthchecks, log rotation, no privileged mode.",
+        ),
+        Area(
+            "dependencies",
+            "Dependency vulnerabilities",
+            "Known vulnerabilities from npm audit, pip-audit, osv-scanner and Trivy, deduplicated and gated.",
+        ),
+        Area(
+            "commands",
+            "Verification commands",
+            "The team's smoke and verification commands: exit code, duration and redacted output.",
+        ),
+        Area(
             "operations",
             "Operational controls",
             "Backups, runbooks, on-call, monitoring, key rotation: attested by a named owner, and fresh.",

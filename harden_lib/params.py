@@ -21,8 +21,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PrivateAttr, ValidationError, field_validator
 
 from harden_lib.areas import AREAS
+from harden_lib.checks.commands import CommandsParams
 from harden_lib.checks.config import ConfigParams
+from harden_lib.checks.containers import ContainersParams
 from harden_lib.checks.cors import CorsParams
+from harden_lib.checks.datastores import DatastoresParams
+from harden_lib.checks.dependencies import DependenciesParams
 from harden_lib.checks.headers import HeadersParams
 from harden_lib.checks.ratelimit import RateLimitParams
 from harden_lib.checks.secrets import SecretsParams
@@ -93,6 +97,10 @@ class Environment(StrictModel):
     surface: SurfaceParams = Field(default_factory=SurfaceParams)
     cors: CorsParams = Field(default_factory=CorsParams)
     ratelimit: RateLimitParams = Field(default_factory=RateLimitParams)
+    containers: ContainersParams = Field(default_factory=ContainersParams)
+    dependencies: DependenciesParams = Field(default_factory=DependenciesParams)
+    commands: CommandsParams = Field(default_factory=CommandsParams)
+    datastores: DatastoresParams = Field(default_factory=DatastoresParams)
     active_probes: bool = Field(False, description="allow bursts such as rate-limit probes (opt-in, bounded)")
     waivers: list[Waiver] = Field(default_factory=list, description="accepted risks, each with an expiry")
     attestations: list[Attestation] = Field(default_factory=list, description="manual controls, dated")

@@ -32,6 +32,7 @@ class LiteralSecret:
     line: int
     key: str
     where: str  # e.g. "compose service 'api' environment", "Dockerfile ENV"
+    service: str = ""  # the compose service, so the containers area can attribute the hit
 
     @property
     def target(self) -> str:
@@ -58,9 +59,9 @@ def is_literal_secret(key: str, value: str | None) -> bool:
     return is_secret_key(key) or looks_like_secret(value)
 
 
-def _found(file: str, line: int, key: str, value: str, where: str) -> LiteralSecret:
+def _found(file: str, line: int, key: str, value: str, where: str, service: str = "") -> LiteralSecret:
     register_secret(str(value).strip().strip("'\""))
-    return LiteralSecret(file=file, line=line, key=key, where=where)
+    return LiteralSecret(file=file, line=line, key=key, where=where, service=service)
 
 
 def scan_compose(path: Path, display: str | None = None) -> list[LiteralSecret]:
@@ -87,13 +88,15 @@ def scan_compose(path: Path, display: str | None = None) -> list[LiteralSecret]:
                     else None  # `KEY:` / `KEY: ~` means "take it from the shell" in compose
                 )
                 if is_literal_secret(str(key_node.value), value):
-                    hits.append(_found(name, key_node.start_mark.line + 1, str(key_node.value), value, where))
+                    hits.append(
+                        _found(name, key_node.start_mark.line + 1, str(key_node.value), value, where, service_key.value)
+                    )
         elif isinstance(environment, yaml.SequenceNode):
             for item in environment.value:
                 if isinstance(item, yaml.ScalarNode) and "=" in str(item.value):
                     key, _, value = str(item.value).partition("=")
                     if is_literal_secret(key, value):
-                        hits.append(_found(name, item.start_mark.line + 1, key, value, where))
+                        hits.append(_found(name, item.start_mark.line + 1, key, value, where, service_key.value))
     return hits
 
 

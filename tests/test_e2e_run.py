@@ -35,6 +35,9 @@ def demo_secret_values() -> list[str]:
             if password:
                 values.append(password)
     values.extend(running_demo().secret_values().values())
+    # Literals planted in the demo's container files and printed by its verification commands.
+    values += ["wk_live_4f9a8c1e2b7d6a5f3e0c9b8a7d6e5f4a", "Mig-2024-supersecret-P4ss", "Wm-demo-pa55-7d1f"]
+    values.append("tok_demo_9f8e7d6c5b4a3f2e1d0c")
     assert len(values) >= 4, "the demo must plant secrets for this test to mean something"
     return values
 
@@ -64,6 +67,10 @@ def test_demo_is_no_go_with_every_report(demo_run):
         "surface.html",
         "cors.html",
         "ratelimit.html",
+        "datastores.html",
+        "containers.html",
+        "dependencies.html",
+        "commands.html",
         "summary.html",
         "index.html",
         "findings.json",
@@ -105,7 +112,7 @@ def test_findings_have_specific_ids_and_statuses(demo_run):
     statuses_per_area = {}
     for f in findings:
         statuses_per_area.setdefault(f["area"], set()).add(f["status"])
-    for area in ("config", "headers", "tls", "secrets", "operations", "surface", "cors", "ratelimit"):
+    for area in ("config", "headers", "tls", "secrets", "operations", "surface", "cors", "ratelimit", "datastores"):
         assert {"pass", "fail", "warn"} <= statuses_per_area[area], (area, statuses_per_area[area])
     assert by_id["headers.hsts.max_age"] == {"fail"}
     assert by_id["headers.x_content_type_options"] == {"pass"}
@@ -118,6 +125,13 @@ def test_findings_have_specific_ids_and_statuses(demo_run):
     assert "fail" in by_id["surface.assets.forbidden"] and by_id["surface.source_map"] == {"fail"}
     assert "fail" in by_id["cors.wildcard"] and "fail" in by_id["cors.ws.origin"]
     assert by_id["ratelimit.enforced"] == {"pass", "warn", "fail"}
+    assert by_id["datastores.redis.auth_required"] == {"fail"}
+    assert by_id["datastores.postgres.sslmode"] == {"pass", "fail"}
+    for area in ("containers", "dependencies", "commands"):
+        assert {"pass", "fail", "warn"} <= statuses_per_area[area], (area, statuses_per_area[area])
+    assert by_id["containers.privileged"] == {"pass", "fail"} and "fail" in by_id["containers.secrets"]
+    assert by_id["dependencies.vulnerability"] == {"fail", "warn"} and by_id["dependencies.report"] == {"pass"}
+    assert by_id["commands.run"] == {"pass", "fail", "warn", "skip", "error"}  # error: the one that times out
     # Governance: a valid waiver, an expired one, a typo, a stale attestation, a missing sign-off.
     assert by_id["headers.server_banner"] == {"waived"}
     assert by_id["headers.x_powered_by"] == {"fail"}  # its waiver expired
@@ -208,7 +222,22 @@ def test_validate_command(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "area", ["config", "headers", "tls", "secrets", "operations", "surface", "cors", "ratelimit", "summary"]
+    "area",
+    [
+        "config",
+        "headers",
+        "tls",
+        "secrets",
+        "operations",
+        "surface",
+        "cors",
+        "ratelimit",
+        "datastores",
+        "containers",
+        "dependencies",
+        "commands",
+        "summary",
+    ],
 )
 def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, tmp_path, monkeypatch):
     """Opened in JupyterLab with default parameters, a notebook starts the demo target itself."""

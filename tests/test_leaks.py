@@ -39,6 +39,8 @@ def leaky_run(tmp_path_factory):
         "url_password": canary("CanaryUrlPass"),
         "repo_secret": canary("CanaryRepoSecret"),
         "compose_password": canary("CanaryCompose"),
+        "redis_conf_password": canary("CanaryRedisConf"),
+        "pg_live_password": canary("CanaryPgLive"),
     }
     shared = canary("CanarySharedAcrossEnvs")
     planted["shared"] = shared
@@ -53,6 +55,7 @@ def leaky_run(tmp_path_factory):
         this line is broken {planted["env_secret"]}
         """)
     )
+    (work / "redis.conf").write_text(f"requirepass {planted['redis_conf_password']}\n")
     (work / "canary-staging.env").write_text(f"NEXTAUTH_SECRET={planted['staging_secret']}\nSESSION_SECRET={shared}\n")
     repo = work / "repo"
     repo.mkdir()
@@ -75,6 +78,12 @@ def leaky_run(tmp_path_factory):
           urls: ["/", "https://auditor:{planted["url_password"]}@127.0.0.1:9/"]
         config:
           env_file: ../canary.env
+        datastores:
+          timeout: 1
+          redis:
+            - {{name: cache, url_key: REDIS_URL, config_file: ../redis.conf, connect: false}}
+          postgres:
+            - {{name: app, url: "postgresql://app:{planted["pg_live_password"]}@127.0.0.1:9/app"}}
         secrets:
           repo_path: ../repo
           exclude: []
@@ -94,7 +103,7 @@ def test_the_run_completed_with_every_area(leaky_run):
     code, reports, _ = leaky_run
     assert code == 1
     run_dir = (reports / "leaky" / "latest").resolve()
-    for area in ("config", "headers", "secrets", "operations", "summary"):
+    for area in ("config", "headers", "secrets", "datastores", "operations", "summary"):
         assert (run_dir / f"{area}.html").is_file(), area
         assert (run_dir / f"{area}.ipynb").is_file(), area
     assert list((run_dir / "logs").glob("*.log"))

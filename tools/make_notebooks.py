@@ -224,6 +224,120 @@ OPERATIONS = area_notebook(
     ],
 )
 
+DATASTORES = area_notebook(
+    "datastores",
+    "# Datastores\n\n"
+    "Redis and PostgreSQL hold the sessions, queues and user data. A Redis that answers without a password, "
+    "a database role that may create roles, or a connection URL that lets the driver fall back to plain "
+    "text hands the data to whoever reaches the network. This area asks the servers themselves (with the "
+    "real client libraries) when the audit can reach them, and otherwise reads `redis.conf` and the "
+    "connection URLs. **Passwords are never shown**: only their length, character classes and entropy.",
+    [
+        new_markdown_cell("## Findings\nWorst first. `target` names the datastore and where it was examined."),
+        new_code_cell("findings = datastores.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
+        new_markdown_cell("## Outcomes by datastore"),
+        new_code_cell(
+            "show_figure(plot_status_counts(findings, 'Datastore findings by status'))\n"
+            "show_figure(datastores.plot_by_datastore(findings))"
+        ),
+        new_markdown_cell("## Evidence: every check on every datastore\nEmpty cells: the check does not apply there."),
+        new_code_cell("display(datastores.check_matrix(findings))"),
+        new_markdown_cell("## What to fix\nFailing, erroring and warning checks with their remediation."),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
+CONTAINERS = area_notebook(
+    "containers",
+    "# Containers\n\n"
+    "How each service of the deployment's compose project really runs, after merging the compose files the "
+    "way `docker compose -f … -f …` does and resolving `extends:`. A container running as root, privileged, "
+    "with the Docker socket or the host network turns one bug in the app into control of the host; no memory "
+    "limit or log rotation lets one service fill the machine; an unpinned image changes under a redeploy; a "
+    "datastore port published on all interfaces is reachable from outside. **Secret values are never shown**.",
+    [
+        new_markdown_cell("## Findings\nWorst first, per service and Dockerfile."),
+        new_code_cell(
+            "report = containers.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell("## Service × check\nEach cell is one check on one service; colours are the statuses."),
+        new_code_cell("show_figure(containers.plot_matrix(report))\ndisplay(report.matrix())"),
+        new_markdown_cell(
+            "## Evidence: the merged services\nImage or Dockerfile, user, ports, limits, and where each is defined."
+        ),
+        new_code_cell("display(report.services_table())"),
+        new_markdown_cell("## What to fix"),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
+DEPENDENCIES = area_notebook(
+    "dependencies",
+    "# Dependency vulnerabilities\n\n"
+    "Known vulnerabilities in the packages the deployment ships, from the audit outputs the CI already "
+    "produces (`npm audit`, `pip-audit`, `osv-scanner`, Trivy). The same advisory found by two tools counts "
+    "once (matched on its CVE / GHSA / PYSEC ids). A vulnerability at or above the threshold "
+    "(`dependencies.fail_on`, default high) blocks the go-live until it is upgraded or waived; below it is a "
+    "warning to plan.",
+    [
+        new_markdown_cell("## Findings\nWorst first: one row per vulnerability, plus one per audit file read."),
+        new_code_cell(
+            "report = dependencies.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell("## By severity and by package"),
+        new_code_cell(
+            "show_figure(dependencies.plot_by_severity(report))\nshow_figure(dependencies.plot_by_package(report))"
+        ),
+        new_markdown_cell(
+            "## Evidence: every vulnerability\nInstalled version, advisory and aliases, fixed version, which tools reported it."
+        ),
+        new_code_cell("display(report.table())"),
+        new_markdown_cell("## What to fix"),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
+        ),
+    ],
+)
+
+COMMANDS = area_notebook(
+    "commands",
+    "# Verification commands\n\n"
+    "Some checklist items are commands the team already has: an end-to-end smoke test, `docker compose ps`, "
+    "a wallet matrix check. Each command listed in the environment's params (never taken from the audited "
+    "target) runs with a timeout; on timeout its whole process group is killed. A command can declare itself "
+    "not applicable (an exit code or a line such as `SKIP: …`). The last lines of output are shown with "
+    "passwords, tokens and secret values redacted.",
+    [
+        new_markdown_cell("## Findings"),
+        new_code_cell(
+            "report = commands.audit(env)\n"
+            "findings = report.findings or commands.run(env)\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame, ['target', 'status', 'severity', 'observed'])"
+        ),
+        new_markdown_cell("## Durations and outcomes"),
+        new_code_cell("show_figure(commands.plot_durations(report))\ndisplay(report.table())"),
+        new_markdown_cell("## What to fix"),
+        new_code_cell(
+            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
+            "display(style_findings(todo, ['severity', 'status', 'target', 'observed', 'remediation']))"
+        ),
+    ],
+)
+
 SURFACE = area_notebook(
     "surface",
     "# Exposed surface\n\n"
@@ -395,6 +509,10 @@ def main() -> None:
         "cors": CORS,
         "ratelimit": RATELIMIT,
         "secrets": SECRETS,
+        "datastores": DATASTORES,
+        "containers": CONTAINERS,
+        "dependencies": DEPENDENCIES,
+        "commands": COMMANDS,
         "operations": OPERATIONS,
         "summary": SUMMARY,
     }

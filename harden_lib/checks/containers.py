@@ -1,0 +1,876 @@
+"""Containers: compose services and Dockerfiles checked against the container hardening items.
+
+Compose files are merged the way ``docker compose -f a.yml -f b.yml`` merges them (later files
+override; mappings merge, ``ports``/``cap_add``/… add up, ``environment``/``labels`` merge by
+key, ``volumes`` by target) and ``extends:`` is resolved, so the service judged is the one that
+would really run. A service built from a Dockerfile inherits that Dockerfile's final ``USER``,
+``HEALTHCHECK`` and base images. Secret literals are found by the detector shared with the
+secrets area (``harden_lib.secret_literals``); values are never shown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from harden_lib.checks.webcommon import Spec, make_finding
+from harden_lib.findings import Finding, Severity, Status
+from harden_lib.secret_literals import LiteralSecret, scan_compose, scan_dockerfile
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from harden_lib.params import Environment
+
+AREA = "containers"
+REFS = ("Container hardening: non-root, resource limits, healthchecks, log rotation, no privileged mode",)
+
+#: Ports of services that should never be reachable from outside the host (datastores, admin UIs).
+DEFAULT_INTERNAL_PORTS = [
+    2375,
+    2376,
+    2379,
+    3306,
+    5432,
+    5672,
+    6379,
+    8500,
+    9000,
+    9001,
+    9200,
+    9300,
+    11211,
+    15672,
+    18081,
+    18083,
+    27017,
+]
+#: Capabilities that amount to root on the host (or close to it).
+DANGEROUS_CAPS = {
+    "ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "NET_ADMIN", "DAC_READ_SEARCH",
+    "DAC_OVERRIDE", "SETUID", "SETGID", "BPF", "PERFMON", "SYS_TIME", "MAC_ADMIN", "MAC_OVERRIDE",
+}  # fmt: skip
+DOCKER_SOCKETS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/run/podman/podman.sock",
+)
+ROOT_USERS = {"root", "0", "0:0", "root:root"}
+
+
+class ContainersParams(BaseModel):
+    """The ``containers:`` section of an environment's params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    compose_files: list[Path] = Field(
+        default_factory=list,
+        description="compose files of ONE project, merged in order like `docker compose -f a -f b`",
+    )
+    dockerfiles: list[Path] = Field(
+        default_factory=list, description="Dockerfiles not referenced by a compose `build:` (checked on their own)"
+    )
+    internal_ports: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_INTERNAL_PORTS),
+        description="container ports that must not be published on all interfaces",
+    )
+    require_digest: bool = Field(False, description="a version tag is only a warning: demand @sha256 digests")
+
+
+SPECS: dict[str, Spec] = {
+    "containers.compose": Spec(
+        "The compose files can be read and merged",
+        Severity.HIGH,
+        "every configured compose file exists and is valid YAML with a services mapping",
+        "Fix the path in containers.compose_files or the YAML error it names.",
+    ),
+    "containers.files": Spec(
+        "Container files are configured",
+        Severity.INFO,
+        "containers.compose_files and/or containers.dockerfiles",
+        "List the deployment's compose files and Dockerfiles under containers:.",
+    ),
+    "containers.user": Spec(
+        "Runs as a non-root user",
+        Severity.HIGH,
+        "`user:` set to a non-root user, or the Dockerfile's final stage ends with a non-root USER",
+        "Add `USER app` (a non-root user created in the image) to the Dockerfile's final stage, or set "
+        '`user: "10001:10001"` on the service.',
+        REFS,
+    ),
+    "containers.resources": Spec(
+        "Memory and CPU are limited",
+        Severity.MEDIUM,
+        "deploy.resources.limits.memory and .cpus (or mem_limit and cpus)",
+        "Set `deploy: {resources: {limits: {memory: 512M, cpus: '1.0'}}}` so one runaway container "
+        "cannot starve the host.",
+        REFS,
+    ),
+    "containers.healthcheck": Spec(
+        "Has a healthcheck",
+        Severity.MEDIUM,
+        "a `healthcheck:` (or the Dockerfile's HEALTHCHECK) that is not disabled",
+        "Add `healthcheck: {test: [CMD, curl, -fsS, http://localhost:8080/health], interval: 30s, retries: 3}` "
+        "so a hung process is detected and restarted.",
+        REFS,
+    ),
+    "containers.logging": Spec(
+        "Container logs are rotated",
+        Severity.MEDIUM,
+        "logging.options max-size and max-file (json-file driver), or a rotating/remote driver",
+        "Set `logging: {driver: json-file, options: {max-size: 10m, max-file: '5'}}`; the default json-file "
+        "driver grows until the disk is full.",
+        REFS,
+    ),
+    "containers.restart": Spec(
+        "Restarts after a crash",
+        Severity.LOW,
+        "restart: unless-stopped / always / on-failure (or deploy.restart_policy)",
+        "Set `restart: unless-stopped`.",
+        REFS,
+    ),
+    "containers.privileged": Spec(
+        "Not privileged",
+        Severity.CRITICAL,
+        "no `privileged: true`",
+        "Remove `privileged: true`; grant the single capability or device the service needs instead.",
+        REFS,
+    ),
+    "containers.cap_add": Spec(
+        "Adds no dangerous capabilities",
+        Severity.HIGH,
+        "no cap_add (and ideally cap_drop: [ALL])",
+        "Remove cap_add entries; if one is truly needed, add only it and drop all others with cap_drop: [ALL].",
+        REFS,
+    ),
+    "containers.docker_socket": Spec(
+        "Does not mount the Docker socket",
+        Severity.CRITICAL,
+        "no volume of /var/run/docker.sock (read-only still grants full control of the host)",
+        "Remove the socket mount; use a socket proxy that allows only the needed API calls if one is required.",
+        REFS,
+    ),
+    "containers.host_namespaces": Spec(
+        "Does not share the host's network, PID or IPC namespace",
+        Severity.HIGH,
+        "no network_mode: host, pid: host, ipc: host",
+        "Use a bridge network and publish only the ports needed.",
+        REFS,
+    ),
+    "containers.image_pinned": Spec(
+        "Images are pinned",
+        Severity.MEDIUM,
+        "a version tag (best: an @sha256 digest); never :latest or untagged",
+        "Pin the image to a version tag, e.g. `redis:7.2.4-alpine`, or better to its digest "
+        "(`redis:7.2.4-alpine@sha256:…`), so a redeploy runs exactly what was tested.",
+        REFS,
+    ),
+    "containers.ports.internal": Spec(
+        "Internal services are not published on all interfaces",
+        Severity.HIGH,
+        "datastore/admin ports published only on 127.0.0.1 (or not at all)",
+        "Publish as `127.0.0.1:6379:6379`, or drop `ports:` and reach the service over the compose network.",
+        (*REFS, "Redis/database: not reachable from the internet"),
+    ),
+    "containers.secrets": Spec(
+        "No secret literals in environment, ENV or ARG",
+        Severity.HIGH,
+        "secrets referenced as ${VAR} or compose/Docker secrets, never written as values",
+        "Replace the literal with `${NAME}` (from the deployment's env file) or a compose `secrets:` entry, "
+        "and rotate the secret: it is in git history and image layers.",
+        ("Secrets management: secrets are env vars, not committed",),
+    ),
+}
+
+#: Columns of the service × check matrix, in display order.
+MATRIX_CHECKS = [
+    "user", "resources", "healthcheck", "logging", "restart", "privileged", "cap_add", "docker_socket",
+    "host_namespaces", "image_pinned", "ports.internal", "secrets",
+]  # fmt: skip
+
+
+def _finding(check_id: str, status: Status, target: str, observed: str, **kw: Any) -> Finding:
+    return make_finding(AREA, SPECS, check_id, status, target, observed, **kw)
+
+
+# --------------------------------------------------------------------------- Dockerfiles
+
+
+@dataclass
+class Stage:
+    base: str
+    alias: str = ""
+    user: str | None = None
+    healthcheck: bool | None = None  # None: not set; False: HEALTHCHECK NONE
+
+
+@dataclass
+class Dockerfile:
+    """What matters of a Dockerfile: its stages (base image, final USER, HEALTHCHECK)."""
+
+    path: str
+    stages: list[Stage] = field(default_factory=list)
+
+    @property
+    def final(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+    def stage_chain(self) -> list[Stage]:
+        """The final stage and the earlier stages it is built FROM (USER is inherited along it)."""
+        chain: list[Stage] = []
+        stage = self.final
+        by_alias = {s.alias.lower(): s for s in self.stages if s.alias}
+        while stage is not None and stage not in chain:
+            chain.append(stage)
+            stage = by_alias.get(stage.base.lower())
+        return chain
+
+    def effective_user(self) -> str | None:
+        for stage in self.stage_chain():
+            if stage.user is not None:
+                return stage.user
+        return None
+
+    def effective_healthcheck(self) -> bool | None:
+        for stage in self.stage_chain():
+            if stage.healthcheck is not None:
+                return stage.healthcheck
+        return None
+
+    def external_bases(self) -> list[str]:
+        aliases = {s.alias.lower() for s in self.stages if s.alias}
+        return [s.base for s in self.stages if s.base.lower() not in aliases and s.base.lower() != "scratch"]
+
+
+def parse_dockerfile_text(text: str, path: str) -> Dockerfile:
+    """Stages with their base, last USER and HEALTHCHECK; continuation lines joined."""
+    result = Dockerfile(path=path)
+    logical: list[str] = []
+    buffer = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not buffer and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        logical.append(buffer + line)
+        buffer = ""
+    if buffer:
+        logical.append(buffer)
+    for line in logical:
+        instruction, _, rest = line.partition(" ")
+        instruction = instruction.upper()
+        rest = rest.strip()
+        if instruction == "FROM":
+            words = [w for w in rest.split() if not w.startswith("--")]
+            base = words[0] if words else ""
+            alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
+            result.stages.append(Stage(base=base, alias=alias))
+        elif instruction == "USER" and result.stages:
+            result.stages[-1].user = rest.split()[0] if rest else ""
+        elif instruction == "HEALTHCHECK" and result.stages:
+            result.stages[-1].healthcheck = rest.split()[0].upper() != "NONE" if rest else False
+    return result
+
+
+# --------------------------------------------------------------------------- compose merging
+
+_UNION_LISTS = {"ports", "expose", "cap_add", "cap_drop", "dns", "dns_search", "tmpfs", "external_links", "devices"}
+_KEYED_LISTS = {"environment", "labels", "extra_hosts", "sysctls"}
+
+
+class ComposeError(Exception):
+    """A compose file that cannot be read, parsed or resolved (names the file)."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{_short(path)}: {problem}")
+        self.path = path
+
+
+def _as_mapping(value: Any) -> dict[str, Any]:
+    """``environment``/``labels`` in list form (``KEY=VALUE``) as a mapping, as compose does."""
+    if isinstance(value, dict):
+        return dict(value)
+    out: dict[str, Any] = {}
+    for item in value or []:
+        key, sep, val = str(item).partition("=")
+        out[key] = val if sep else None
+    return out
+
+
+def _volume_target(volume: Any) -> str:
+    if isinstance(volume, dict):
+        return str(volume.get("target", ""))
+    parts = str(volume).split(":")
+    return parts[1] if len(parts) >= 2 else parts[0]
+
+
+def merge_service(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Compose's merge of one service definition over another (compose spec "Merge")."""
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if key in _KEYED_LISTS and old is not None:
+            merged[key] = {**_as_mapping(old), **_as_mapping(value)}
+        elif key in _UNION_LISTS and isinstance(old, list) and isinstance(value, list):
+            merged[key] = old + [v for v in value if v not in old]
+        elif key == "volumes" and isinstance(old, list) and isinstance(value, list):
+            targets = {_volume_target(v): v for v in old}
+            targets.update({_volume_target(v): v for v in value})
+            merged[key] = list(targets.values())
+        elif isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = _merge_mappings(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge_mappings(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out = dict(old)
+    for key, value in new.items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _merge_mappings(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Service:
+    """One merged compose service and where its definition came from."""
+
+    name: str
+    config: dict[str, Any]
+    origins: list[tuple[Path, str]]  # (compose file, service name there): itself and what it extends
+    dockerfile: Dockerfile | None = None
+    dockerfile_error: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"service {self.name}"
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ComposeError(path, "file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ComposeError(path, f"cannot be read ({type(exc).__name__})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ComposeError(path, f"not valid YAML{where}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or not isinstance(data.get("services", {}), dict):
+        raise ComposeError(path, "expected a mapping with a 'services' mapping")
+    return data
+
+
+def _resolve_extends(
+    path: Path, name: str, cache: dict[Path, dict[str, Any]], seen: tuple[tuple[Path, str], ...] = ()
+) -> tuple[dict[str, Any], list[tuple[Path, str]]]:
+    if (path, name) in seen:
+        raise ComposeError(path, f"service '{name}' extends itself (cycle)")
+    if path not in cache:
+        cache[path] = _load_yaml(path)
+    services = cache[path].get("services") or {}
+    if name not in services:
+        raise ComposeError(path, f"extends names service '{name}', which is not defined there")
+    config = dict(services[name] or {})
+    extends = config.pop("extends", None)
+    origins = [(path, name)]
+    if extends is None:
+        return config, origins
+    if isinstance(extends, str):
+        base_path, base_name = path, extends
+    elif isinstance(extends, dict) and "service" in extends:
+        base_name = str(extends["service"])
+        base_path = (path.parent / extends["file"]).resolve() if extends.get("file") else path
+    else:
+        raise ComposeError(path, f"services.{name}.extends must name a service")
+    base, base_origins = _resolve_extends(base_path, base_name, cache, (*seen, (path, name)))
+    if extends is not None and isinstance(extends, dict) and extends.get("file"):
+        base = _rebase_build(base, base_path.parent, path.parent)
+    return merge_service(base, config), origins + base_origins
+
+
+def _rebase_build(config: dict[str, Any], base_dir: Path, own_dir: Path) -> dict[str, Any]:
+    """A build context inherited from another folder's file stays relative to that folder."""
+    build = config.get("build")
+    if isinstance(build, str):
+        return {**config, "build": str((base_dir / build).resolve())}
+    if isinstance(build, dict) and "context" in build:
+        return {**config, "build": {**build, "context": str((base_dir / build["context"]).resolve())}}
+    if isinstance(build, dict):
+        return {**config, "build": {**build, "context": str(base_dir.resolve())}}
+    return config
+
+
+def load_project(files: list[Path]) -> dict[str, Service]:
+    """Merge compose files in order (later override) with ``extends`` resolved per file."""
+    cache: dict[Path, dict[str, Any]] = {}
+    services: dict[str, Service] = {}
+    if not files:
+        return services
+    project_dir = files[0].parent  # compose resolves relative paths against the first file's folder
+    for path in files:
+        path = path.resolve()
+        cache[path] = _load_yaml(path)
+        for name in cache[path].get("services") or {}:
+            config, origins = _resolve_extends(path, str(name), cache)
+            if path.parent != project_dir.resolve():
+                config = _rebase_build(config, path.parent, project_dir) if "build" in config else config
+            if name in services:
+                old = services[name]
+                services[name] = Service(name, merge_service(old.config, config), old.origins + origins)
+            else:
+                services[name] = Service(str(name), config, origins)
+    for service in services.values():
+        _attach_dockerfile(service, project_dir)
+    return services
+
+
+def _attach_dockerfile(service: Service, project_dir: Path) -> None:
+    build = service.config.get("build")
+    if build is None:
+        return
+    if isinstance(build, str):
+        context, dockerfile, inline = build, "Dockerfile", None
+    elif isinstance(build, dict):
+        context = build.get("context", ".")
+        dockerfile = build.get("dockerfile", "Dockerfile")
+        inline = build.get("dockerfile_inline")
+    else:
+        service.dockerfile_error = "build: is neither a path nor a mapping"
+        return
+    if inline is not None:
+        service.dockerfile = parse_dockerfile_text(str(inline), f"{service.name} dockerfile_inline")
+        return
+    if "://" in str(context) or str(context).startswith("git@"):
+        service.dockerfile_error = "build context is a remote URL; its Dockerfile is not checked"
+        return
+    path = (project_dir / str(context) / str(dockerfile)).resolve()
+    try:
+        service.dockerfile = parse_dockerfile_text(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError):
+        service.dockerfile_error = f"{_short(path)}: Dockerfile not found or unreadable"
+
+
+def _short(path: Path | str) -> str:
+    path = Path(path)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+# --------------------------------------------------------------------------- per-service checks
+
+
+def _is_root(user: str | None) -> bool:
+    return user is not None and user.strip().lower() in ROOT_USERS | {"root:0", "0:root"}
+
+
+def check_user(service: Service) -> Finding:
+    user = service.config.get("user")
+    if user is not None:
+        user = str(user)
+        status = Status.FAIL if _is_root(user) else Status.PASS
+        return _finding("containers.user", status, service.target, f"user: {user}")
+    if service.dockerfile_error:
+        return _finding("containers.user", Status.ERROR, service.target, service.dockerfile_error)
+    if service.dockerfile is not None:
+        final = service.dockerfile.effective_user()
+        where = _short(service.dockerfile.path)
+        if final is None:
+            return _finding(
+                "containers.user", Status.FAIL, service.target, f"no user: and no USER in {where} (runs as root)"
+            )
+        status = Status.FAIL if _is_root(final) else Status.PASS
+        return _finding("containers.user", status, service.target, f"final USER {final} in {where}")
+    image = service.config.get("image", "?")
+    return _finding(
+        "containers.user",
+        Status.WARN,
+        service.target,
+        f"no user: set; image {image} runs as whatever user it was built with (often root)",
+        remediation="Set `user:` to a non-root uid the image supports, or verify and document the image's user.",
+    )
+
+
+def _mem_cpus(service: Service) -> tuple[Any, Any]:
+    limits = ((service.config.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    memory = limits.get("memory") or service.config.get("mem_limit")
+    cpus = limits.get("cpus") or service.config.get("cpus")
+    return memory, cpus
+
+
+def check_resources(service: Service) -> Finding:
+    memory, cpus = _mem_cpus(service)
+    observed = f"memory {memory or 'unlimited'}, cpus {cpus or 'unlimited'}"
+    status = Status.PASS if memory and cpus else Status.WARN if memory else Status.FAIL
+    return _finding("containers.resources", status, service.target, observed)
+
+
+def check_healthcheck(service: Service) -> Finding:
+    hc = service.config.get("healthcheck")
+    if isinstance(hc, dict):
+        if hc.get("disable") or hc.get("test") in (["NONE"], "NONE"):
+            return _finding("containers.healthcheck", Status.WARN, service.target, "healthcheck disabled")
+        if hc.get("test"):
+            return _finding("containers.healthcheck", Status.PASS, service.target, "healthcheck: in compose")
+    if service.dockerfile is not None:
+        in_image = service.dockerfile.effective_healthcheck()
+        if in_image:
+            return _finding(
+                "containers.healthcheck",
+                Status.PASS,
+                service.target,
+                f"HEALTHCHECK in {_short(service.dockerfile.path)}",
+            )
+    return _finding("containers.healthcheck", Status.WARN, service.target, "no healthcheck")
+
+
+def check_logging(service: Service) -> Finding:
+    logging = service.config.get("logging") or {}
+    driver = str(logging.get("driver") or "json-file")
+    options = logging.get("options") or {}
+    if driver == "local":
+        return _finding("containers.logging", Status.PASS, service.target, "local driver (rotates by default)")
+    if driver == "none":
+        return _finding("containers.logging", Status.WARN, service.target, "logging driver none: no logs kept")
+    if driver != "json-file":
+        return _finding("containers.logging", Status.PASS, service.target, f"driver {driver} ships logs off the host")
+    size, count = options.get("max-size"), options.get("max-file")
+    observed = f"json-file, max-size {size or 'unset'}, max-file {count or 'unset'}"
+    status = Status.PASS if size and count else Status.WARN if size else Status.FAIL
+    return _finding("containers.logging", status, service.target, observed)
+
+
+def check_restart(service: Service) -> Finding:
+    restart = service.config.get("restart")
+    policy = ((service.config.get("deploy") or {}).get("restart_policy") or {}).get("condition")
+    value = str(restart) if restart is not None else (f"deploy {policy}" if policy else "unset (no)")
+    ok = str(restart) in ("always", "unless-stopped") or str(restart).startswith("on-failure")
+    ok = ok or (restart is None and policy in ("any", "on-failure"))
+    return _finding("containers.restart", Status.PASS if ok else Status.WARN, service.target, f"restart: {value}")
+
+
+def check_privileged(service: Service) -> Finding:
+    on = service.config.get("privileged") is True
+    return _finding(
+        "containers.privileged", Status.FAIL if on else Status.PASS, service.target, f"privileged: {str(on).lower()}"
+    )
+
+
+def check_cap_add(service: Service) -> Finding:
+    caps = [str(c).upper().removeprefix("CAP_") for c in service.config.get("cap_add") or []]
+    dropped = [str(c).upper() for c in service.config.get("cap_drop") or []]
+    note = "; cap_drop ALL" if "ALL" in dropped else ""
+    if not caps:
+        return _finding("containers.cap_add", Status.PASS, service.target, f"no cap_add{note}")
+    dangerous = [c for c in caps if c in DANGEROUS_CAPS]
+    status = Status.FAIL if dangerous else Status.WARN
+    return _finding("containers.cap_add", status, service.target, f"cap_add: {', '.join(caps)}{note}")
+
+
+def _volume_source(volume: Any) -> str:
+    if isinstance(volume, dict):
+        return str(volume.get("source", ""))
+    return str(volume).split(":")[0]
+
+
+def check_docker_socket(service: Service) -> Finding:
+    mounts = [_volume_source(v) for v in service.config.get("volumes") or []]
+    sockets = [m for m in mounts if m.rstrip("/") in DOCKER_SOCKETS]
+    if sockets:
+        return _finding("containers.docker_socket", Status.FAIL, service.target, f"mounts {', '.join(sockets)}")
+    return _finding("containers.docker_socket", Status.PASS, service.target, "no container-runtime socket mounted")
+
+
+def check_host_namespaces(service: Service) -> Finding:
+    shared = [
+        f"{key}: host"
+        for key in ("network_mode", "pid", "ipc", "userns_mode", "uts")
+        if str(service.config.get(key, "")) == "host"
+    ]
+    if shared:
+        return _finding("containers.host_namespaces", Status.FAIL, service.target, ", ".join(shared))
+    return _finding("containers.host_namespaces", Status.PASS, service.target, "own namespaces")
+
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def image_pin(image: str) -> str:
+    """``digest``, ``tag``, ``latest``, ``untagged`` or ``variable`` (unresolved ``$VAR``)."""
+    if "$" in image:
+        return "variable"
+    if _DIGEST.search(image):
+        return "digest"
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "untagged"
+    return "latest" if last.rsplit(":", 1)[1] == "latest" else "tag"
+
+
+def check_image_pinned(service: Service | None, images: list[str], target: str, require_digest: bool) -> Finding:
+    if service is not None and service.dockerfile_error:
+        return _finding("containers.image_pinned", Status.ERROR, target, service.dockerfile_error)
+    if not images:
+        return _finding("containers.image_pinned", Status.SKIP, target, "no image or base image to judge")
+    pins = {image: image_pin(image) for image in images}
+    observed = ", ".join(f"{image} ({pin})" for image, pin in pins.items())
+    if any(p in ("latest", "untagged") for p in pins.values()):
+        status = Status.FAIL
+    elif any(p == "variable" for p in pins.values()) or (require_digest and any(p == "tag" for p in pins.values())):
+        status = Status.WARN
+    else:
+        status = Status.PASS
+    return _finding("containers.image_pinned", status, target, observed)
+
+
+def _service_images(service: Service) -> list[str]:
+    if service.dockerfile is not None:
+        return service.dockerfile.external_bases()
+    image = service.config.get("image")
+    return [str(image)] if image else []
+
+
+@dataclass(frozen=True)
+class Published:
+    host_ip: str
+    published: str
+    target: int | None
+    raw: str
+
+
+def parse_ports(entries: list[Any]) -> list[Published]:
+    """Compose ``ports:`` in short (``[IP:][HOST:]CONTAINER[/proto]``) and long syntax."""
+    out: list[Published] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            target = entry.get("target")
+            out.append(
+                Published(
+                    str(entry.get("host_ip", "")),
+                    str(entry.get("published", "")),
+                    int(target) if str(target).isdigit() else None,
+                    str(entry),
+                )
+            )
+            continue
+        text = str(entry).split("/")[0]
+        host_ip = ""
+        if text.startswith("["):  # [::1]:6379:6379
+            host_ip, _, text = text[1:].partition("]:")
+        parts = text.split(":")
+        if len(parts) == 3:
+            host_ip, published, container = parts
+        elif len(parts) == 2:
+            published, container = parts
+        else:
+            published, container = "", parts[0]
+        container = container.split("-")[0]  # a range: judge its first port
+        out.append(Published(host_ip, published, int(container) if container.isdigit() else None, str(entry)))
+    return out
+
+
+def _loopback_or_private(host_ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host_ip.strip("[]"))
+    except ValueError:
+        return False  # a variable or a name: cannot prove it is not public
+    return address.is_loopback or (address.is_private and not address.is_unspecified)
+
+
+def check_internal_ports(service: Service, internal: set[int]) -> Finding:
+    exposed = [
+        p
+        for p in parse_ports(service.config.get("ports") or [])
+        if p.target in internal and not _loopback_or_private(p.host_ip)
+    ]
+    if exposed:
+        observed = "published on all interfaces: " + ", ".join(p.raw for p in exposed)
+        return _finding("containers.ports.internal", Status.FAIL, service.target, observed)
+    published = service.config.get("ports") or []
+    observed = f"ports: {', '.join(str(p) for p in published)}" if published else "no ports published"
+    return _finding("containers.ports.internal", Status.PASS, service.target, observed)
+
+
+def check_secrets(target: str, hits: list[LiteralSecret], scanned: str) -> Finding:
+    if not hits:
+        return _finding("containers.secrets", Status.PASS, target, f"no secret literal in {scanned}")
+    observed = "; ".join(f"{h.key} at {h.target} ({h.where})" for h in hits)
+    return _finding("containers.secrets", Status.FAIL, target, f"{len(hits)} literal(s), values hidden: {observed}")
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+@dataclass
+class ContainersAudit:
+    """Findings plus the merged services and Dockerfiles they were judged on (no env values)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    services: dict[str, Service] = field(default_factory=dict)
+    dockerfiles: dict[str, Dockerfile] = field(default_factory=dict)
+
+    def matrix(self) -> pd.DataFrame:
+        """One row per service/Dockerfile, one column per check, the status as the cell."""
+        import pandas as pd
+
+        rows: dict[str, dict[str, str]] = {}
+        for f in self.findings:
+            check = f.check_id.removeprefix("containers.")
+            if check in MATRIX_CHECKS:
+                rows.setdefault(f.target, {})[check] = f.status.value
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=MATRIX_CHECKS).fillna("")
+        frame.index.name = "target"
+        return frame
+
+    def services_table(self) -> pd.DataFrame:
+        """What each merged service runs: image or build, user, ports, limits; never environment values."""
+        import pandas as pd
+
+        rows = []
+        for s in self.services.values():
+            memory, cpus = _mem_cpus(s)
+            rows.append(
+                {
+                    "service": s.name,
+                    "image / build": s.config.get("image") or (_short(s.dockerfile.path) if s.dockerfile else ""),
+                    "user": s.config.get("user") or (s.dockerfile.effective_user() if s.dockerfile else None) or "",
+                    "ports": ", ".join(str(p) for p in s.config.get("ports") or []),
+                    "memory": memory or "",
+                    "cpus": cpus or "",
+                    "defined in": ", ".join(f"{p.name}:{n}" for p, n in s.origins),
+                }
+            )
+        return pd.DataFrame(rows, columns=["service", "image / build", "user", "ports", "memory", "cpus", "defined in"])
+
+
+def audit(env: Environment) -> ContainersAudit:
+    params = env.containers
+    report = ContainersAudit()
+    if not params.compose_files and not params.dockerfiles:
+        report.findings.append(_finding("containers.files", Status.SKIP, "", "nothing configured"))
+        return report
+    internal = set(params.internal_ports)
+    if params.compose_files:
+        try:
+            report.services = load_project(params.compose_files)
+        except ComposeError as exc:
+            report.findings.append(_finding("containers.compose", Status.ERROR, _short(exc.path), str(exc)))
+        else:
+            report.findings.append(
+                _finding(
+                    "containers.compose",
+                    Status.PASS,
+                    ", ".join(_short(p) for p in params.compose_files),
+                    f"{len(report.services)} service(s) after merging {len(params.compose_files)} file(s)",
+                )
+            )
+    hits_by_origin: dict[tuple[str, str], list[LiteralSecret]] = {}
+    for path in {p for s in report.services.values() for p, _ in s.origins}:
+        for hit in scan_compose(path, _short(path)):
+            hits_by_origin.setdefault((str(path), hit.service), []).append(hit)
+    for service in report.services.values():
+        report.findings.extend(_service_findings(service, internal, params.require_digest, hits_by_origin))
+    for path in params.dockerfiles:
+        report.findings.extend(_dockerfile_findings(path, report, params.require_digest))
+    return report
+
+
+def _service_findings(
+    service: Service,
+    internal: set[int],
+    require_digest: bool,
+    hits_by_origin: dict[tuple[str, str], list[LiteralSecret]],
+) -> list[Finding]:
+    hits = [h for path, name in service.origins for h in hits_by_origin.get((str(path), name), [])]
+    scanned = "environment"
+    if service.dockerfile is not None and Path(service.dockerfile.path).is_file():
+        hits += scan_dockerfile(Path(service.dockerfile.path), _short(service.dockerfile.path))
+        scanned += f" and {_short(service.dockerfile.path)}"
+    return [
+        check_user(service),
+        check_resources(service),
+        check_healthcheck(service),
+        check_logging(service),
+        check_restart(service),
+        check_privileged(service),
+        check_cap_add(service),
+        check_docker_socket(service),
+        check_host_namespaces(service),
+        check_image_pinned(service, _service_images(service), service.target, require_digest),
+        check_internal_ports(service, internal),
+        check_secrets(service.target, hits, scanned),
+    ]
+
+
+def _dockerfile_findings(path: Path, report: ContainersAudit, require_digest: bool) -> list[Finding]:
+    target = f"Dockerfile {_short(path)}"
+    try:
+        parsed = parse_dockerfile_text(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError):
+        return [_finding("containers.user", Status.ERROR, target, f"{_short(path)}: not found or unreadable")]
+    report.dockerfiles[str(path)] = parsed
+    if not parsed.stages:
+        return [_finding("containers.user", Status.ERROR, target, f"{_short(path)}: no FROM instruction")]
+    user = parsed.effective_user()
+    if user is None:
+        user_finding = _finding("containers.user", Status.FAIL, target, "no USER in the final stage (runs as root)")
+    else:
+        status = Status.FAIL if _is_root(user) else Status.PASS
+        user_finding = _finding("containers.user", status, target, f"final USER {user}")
+    hc = parsed.effective_healthcheck()
+    health = _finding(
+        "containers.healthcheck",
+        Status.PASS if hc else Status.WARN,
+        target,
+        "HEALTHCHECK set" if hc else "no HEALTHCHECK (a compose healthcheck may still add one)",
+    )
+    return [
+        user_finding,
+        health,
+        check_image_pinned(None, parsed.external_bases(), target, require_digest),
+        check_secrets(target, scan_dockerfile(path, _short(path)), "ENV and ARG"),
+    ]
+
+
+def run(env: Environment) -> list[Finding]:
+    return audit(env).findings
+
+
+def plot_matrix(report: ContainersAudit) -> Figure:
+    """Service × check grid coloured by status: the whole posture at a glance."""
+    from matplotlib.colors import to_rgb
+
+    from harden_lib.render import STATUS_COLOURS, figure
+
+    matrix = report.matrix()
+    fig = figure(9.0, 1.6 + 0.42 * max(len(matrix), 1))
+    ax = fig.subplots()
+    if matrix.empty:
+        ax.text(0.5, 0.5, "no services or Dockerfiles", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    blank = (0.96, 0.96, 0.96)
+    grid = [[to_rgb(STATUS_COLOURS[Status(v)]) if v else blank for v in row] for row in matrix.to_numpy()]
+    ax.imshow(grid, aspect="auto")
+    for y, row in enumerate(matrix.to_numpy()):
+        for x, value in enumerate(row):
+            ax.text(x, y, value, ha="center", va="center", color="white" if value else "#9e9e9e", fontsize=7)
+    ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(matrix)), list(matrix.index), fontsize=8)
+    ax.set_title("Service × check (empty: not applicable)")
+    return fig

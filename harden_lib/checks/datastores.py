@@ -1,0 +1,945 @@
+"""Datastores: Redis and PostgreSQL, checked on the live server and from their configuration.
+
+A datastore reachable without a password, a database role that may create roles, or a
+connection URL that lets the driver fall back to plain text undoes the application's own
+controls: whoever reaches the network path owns the data. The checklists ask for the same few
+things, so they are checked here with the real client libraries (``redis`` and ``psycopg``)
+and, when the audit has no network path, statically from ``redis.conf`` and the URL::
+
+    datastores:
+      timeout: 3                          # seconds per connect / command (kept short)
+      redis:
+        - name: cache
+          url_key: REDIS_URL              # read from config.env_file (or env_file: below)
+          # url: ${REDIS_URL}             # … or from the process environment
+          config_file: ../deploy/redis.conf   # static checks when there is no network path
+          connect: true                   # false: only the URL and config_file are examined
+          require_tls: true
+          appendonly: required            # required (fail) | advisory (warn) | ignore
+      postgres:
+        - name: app
+          url_key: DATABASE_URL
+          min_sslmode: require            # require | verify-ca | verify-full
+          connect: true
+
+Findings (area ``datastores``; target ``<kind> <name> @ <host:port or file>``):
+
+Redis — ``datastores.redis.url`` (error when the URL cannot be had), ``.connect`` (error when
+the server cannot be reached: no live check then runs), ``.auth_required`` (an unauthenticated
+connection is refused with NOAUTH; statically: ``requirepass`` or ACL users), ``.password``
+(strength, by shape only), ``.tls``, ``.maxmemory``, ``.maxmemory_policy``, ``.appendonly``,
+``.protected_mode``, ``.bind``, ``.dangerous_commands`` (static only), ``.version`` (live only).
+
+PostgreSQL — ``datastores.postgres.url``, ``.sslmode`` (the URL demands TLS),
+``.password`` (strength), ``.host_private`` (the host is NOT public: a database must not be),
+``.connect``, ``.server_ssl`` (``SHOW ssl`` and this session is encrypted),
+``.role.superuser``, ``.role.createrole``, ``.role.createdb`` (``pg_roles`` of the application
+role), ``.password_encryption`` (``scram-sha-256``), ``.version``.
+
+Secrets: URL passwords and ``requirepass``/ACL passwords are registered with the scrubber the
+moment they are read; every text of every finding is scrubbed; URLs are shown by
+``redact_url``; driver error messages are cut to their first line and scrubbed.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harden_lib.checks.config_rules import host_problem, secret_strength
+from harden_lib.envfile import load_env_file
+from harden_lib.errors import HardenError
+from harden_lib.findings import Finding, Severity, Status
+from harden_lib.redact import redact_url, register_secret, scrub
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from harden_lib.params import Environment
+
+AREA = "datastores"
+
+#: libpq's sslmode values, weakest first; ``prefer`` is libpq's default when none is given.
+SSLMODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+#: Commands an attacker with a connection uses first; renaming/disabling them is defence in depth.
+DANGEROUS_REDIS_COMMANDS: tuple[str, ...] = ("FLUSHALL", "FLUSHDB", "CONFIG", "DEBUG", "KEYS", "SHUTDOWN")
+
+_REF_REDIS = "Redis security: https://redis.io/docs/latest/operate/oss_and_stack/management/security/"
+_REF_PG = "PostgreSQL: https://www.postgresql.org/docs/current/ssl-tcp.html, /auth-password.html"
+_REF_CHECKLIST = "checklists: data stores (Redis/PostgreSQL) authenticated, private, encrypted, bounded"
+
+
+# --------------------------------------------------------------------------- params
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Target(_Strict):
+    """Where a datastore's connection URL comes from (never written into params as a literal)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="label used in findings")
+    url: str | None = Field(None, description="connection URL, normally ${VAR} from the process environment")
+    url_key: str | None = Field(None, description="key of the URL in the env file (config.env_file by default)")
+    env_file: Path | None = Field(None, description="env file holding url_key (default: config.env_file)")
+    connect: bool = Field(True, description="connect to the server (false: examine the URL/config only)")
+    ca_file: Path | None = Field(None, description="PEM CA bundle to verify the server's TLS certificate")
+    min_password_length: int = Field(24, ge=8, le=256)
+    min_password_entropy_bits: float = Field(100, ge=0, le=1024)
+
+    @model_validator(mode="after")
+    def _one_url_source(self) -> _Target:
+        if self.url and self.url_key:
+            raise ValueError("give either 'url' or 'url_key', not both")
+        return self
+
+
+class RedisTarget(_Target):
+    name: str = Field("redis", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    config_file: Path | None = Field(None, description="redis.conf for static checks (no network path needed)")
+    require_tls: bool = Field(False, description="the connection must use TLS (rediss://)")
+    appendonly: Literal["required", "advisory", "ignore"] = Field(
+        "advisory", description="AOF persistence: required fails, advisory warns, ignore skips (pure caches)"
+    )
+    maxmemory_policies: list[str] = Field(
+        default_factory=list, description="accepted maxmemory-policy values (empty: any, reported)"
+    )
+    min_version: str = Field("6.2", pattern=r"^\d+(\.\d+){0,2}$", description="oldest acceptable server version")
+    check_dangerous_commands: bool = Field(
+        True, description="warn when FLUSHALL/CONFIG/DEBUG/… are neither renamed nor disabled (static mode)"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> RedisTarget:
+        if not (self.url or self.url_key or self.config_file):
+            raise ValueError("give 'url', 'url_key' or 'config_file'")
+        return self
+
+
+class PostgresTarget(_Target):
+    name: str = Field("postgres", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    min_sslmode: Literal["require", "verify-ca", "verify-full"] = Field(
+        "require", description="weakest sslmode the URL may use"
+    )
+    min_major_version: int = Field(14, ge=9, le=100, description="oldest supported major version")
+
+    @model_validator(mode="after")
+    def _has_url(self) -> PostgresTarget:
+        if not (self.url or self.url_key):
+            raise ValueError("give 'url' or 'url_key'")
+        return self
+
+
+class DatastoresParams(_Strict):
+    """The ``datastores:`` section of an environment's params."""
+
+    timeout: float = Field(3.0, gt=0, le=30, description="seconds per connect and per command")
+    redis: list[RedisTarget] = Field(default_factory=list)
+    postgres: list[PostgresTarget] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _Emit:
+    """Collects one datastore's findings with a shared target label; every text is scrubbed."""
+
+    target: str
+    references: tuple[str, ...]
+    findings: list[Finding] = field(default_factory=list)
+
+    def __call__(
+        self,
+        check_id: str,
+        title: str,
+        status: Status,
+        severity: Severity,
+        observed: str = "",
+        expected: str = "",
+        remediation: str = "",
+    ) -> None:
+        self.findings.append(
+            Finding(
+                area=AREA,
+                check_id=check_id,
+                title=scrub(title),
+                status=status,
+                severity=severity,
+                target=scrub(self.target),
+                observed=scrub(observed),
+                expected=scrub(expected),
+                remediation=scrub(remediation),
+                references=tuple(scrub(r) for r in self.references),
+            )
+        )
+
+
+def error_text(exc: BaseException) -> str:
+    """A driver error as one short, secret-free line (drivers may echo DSNs and user names)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    first = re.sub(r"\b[a-z][a-z0-9+.\-]*://\S+", lambda m: redact_url(m.group(0)), first)
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return scrub(text[:300])
+
+
+def _register_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        register_secret(parts.password)
+        for values in parse_qs(parts.query).values():  # e.g. ?password=… (libpq accepts it)
+            for value in values:
+                if len(value) >= 8:
+                    register_secret(value)
+    except ValueError:
+        pass
+
+
+def resolve_url(target: _Target, default_env_file: Path | None) -> tuple[str | None, str, str | None]:
+    """(url, where it came from, problem). The URL's password is registered before anything else."""
+    if target.url:
+        _register_url(target.url)
+        return target.url, "params url", None
+    if not target.url_key:
+        return None, "", None
+    env_file = target.env_file or default_env_file
+    if env_file is None:
+        return None, target.url_key, f"url_key {target.url_key} is set but no env file is configured"
+    try:
+        values = load_env_file(env_file)
+    except HardenError as exc:
+        return None, f"{Path(env_file).name}:{target.url_key}", str(exc)
+    where = f"{values.name}:{target.url_key}"
+    url = values.get(target.url_key)
+    if not url:
+        return None, where, f"{target.url_key} is absent or empty in {values.name}"
+    _register_url(url)
+    return url, where, None
+
+
+def _hostport(url: str, default_port: int) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        port = None
+    return parts.hostname or "", port
+
+
+def _label(kind: str, name: str, where: str) -> str:
+    return f"{kind} {name} @ {where}"
+
+
+def _password_finding(emit: _Emit, prefix: str, password: str | None, target: _Target, source: str) -> None:
+    if not password:
+        emit(
+            f"{prefix}.password",
+            "The datastore password is strong",
+            Status.SKIP,
+            Severity.HIGH,
+            observed=f"no password in {source}",
+            expected="a long random password (or certificate authentication)",
+        )
+        return
+    result = secret_strength(
+        password, min_length=target.min_password_length, min_entropy_bits=target.min_password_entropy_bits
+    )
+    emit(
+        f"{prefix}.password",
+        "The datastore password is strong",
+        Status.PASS if result.ok else Status.FAIL,
+        Severity.HIGH,
+        observed=f"{source}: {result.description}" + ("" if result.ok else "; " + "; ".join(result.problems)),
+        expected=f"at least {target.min_password_length} characters, ~{target.min_password_entropy_bits:.0f} bits",
+        remediation="Generate a new password (e.g. `openssl rand -base64 36`), set it on the server and in the "
+        "secret store, and rotate it now.",
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run(env: Environment) -> list[Finding]:
+    """The datastores area's findings for one environment (the notebook calls this)."""
+    return check_datastores(env.datastores, env.config.env_file)
+
+
+def check_datastores(params: DatastoresParams, default_env_file: Path | None = None) -> list[Finding]:
+    """Every configured Redis and PostgreSQL target; nothing configured is one ``skip``."""
+    if not params.redis and not params.postgres:
+        emit = _Emit("(no datastores configured)", (_REF_CHECKLIST,))
+        emit(
+            "datastores.configured",
+            "Datastores are listed for the audit",
+            Status.SKIP,
+            Severity.INFO,
+            observed="datastores.redis and datastores.postgres are empty in this environment's params",
+            expected="each Redis and PostgreSQL the deployment uses",
+            remediation="Add the deployment's datastores under datastores.redis / datastores.postgres.",
+        )
+        return emit.findings
+    findings: list[Finding] = []
+    for redis_target in params.redis:
+        findings.extend(check_redis(redis_target, default_env_file, params.timeout))
+    for pg_target in params.postgres:
+        findings.extend(check_postgres(pg_target, default_env_file, params.timeout))
+    return findings
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+def check_redis(target: RedisTarget, default_env_file: Path | None = None, timeout: float = 3.0) -> list[Finding]:
+    """Static checks of ``config_file`` and of the URL, then live checks when ``connect`` is on."""
+    findings: list[Finding] = []
+    if target.config_file is not None:
+        findings.extend(check_redis_conf(target.config_file, target))
+    if not (target.url or target.url_key):
+        return findings
+    url, source, problem = resolve_url(target, default_env_file)
+    emit = _Emit(_label("redis", target.name, source or "(no url)"), (_REF_REDIS, _REF_CHECKLIST))
+    if url is None:
+        emit(
+            "datastores.redis.url",
+            "The Redis connection URL is available to the audit",
+            Status.ERROR,
+            Severity.HIGH,
+            observed=problem or "no URL",
+            expected="a redis:// or rediss:// URL in the env file or params",
+            remediation="Fix url_key / env_file (or url) of this datastore in the params.",
+        )
+        return findings + emit.findings
+    scheme = urlsplit(url).scheme.lower()
+    host, port = _hostport(url, 6379)
+    emit.target = _label("redis", target.name, f"{host}:{port}")
+    if scheme not in ("redis", "rediss", "unix"):
+        emit(
+            "datastores.redis.url",
+            "The Redis connection URL is valid",
+            Status.ERROR,
+            Severity.HIGH,
+            observed=f"{source}: scheme {scheme or '(none)'} is not redis:// or rediss://",
+            expected="redis://[user:password@]host:port/db or rediss://…",
+            remediation="Fix the URL; the application cannot connect with it either.",
+        )
+        return findings + emit.findings
+    tls = scheme == "rediss"
+    emit(
+        "datastores.redis.tls",
+        "Redis traffic is encrypted (TLS)",
+        Status.PASS if tls else (Status.FAIL if target.require_tls else Status.SKIP),
+        Severity.HIGH,
+        observed=f"{source} uses {scheme}://" + ("" if tls or target.require_tls else " (TLS not required by params)"),
+        expected="rediss:// (TLS)" if target.require_tls else "rediss:// when params require TLS",
+        remediation="Enable TLS on the server (tls-port, tls-cert-file, tls-key-file, port 0) and use rediss://.",
+    )
+    parts = urlsplit(url)
+    _password_finding(emit, "datastores.redis", parts.password, target, f"password in {source}")
+    if target.connect:
+        _redis_live(emit, url, target, timeout)
+    return findings + emit.findings
+
+
+def _redis_client(url: str, timeout: float, target: RedisTarget, *, with_auth: bool = True) -> Any:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    if not with_auth:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    kwargs: dict[str, Any] = {
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if url.startswith("rediss://") and target.ca_file:
+        kwargs["ssl_ca_certs"] = str(target.ca_file)
+    return redis.Redis.from_url(url, **kwargs)
+
+
+def _redis_live(emit: _Emit, url: str, target: RedisTarget, timeout: float) -> None:
+    import redis
+
+    client = _redis_client(url, timeout, target)
+    try:
+        try:
+            client.ping()
+        except (redis.exceptions.RedisError, OSError) as exc:
+            emit(
+                "datastores.redis.connect",
+                "The audit can connect to Redis with the configured credentials",
+                Status.ERROR,
+                Severity.HIGH,
+                observed=f"could not connect within {timeout:g}s: {error_text(exc)}",
+                expected="a successful PING with the configured credentials",
+                remediation="Run the audit from a host that reaches the server, fix the credentials, "
+                "or set connect: false and give config_file for the static checks.",
+            )
+            return
+        emit(
+            "datastores.redis.connect",
+            "The audit can connect to Redis with the configured credentials",
+            Status.PASS,
+            Severity.INFO,
+            observed="PING answered",
+            expected="a successful PING with the configured credentials",
+        )
+        _redis_unauthenticated(emit, url, target, timeout)
+        settings, problem = _redis_settings(client)
+        if problem:
+            for check_id, title in _REDIS_CONFIG_CHECKS:
+                emit(
+                    check_id,
+                    title,
+                    Status.ERROR,
+                    Severity.MEDIUM,
+                    observed=problem,
+                    expected="CONFIG GET allowed for the audit user",
+                    remediation="Give the audit user +config|get, or audit redis.conf statically (config_file).",
+                )
+        else:
+            _redis_settings_findings(emit, settings, target, "CONFIG GET")
+        try:
+            version = str(client.info("server").get("redis_version", ""))
+        except redis.exceptions.RedisError as exc:
+            version = ""
+            emit(
+                "datastores.redis.version",
+                "The Redis server version is supported",
+                Status.ERROR,
+                Severity.LOW,
+                observed=f"INFO server failed: {error_text(exc)}",
+            )
+        if version:
+            _redis_version_finding(emit, version, target.min_version)
+    finally:
+        client.close()
+
+
+def _redis_unauthenticated(emit: _Emit, url: str, target: RedisTarget, timeout: float) -> None:
+    import redis
+
+    title = "Redis refuses unauthenticated clients"
+    expected = "PING without credentials is refused (NOAUTH / authentication required)"
+    anonymous = _redis_client(url, timeout, target, with_auth=False)
+    try:
+        anonymous.ping()
+    except redis.exceptions.AuthenticationError as exc:
+        emit(
+            "datastores.redis.auth_required",
+            title,
+            Status.PASS,
+            Severity.CRITICAL,
+            observed=f"refused: {error_text(exc)}",
+            expected=expected,
+        )
+    except redis.exceptions.ResponseError as exc:
+        refused = "NOAUTH" in str(exc).upper() or "AUTH" in str(exc).upper()
+        emit(
+            "datastores.redis.auth_required",
+            title,
+            Status.PASS if refused else Status.ERROR,
+            Severity.CRITICAL,
+            observed=("refused: " if refused else "unexpected answer: ") + error_text(exc),
+            expected=expected,
+        )
+    except (redis.exceptions.RedisError, OSError) as exc:
+        emit(
+            "datastores.redis.auth_required",
+            title,
+            Status.ERROR,
+            Severity.CRITICAL,
+            observed=f"the unauthenticated probe could not run: {error_text(exc)}",
+            expected=expected,
+        )
+    else:
+        emit(
+            "datastores.redis.auth_required",
+            title,
+            Status.FAIL,
+            Severity.CRITICAL,
+            observed="PING without any credentials was answered: anyone who reaches the port can read and write",
+            expected=expected,
+            remediation="Set requirepass (or ACL users with `user default off`), restart Redis, and put the "
+            "password in the application's secret store.",
+        )
+    finally:
+        anonymous.close()
+
+
+_REDIS_CONFIG_CHECKS = (
+    ("datastores.redis.maxmemory", "Redis has a memory limit (maxmemory)"),
+    ("datastores.redis.maxmemory_policy", "Redis has a deliberate eviction policy"),
+    ("datastores.redis.appendonly", "Redis persists writes (appendonly yes)"),
+    ("datastores.redis.protected_mode", "Redis protected mode is on"),
+    ("datastores.redis.bind", "Redis listens only on chosen interfaces"),
+)
+
+
+def _redis_settings(client: Any) -> tuple[dict[str, str], str | None]:
+    import redis
+
+    settings: dict[str, str] = {}
+    try:
+        for name in ("maxmemory", "maxmemory-policy", "appendonly", "protected-mode", "bind"):
+            settings.update({str(k): str(v) for k, v in client.config_get(name).items()})
+    except redis.exceptions.RedisError as exc:
+        return {}, f"CONFIG GET failed (renamed, disabled or not permitted): {error_text(exc)}"
+    return settings, None
+
+
+def _redis_settings_findings(emit: _Emit, settings: dict[str, str], target: RedisTarget, source: str) -> None:
+    """The same judgement for CONFIG GET answers and for redis.conf (with Redis's defaults)."""
+    maxmemory = _memory_bytes(settings.get("maxmemory", "0"))
+    emit(
+        "datastores.redis.maxmemory",
+        "Redis has a memory limit (maxmemory)",
+        Status.PASS if maxmemory else Status.FAIL,
+        Severity.MEDIUM,
+        observed=f"{source}: maxmemory {settings.get('maxmemory', '0 (default)')}"
+        + ("" if maxmemory else " — unlimited: Redis grows until the host kills it"),
+        expected="maxmemory set below the container/host memory",
+        remediation="Set maxmemory (e.g. 75% of the memory limit) so Redis evicts or refuses instead of being "
+        "OOM-killed.",
+    )
+    policy = settings.get("maxmemory-policy", "noeviction")
+    if target.maxmemory_policies:
+        ok = policy in target.maxmemory_policies
+        status = Status.PASS if ok else Status.FAIL
+        expected = "one of " + ", ".join(target.maxmemory_policies)
+    else:
+        status, expected = Status.PASS, "any policy (none prescribed by params); reported for review"
+    emit(
+        "datastores.redis.maxmemory_policy",
+        "Redis has a deliberate eviction policy",
+        status,
+        Severity.LOW,
+        observed=f"{source}: maxmemory-policy {policy}",
+        expected=expected,
+        remediation="Choose the policy for the data: allkeys-lru for caches, noeviction for queues/sessions.",
+    )
+    appendonly = settings.get("appendonly", "no").lower()
+    failed = {"required": Status.FAIL, "advisory": Status.WARN, "ignore": Status.SKIP}[target.appendonly]
+    emit(
+        "datastores.redis.appendonly",
+        "Redis persists writes (appendonly yes)",
+        Status.PASS if appendonly == "yes" else failed,
+        Severity.MEDIUM,
+        observed=f"{source}: appendonly {appendonly}",
+        expected="appendonly yes" + ("" if target.appendonly == "required" else f" ({target.appendonly})"),
+        remediation="Set appendonly yes (appendfsync everysec) so a restart loses at most a second of writes.",
+    )
+    protected = settings.get("protected-mode", "yes").lower()
+    emit(
+        "datastores.redis.protected_mode",
+        "Redis protected mode is on",
+        Status.PASS if protected == "yes" else Status.FAIL,
+        Severity.MEDIUM,
+        observed=f"{source}: protected-mode {protected}",
+        expected="protected-mode yes",
+        remediation="Set protected-mode yes: without a password Redis then refuses clients that are not local.",
+    )
+    bind = settings.get("bind", "").split()
+    wildcard = not bind or any(b.lstrip("-") in ("*", "0.0.0.0", "::", "::*") for b in bind)
+    emit(
+        "datastores.redis.bind",
+        "Redis listens only on chosen interfaces",
+        Status.WARN if wildcard else Status.PASS,
+        Severity.LOW,
+        observed=f"{source}: bind {' '.join(bind) or '(not set: all interfaces)'}",
+        expected="bind to the loopback and/or private interface(s) the application uses",
+        remediation="Set bind to the private address(es) the application connects to, never all interfaces.",
+    )
+
+
+def _memory_bytes(text: str) -> int:
+    """Redis memory notation (``64mb``, ``1gb``, ``100000``) in bytes; unreadable is 0."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]b?)?\s*", text.lower())
+    if not match:
+        return 0
+    unit = match.group(2) or ""
+    factor = {"": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}[unit]
+    return int(match.group(1)) * factor
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def _redis_version_finding(emit: _Emit, version: str, minimum: str) -> None:
+    ok = _version_tuple(version) >= _version_tuple(minimum)
+    emit(
+        "datastores.redis.version",
+        "The Redis server version is supported",
+        Status.PASS if ok else Status.WARN,
+        Severity.LOW,
+        observed=f"redis_version {version}",
+        expected=f"{minimum} or newer",
+        remediation="Upgrade Redis to a supported release (security fixes, ACLs, TLS).",
+    )
+
+
+# --------------------------------------------------------------------------- redis.conf
+
+
+@dataclass(frozen=True)
+class RedisConf:
+    """A parsed redis.conf: the last value of each directive, plus the repeatable ones."""
+
+    path: Path
+    settings: dict[str, str] = field(repr=False)
+    users: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
+    renamed: dict[str, str] = field(default_factory=dict)
+    includes: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def parse_redis_conf(path: Path | str) -> RedisConf:
+    """Read redis.conf the way Redis does (one directive per line, quoted arguments, last wins).
+
+    ``requirepass`` and ACL ``>password`` values are registered as secrets while reading.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HardenError(f"{path}: redis.conf does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HardenError(f"{path}: cannot read redis.conf ({type(exc).__name__})") from None
+    settings: dict[str, str] = {}
+    users: list[tuple[str, ...]] = []
+    renamed: dict[str, str] = {}
+    includes: list[str] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            words = shlex.split(stripped, comments=False, posix=True)
+        except ValueError:
+            problems.append(f"line {number}: unbalanced quotes")
+            continue
+        name, args = words[0].lower(), words[1:]
+        if name == "requirepass" and args:
+            register_secret(args[0])
+        if name == "user":
+            for rule in args[1:]:
+                if rule.startswith(">"):
+                    register_secret(rule[1:])
+            users.append(tuple(args))
+        elif name == "rename-command" and len(args) == 2:
+            renamed[args[0].upper()] = args[1]
+        elif name == "include" and args:
+            includes.append(args[0])
+        else:
+            settings[name] = " ".join(args)
+    return RedisConf(path, settings, tuple(users), renamed, tuple(includes), tuple(problems))
+
+
+def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> list[Finding]:
+    """The Redis checks judged from a redis.conf (for servers the audit cannot reach)."""
+    target = target or RedisTarget(config_file=Path(path))
+    emit = _Emit(_label("redis", target.name, Path(path).name), (_REF_REDIS, _REF_CHECKLIST))
+    try:
+        conf = parse_redis_conf(path)
+    except HardenError as exc:
+        emit(
+            "datastores.redis.config_file",
+            "redis.conf can be read",
+            Status.ERROR,
+            Severity.HIGH,
+            observed=str(exc),
+            expected="a readable redis.conf at the configured path",
+            remediation="Fix config_file of this datastore in the params.",
+        )
+        return emit.findings
+    source = conf.path.name
+    note = ""
+    if conf.includes:
+        note = f" (includes not followed: {', '.join(Path(i).name for i in conf.includes)})"
+    emit(
+        "datastores.redis.config_file",
+        "redis.conf can be read",
+        Status.WARN if conf.problems else Status.PASS,
+        Severity.LOW,
+        observed=f"{len(conf.settings)} directives read{note}" + "".join(f"; {p}" for p in conf.problems),
+        expected="a readable redis.conf at the configured path",
+    )
+    password = conf.settings.get("requirepass") or None
+    default_user = next((u for u in conf.users if u and u[0] == "default"), None)
+    default_open = default_user is not None and "on" in default_user[1:] and "nopass" in default_user[1:]
+    default_off = default_user is not None and "off" in default_user[1:]
+    acl_passwords = [r[1:] for u in conf.users for r in u[1:] if r.startswith(">")]
+    if default_open:
+        status, seen = Status.FAIL, "ACL user default is on with nopass"
+    elif password or default_off or (default_user and any(r.startswith((">", "#")) for r in default_user[1:])):
+        status, seen = Status.PASS, "requirepass set" if password else "ACL default user requires a password / off"
+    elif conf.settings.get("aclfile"):
+        status, seen = Status.WARN, "users are defined in an aclfile (not read); no requirepass"
+    else:
+        status, seen = Status.FAIL, "no requirepass and no ACL users: clients need no password"
+    emit(
+        "datastores.redis.auth_required",
+        "Redis refuses unauthenticated clients",
+        status,
+        Severity.CRITICAL,
+        observed=f"{source}: {seen}",
+        expected="requirepass set, or ACL users with `user default off`",
+        remediation="Set requirepass to a long random value (or define ACL users and `user default off`).",
+    )
+    for index, secret in enumerate([password, *acl_passwords] if password else acl_passwords):
+        what = "requirepass" if password and index == 0 else "an ACL user password"
+        _password_finding(emit, "datastores.redis", secret, target, f"{source}: {what}")
+    if target.require_tls:
+        tls_only = conf.settings.get("tls-port", "0") not in ("", "0") and conf.settings.get("port") == "0"
+        emit(
+            "datastores.redis.tls",
+            "Redis traffic is encrypted (TLS)",
+            Status.PASS if tls_only else Status.FAIL,
+            Severity.HIGH,
+            observed=f"{source}: port {conf.settings.get('port', '6379 (default)')}, "
+            f"tls-port {conf.settings.get('tls-port', '(not set)')}",
+            expected="tls-port set and port 0 (no plain-text listener)",
+            remediation="Set tls-port, tls-cert-file, tls-key-file, tls-ca-cert-file and port 0.",
+        )
+    _redis_settings_findings(emit, conf.settings, target, source)
+    if target.check_dangerous_commands:
+        open_commands = [c for c in DANGEROUS_REDIS_COMMANDS if c not in conf.renamed]
+        acl_limited = any(any(r.startswith(("-@", "-")) for r in u[1:]) for u in conf.users)
+        emit(
+            "datastores.redis.dangerous_commands",
+            "Dangerous Redis commands are renamed, disabled or denied by ACL",
+            Status.PASS if not open_commands or acl_limited else Status.WARN,
+            Severity.LOW,
+            observed=f"{source}: "
+            + (f"not renamed: {', '.join(open_commands)}" if open_commands else "all renamed or disabled")
+            + ("; ACL rules deny some commands" if acl_limited else ""),
+            expected='FLUSHALL, FLUSHDB, CONFIG, DEBUG, KEYS, SHUTDOWN renamed to "" or denied by ACL (-@dangerous)',
+            remediation='Add `rename-command FLUSHALL ""` (etc.) or give the application an ACL user with -@dangerous.',
+        )
+    return emit.findings
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def check_postgres(target: PostgresTarget, default_env_file: Path | None = None, timeout: float = 3.0) -> list[Finding]:
+    """URL checks (sslmode, password, private host), then live checks when ``connect`` is on."""
+    url, source, problem = resolve_url(target, default_env_file)
+    emit = _Emit(_label("postgres", target.name, source or "(no url)"), (_REF_PG, _REF_CHECKLIST))
+    parts = urlsplit(url or "")
+    if url is None or parts.scheme.lower() not in ("postgres", "postgresql"):
+        emit(
+            "datastores.postgres.url",
+            "The PostgreSQL connection URL is available and valid",
+            Status.ERROR,
+            Severity.HIGH,
+            observed=problem or f"{source}: not a postgres:// or postgresql:// URL",
+            expected="postgresql://user:password@host:port/db?sslmode=verify-full",
+            remediation="Fix url_key / env_file (or url) of this datastore in the params.",
+        )
+        return emit.findings
+    host, port = _hostport(url, 5432)
+    emit.target = _label("postgres", target.name, f"{host}:{port}{parts.path}")
+    query = parse_qs(parts.query)
+    sslmode = (query.get("sslmode") or [""])[-1].lower()
+    effective = sslmode or "prefer"
+    known = effective in SSLMODES
+    ok = known and SSLMODES.index(effective) >= SSLMODES.index(target.min_sslmode)
+    emit(
+        "datastores.postgres.sslmode",
+        "The database URL demands TLS (sslmode)",
+        Status.PASS if ok else Status.FAIL,
+        Severity.HIGH,
+        observed=f"{source}: sslmode "
+        + (sslmode if sslmode else "absent (libpq default prefer: silently falls back to plain text)")
+        + ("" if known else " (not a libpq sslmode)"),
+        expected=f"sslmode={target.min_sslmode} or stronger (verify-full also checks the server's name)",
+        remediation=f"Append ?sslmode={'verify-full' if target.min_sslmode != 'require' else 'require'} "
+        "(verify-full with sslrootcert where the CA is private) to the URL.",
+    )
+    _password_finding(emit, "datastores.postgres", parts.password, target, f"password in {source}")
+    reason = host_problem(host)
+    emit(
+        "datastores.postgres.host_private",
+        "The database host is on a private network",
+        Status.PASS if reason else Status.FAIL,
+        Severity.HIGH,
+        observed=f"host {host} " + (reason if reason else "is a public host name or address"),
+        expected="a private, loopback or internal-only host (a database is never on the public internet)",
+        remediation="Move the database onto the private network (VPC, Docker network) and firewall its port; "
+        "point the URL at the private address.",
+    )
+    if target.connect:
+        _postgres_live(emit, url, target, timeout)
+    return emit.findings
+
+
+def _postgres_live(emit: _Emit, url: str, target: PostgresTarget, timeout: float) -> None:
+    import psycopg
+
+    kwargs: dict[str, Any] = {"connect_timeout": max(2, round(timeout)), "autocommit": True}
+    if target.ca_file:
+        kwargs["sslrootcert"] = str(target.ca_file)
+    try:
+        conn = psycopg.connect(url, **kwargs)
+    except (psycopg.Error, OSError) as exc:
+        emit(
+            "datastores.postgres.connect",
+            "The audit can connect to PostgreSQL with the configured credentials",
+            Status.ERROR,
+            Severity.HIGH,
+            observed=f"could not connect within {max(2, round(timeout))}s: {error_text(exc)}",
+            expected="a connection with the application's URL",
+            remediation="Run the audit from a host that reaches the database, or fix the URL's credentials; "
+            "or set connect: false to examine the URL only.",
+        )
+        return
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+            cur.execute("SHOW ssl")
+            server_ssl = str(cur.fetchone()[0])
+            cur.execute("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            row = cur.fetchone()
+            session_ssl, session_tls = (bool(row[0]), row[1]) if row else (False, None)
+            cur.execute("SHOW password_encryption")
+            encryption = str(cur.fetchone()[0])
+            cur.execute(
+                "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+            )
+            role = cur.fetchone()
+            cur.execute("SHOW server_version")
+            version = str(cur.fetchone()[0])
+    except psycopg.Error as exc:
+        emit(
+            "datastores.postgres.connect",
+            "The audit can query PostgreSQL's settings",
+            Status.ERROR,
+            Severity.HIGH,
+            observed=f"a settings query failed: {error_text(exc)}",
+        )
+        return
+    finally:
+        conn.close()
+    emit(
+        "datastores.postgres.connect",
+        "The audit can connect to PostgreSQL with the configured credentials",
+        Status.PASS,
+        Severity.INFO,
+        observed="connected as the application role, session "
+        + (f"TLS {session_tls}" if session_ssl else "not encrypted"),
+        expected="a connection with the application's URL",
+    )
+    emit(
+        "datastores.postgres.server_ssl",
+        "The database server has TLS on",
+        Status.PASS if server_ssl == "on" and session_ssl else Status.FAIL,
+        Severity.HIGH,
+        observed=f"SHOW ssl = {server_ssl}; this session is "
+        + (f"encrypted ({session_tls})" if session_ssl else "NOT encrypted"),
+        expected="ssl = on, and the application's session encrypted",
+        remediation="Set ssl = on with ssl_cert_file/ssl_key_file in postgresql.conf, and hostssl lines "
+        "(not host) in pg_hba.conf so plain-text logins are refused.",
+    )
+    name = role[0] if role else "(unknown)"
+    for check_id, flag, title, severity, why in (
+        (
+            "datastores.postgres.role.superuser",
+            1,
+            "The application role is not a superuser",
+            Severity.CRITICAL,
+            "a superuser can read every database, run programs on the server (COPY … PROGRAM) and disable auditing",
+        ),
+        (
+            "datastores.postgres.role.createrole",
+            2,
+            "The application role cannot create roles",
+            Severity.HIGH,
+            "CREATEROLE lets a compromised app mint new logins and persist",
+        ),
+        (
+            "datastores.postgres.role.createdb",
+            3,
+            "The application role cannot create databases",
+            Severity.MEDIUM,
+            "CREATEDB is not needed at run time and widens what an injection can do",
+        ),
+    ):
+        has = bool(role[flag]) if role else None
+        emit(
+            check_id,
+            title,
+            Status.ERROR if has is None else (Status.FAIL if has else Status.PASS),
+            severity,
+            observed=f"role {name}: " + ("not found in pg_roles" if has is None else ("yes" if has else "no")),
+            expected="no",
+            remediation=f"Connect the application with a role that owns only its schema; "
+            f"ALTER ROLE {name} NO{check_id.rsplit('.', 1)[1].upper()} ({why}).",
+        )
+    emit(
+        "datastores.postgres.password_encryption",
+        "Passwords are stored as SCRAM-SHA-256",
+        Status.PASS if encryption == "scram-sha-256" else Status.FAIL,
+        Severity.HIGH,
+        observed=f"password_encryption = {encryption}",
+        expected="scram-sha-256",
+        remediation="Set password_encryption = scram-sha-256, re-set every role's password, and use "
+        "scram-sha-256 (not md5) in pg_hba.conf: MD5 hashes are replayable and cheap to crack.",
+    )
+    major = _version_tuple(version)[:1]
+    ok = bool(major) and major[0] >= target.min_major_version
+    emit(
+        "datastores.postgres.version",
+        "The PostgreSQL major version is supported",
+        Status.PASS if ok else Status.WARN,
+        Severity.LOW,
+        observed=f"server_version {version.split()[0] if version else '(unknown)'}",
+        expected=f"{target.min_major_version} or newer",
+        remediation="Upgrade to a supported major version (https://www.postgresql.org/support/versioning/).",
+    )
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def datastore_of(finding: Finding) -> str:
+    """``redis cache`` from a target ``redis cache @ host:port``."""
+    return finding.target.split(" @ ", 1)[0]
+
+
+def check_matrix(findings: Iterable[Finding]) -> pd.DataFrame:
+    """Check × datastore table of statuses: the auditor's overview of every server at once."""
+    import pandas as pd
+
+    rows = [
+        {"check": f.check_id.removeprefix("datastores."), "datastore": datastore_of(f), "status": f.status.value}
+        for f in findings
+    ]
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows).drop_duplicates(["check", "datastore"], keep="first")
+    return frame.pivot(index="check", columns="datastore", values="status").fillna("")
+
+
+def plot_by_datastore(findings: Iterable[Finding]) -> Figure:
+    """One bar per datastore, split by status."""
+    from harden_lib.render import plot_stacked_status
+
+    counts: dict[str, dict[str, int]] = {}
+    for f in findings:
+        bucket = counts.setdefault(datastore_of(f), {})
+        bucket[f.status.value] = bucket.get(f.status.value, 0) + 1
+    return plot_stacked_status(counts, "Datastore findings by status", empty="no datastores configured")

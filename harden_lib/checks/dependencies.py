@@ -1,0 +1,529 @@
+"""Dependency vulnerabilities from the audit JSON teams already produce in CI.
+
+Reads ``npm audit --json`` (npm 7+, ``auditReportVersion: 2``), ``pip-audit -f json``,
+``osv-scanner --format json`` and Trivy ``--format json``; the format is recognised from the
+document itself. Each vulnerability becomes one finding; the same advisory reported by two
+tools (matched on its id and aliases: CVE, GHSA, PYSEC, …) is one finding naming both tools.
+A vulnerability at or above ``fail_on`` fails; below it warns, so nothing known is silent.
+A file that is missing, not JSON or of an unknown format is an ``error`` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harden_lib.checks.webcommon import Spec, make_finding
+from harden_lib.findings import SEVERITY_ORDER, Finding, Severity, Status
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from harden_lib.params import Environment
+
+AREA = "dependencies"
+REFS = ("Dependencies: no known high/critical vulnerability unpatched at go-live",)
+_ID_IN_TEXT = re.compile(r"\b(CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|PYSEC-\d{4}-\d+)\b", re.I)
+
+#: Severity colours of the charts (by severity, not by status).
+SEVERITY_COLOURS = {
+    Severity.CRITICAL: "#7f0000",
+    Severity.HIGH: "#c62828",
+    Severity.MEDIUM: "#ef8f00",
+    Severity.LOW: "#fbc02d",
+    Severity.INFO: "#9e9e9e",
+}
+
+
+class DependenciesParams(BaseModel):
+    """The ``dependencies:`` section of an environment's params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[Path] = Field(
+        default_factory=list,
+        description="JSON outputs of npm audit --json, pip-audit -f json, osv-scanner --format json, trivy -f json",
+    )
+    fail_on: Severity = Field(Severity.HIGH, description="a vulnerability at or above this severity fails; below warns")
+    unknown_severity: Severity = Field(
+        Severity.HIGH,
+        description="severity assumed when no tool reports one (pip-audit never does): unknown is not harmless",
+    )
+
+
+SPECS: dict[str, Spec] = {
+    "dependencies.report": Spec(
+        "The vulnerability audit output can be read",
+        Severity.HIGH,
+        "a readable npm audit (v7+), pip-audit, osv-scanner or Trivy JSON file",
+        "Regenerate the file in CI (e.g. `npm audit --json > npm-audit.json`) and point dependencies.reports at it.",
+        REFS,
+    ),
+    "dependencies.reports": Spec(
+        "Dependency audit results are configured",
+        Severity.INFO,
+        "dependencies.reports lists the CI's audit outputs",
+        "Save `npm audit --json`, `pip-audit -f json`, `osv-scanner --format json` or `trivy -f json` output "
+        "in CI and list the files under dependencies.reports.",
+    ),
+    "dependencies.vulnerability": Spec(
+        "No known vulnerable dependency",
+        Severity.HIGH,
+        "no vulnerability at or above the threshold; below it, upgrades planned",
+        "Upgrade the package to the fixed version (or a later one) and regenerate the lock file.",
+        REFS,
+    ),
+}
+
+
+@dataclass
+class Vulnerability:
+    """One advisory affecting one package, as reported by one or more tools."""
+
+    package: str
+    version: str
+    ids: list[str]  # primary first, then aliases
+    severity: Severity | None
+    fixed: str = ""
+    title: str = ""
+    tools: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def advisory(self) -> str:
+        """The id shown: a CVE when there is one (every tool knows it), else the first id."""
+        cves = [i for i in self.ids if i.upper().startswith("CVE-")]
+        return cves[0] if cves else self.ids[0]
+
+    @property
+    def aliases(self) -> list[str]:
+        return [i for i in self.ids if i != self.advisory]
+
+
+class ReportError(Exception):
+    """A report file that cannot be used; the message names the file and the problem."""
+
+
+# --------------------------------------------------------------------------- severity helpers
+
+_WORDS = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "important": Severity.HIGH,
+    "moderate": Severity.MEDIUM,
+    "medium": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "negligible": Severity.INFO,
+    "info": Severity.INFO,
+}
+
+
+def severity_from(value: Any) -> Severity | None:
+    """A tool's severity word or CVSS base score as a severity; None when unknown."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in _WORDS:
+        return _WORDS[text]
+    try:
+        score = float(text)
+    except ValueError:
+        return None
+    if score >= 9.0:
+        return Severity.CRITICAL
+    if score >= 7.0:
+        return Severity.HIGH
+    if score >= 4.0:
+        return Severity.MEDIUM
+    return Severity.LOW if score > 0 else Severity.INFO
+
+
+def _ids_in(*texts: Any) -> list[str]:
+    out: list[str] = []
+    for text in texts:
+        for match in _ID_IN_TEXT.findall(str(text or "")):
+            normal = match.upper() if match.upper().startswith(("CVE", "PYSEC")) else "GHSA" + match[4:].lower()
+            if normal not in out:
+                out.append(normal)
+    return out
+
+
+def _unique(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value and value not in out:
+            out.append(value)
+    return out
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def _npm(doc: dict[str, Any], name: str) -> list[Vulnerability]:
+    """npm 7+: ``vulnerabilities`` keyed by package; advisories are the ``via`` objects.
+
+    A ``via`` that is a string only says "vulnerable through that other package", whose own
+    entry carries the advisory, so it is not a vulnerability of its own. npm does not report
+    installed versions; the vulnerable range is shown instead.
+    """
+    out = []
+    for package, entry in (doc.get("vulnerabilities") or {}).items():
+        fix = entry.get("fixAvailable")
+        for via in entry.get("via") or []:
+            if not isinstance(via, dict):
+                continue
+            ids = _ids_in(via.get("url")) or [f"npm-{via.get('source')}"]
+            fixed = _fixed_from_range(str(via.get("range", "")))
+            if isinstance(fix, dict):
+                fixed = fixed or f"via {fix.get('name')}@{fix.get('version')}"
+            elif fix is False:
+                fixed = ""
+            out.append(
+                Vulnerability(
+                    package=str(via.get("name") or package),
+                    version=f"range {via.get('range') or entry.get('range', '?')}",
+                    ids=ids,
+                    severity=severity_from(via.get("severity")),
+                    fixed=fixed,
+                    title=str(via.get("title", "")),
+                    tools=["npm audit"],
+                    files=[name],
+                )
+            )
+    return out
+
+
+def _fixed_from_range(vulnerable: str) -> str:
+    """``<1.2.6`` or ``>=1.0.0 <1.2.6`` → ``1.2.6`` (the first version outside the range)."""
+    match = re.search(r"<\s*([0-9][\w.\-+]*)\s*$", vulnerable)
+    return match.group(1) if match and "<=" not in vulnerable[match.start() :] else ""
+
+
+def _pip_audit(doc: Any, name: str) -> list[Vulnerability]:
+    deps = doc.get("dependencies") if isinstance(doc, dict) else doc
+    out = []
+    for dep in deps or []:
+        for vuln in dep.get("vulns") or []:
+            out.append(
+                Vulnerability(
+                    package=str(dep.get("name")),
+                    version=str(dep.get("version", "")),
+                    ids=_unique([str(vuln.get("id")), *[str(a) for a in vuln.get("aliases") or []]]),
+                    severity=None,  # pip-audit does not report severity
+                    fixed=", ".join(str(v) for v in vuln.get("fix_versions") or []),
+                    title=str(vuln.get("description", "")).split("\n")[0][:160],
+                    tools=["pip-audit"],
+                    files=[name],
+                )
+            )
+    return out
+
+
+def _osv(doc: dict[str, Any], name: str) -> list[Vulnerability]:
+    out = []
+    for result in doc.get("results") or []:
+        for pkg in result.get("packages") or []:
+            info = pkg.get("package") or {}
+            vulns = {str(v.get("id")): v for v in pkg.get("vulnerabilities") or []}
+            groups = pkg.get("groups") or [{"ids": [i]} for i in vulns]
+            for group in groups:
+                members = [vulns[i] for i in group.get("ids") or [] if i in vulns]
+                ids = _unique([*(group.get("ids") or []), *(a for v in members for a in v.get("aliases") or [])])
+                severity = severity_from(group.get("max_severity")) if group.get("max_severity") else None
+                for v in members:
+                    severity = severity or severity_from((v.get("database_specific") or {}).get("severity"))
+                out.append(
+                    Vulnerability(
+                        package=str(info.get("name")),
+                        version=str(info.get("version", "")),
+                        ids=[str(i) for i in ids],
+                        severity=severity,
+                        fixed=_osv_fixed(members, str(info.get("name"))),
+                        title=str(members[0].get("summary", "")) if members else "",
+                        tools=["osv-scanner"],
+                        files=[name],
+                    )
+                )
+    return out
+
+
+def _osv_fixed(members: list[dict[str, Any]], package: str) -> str:
+    fixed: list[str] = []
+    for vuln in members:
+        for affected in vuln.get("affected") or []:
+            if (affected.get("package") or {}).get("name", package) != package:
+                continue
+            for rng in affected.get("ranges") or []:
+                fixed += [str(e["fixed"]) for e in rng.get("events") or [] if "fixed" in e]
+    return ", ".join(_unique(fixed))
+
+
+def _trivy(doc: dict[str, Any], name: str) -> list[Vulnerability]:
+    out = []
+    for result in doc.get("Results") or []:
+        for vuln in result.get("Vulnerabilities") or []:
+            linked = _ids_in(vuln.get("PrimaryURL"), *(vuln.get("References") or []))
+            ids = _unique([str(vuln.get("VulnerabilityID")), *(str(v) for v in vuln.get("VendorIDs") or []), *linked])
+            out.append(
+                Vulnerability(
+                    package=str(vuln.get("PkgName")),
+                    version=str(vuln.get("InstalledVersion", "")),
+                    ids=ids,
+                    severity=severity_from(vuln.get("Severity")) if vuln.get("Severity") != "UNKNOWN" else None,
+                    fixed=str(vuln.get("FixedVersion", "")),
+                    title=str(vuln.get("Title", "")),
+                    tools=["trivy"],
+                    files=[name],
+                )
+            )
+    return out
+
+
+def detect_format(doc: Any) -> str | None:
+    """``npm``, ``pip-audit``, ``osv-scanner``, ``trivy`` or None, from the document's shape."""
+    if isinstance(doc, dict):
+        if "auditReportVersion" in doc and isinstance(doc.get("vulnerabilities"), dict):
+            return "npm" if int(doc["auditReportVersion"]) >= 2 else None
+        if isinstance(doc.get("dependencies"), list) and all(
+            isinstance(d, dict) and ("vulns" in d or "skip_reason" in d) for d in doc["dependencies"]
+        ):
+            return "pip-audit"
+        if isinstance(doc.get("results"), list) and all(
+            isinstance(r, dict) and "packages" in r for r in doc["results"]
+        ):
+            return "osv-scanner"
+        if "SchemaVersion" in doc and ("Results" in doc or "ArtifactName" in doc):
+            return "trivy"
+    if isinstance(doc, list) and doc and all(isinstance(d, dict) and "vulns" in d for d in doc):
+        return "pip-audit"  # pip-audit before 2.0 wrote a bare list
+    return None
+
+
+_PARSERS = {"npm": _npm, "pip-audit": _pip_audit, "osv-scanner": _osv, "trivy": _trivy}
+_TOOL_NAMES = {"npm": "npm audit", "pip-audit": "pip-audit", "osv-scanner": "osv-scanner", "trivy": "trivy"}
+
+
+def parse_report(path: Path) -> tuple[str, list[Vulnerability]]:
+    """(tool, vulnerabilities) of one file; ``ReportError`` naming the file otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportError(f"{path.name}: file does not exist ({path})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path.name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(doc, dict) and "advisories" in doc and "auditReportVersion" not in doc:
+        raise ReportError(f"{path.name}: npm 6 audit format; run `npm audit --json` with npm 7 or later")
+    kind = detect_format(doc)
+    if kind is None:
+        raise ReportError(f"{path.name}: unknown format (expected npm audit v7+, pip-audit, osv-scanner or Trivy JSON)")
+    try:
+        return _TOOL_NAMES[kind], _PARSERS[kind](doc, path.name)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise ReportError(f"{path.name}: looks like {_TOOL_NAMES[kind]} output but is malformed ({exc!r})") from None
+
+
+# --------------------------------------------------------------------------- dedupe
+
+
+def _norm_package(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dedupe(vulns: list[Vulnerability]) -> list[Vulnerability]:
+    """Merge reports of the same advisory on the same package (any shared id or alias)."""
+    merged: list[Vulnerability] = []
+    for vuln in vulns:
+        ids = {i.upper() for i in vuln.ids}
+        match = next(
+            (
+                m
+                for m in merged
+                if _norm_package(m.package) == _norm_package(vuln.package) and ids & {i.upper() for i in m.ids}
+            ),
+            None,
+        )
+        if match is None:
+            merged.append(
+                Vulnerability(
+                    vuln.package,
+                    vuln.version,
+                    list(vuln.ids),
+                    vuln.severity,
+                    vuln.fixed,
+                    vuln.title,
+                    list(vuln.tools),
+                    list(vuln.files),
+                )
+            )
+            continue
+        match.ids = _unique(match.ids + vuln.ids)
+        if vuln.severity and (match.severity is None or vuln.severity.rank > match.severity.rank):
+            match.severity = vuln.severity
+        if match.version.startswith("range ") and vuln.version and not vuln.version.startswith("range "):
+            match.version = vuln.version  # a tool that knows the installed version wins over npm's range
+        match.fixed = match.fixed or vuln.fixed
+        match.title = match.title or vuln.title
+        match.tools = _unique(match.tools + vuln.tools)
+        match.files = _unique(match.files + vuln.files)
+    return merged
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+@dataclass
+class DependenciesAudit:
+    findings: list[Finding] = field(default_factory=list)
+    vulnerabilities: list[Vulnerability] = field(default_factory=list)
+    reports: dict[str, str] = field(default_factory=dict)  # file -> tool, or "error"
+    unknown_severity: Severity = Severity.HIGH
+
+    def severity_of(self, vuln: Vulnerability) -> Severity:
+        return vuln.severity or self.unknown_severity
+
+    def table(self) -> pd.DataFrame:
+        """Every deduplicated vulnerability, worst first."""
+        import pandas as pd
+
+        rows = [
+            {
+                "severity": self.severity_of(v).value + ("" if v.severity else " (assumed)"),
+                "package": v.package,
+                "installed": v.version,
+                "advisory": v.advisory,
+                "aliases": ", ".join(v.aliases),
+                "fixed in": v.fixed or "no fix yet",
+                "reported by": ", ".join(v.tools),
+                "title": v.title,
+            }
+            for v in sorted(self.vulnerabilities, key=lambda v: (-self.severity_of(v).rank, v.package))
+        ]
+        columns = ["severity", "package", "installed", "advisory", "aliases", "fixed in", "reported by", "title"]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def audit(env: Environment) -> DependenciesAudit:
+    params = env.dependencies
+    report = DependenciesAudit(unknown_severity=params.unknown_severity)
+    if not params.reports:
+        report.findings.append(make_finding(AREA, SPECS, "dependencies.reports", Status.SKIP, "", "none configured"))
+        return report
+    collected: list[Vulnerability] = []
+    for path in params.reports:
+        try:
+            tool, vulns = parse_report(path)
+        except ReportError as exc:
+            report.reports[path.name] = "error"
+            report.findings.append(make_finding(AREA, SPECS, "dependencies.report", Status.ERROR, path.name, str(exc)))
+            continue
+        report.reports[path.name] = tool
+        collected += vulns
+        report.findings.append(
+            make_finding(
+                AREA,
+                SPECS,
+                "dependencies.report",
+                Status.PASS,
+                path.name,
+                f"{tool} output, {len(vulns)} vulnerability record(s)",
+            )
+        )
+    report.vulnerabilities = dedupe(collected)
+    report.findings += [_vulnerability_finding(v, report, params.fail_on) for v in report.vulnerabilities]
+    return report
+
+
+def _vulnerability_finding(vuln: Vulnerability, report: DependenciesAudit, fail_on: Severity) -> Finding:
+    severity = report.severity_of(vuln)
+    status = Status.FAIL if severity.rank >= fail_on.rank else Status.WARN
+    assumed = "" if vuln.severity else f" (no tool reported a severity; assumed {severity.value})"
+    aliases = f" aka {', '.join(vuln.aliases)}" if vuln.aliases else ""
+    observed = (
+        f"{vuln.package} {vuln.version}: {vuln.advisory}{aliases}, severity {severity.value}{assumed}; "
+        f"fixed in {vuln.fixed or 'no released fix'}; reported by {', '.join(vuln.tools)} "
+        f"({', '.join(vuln.files)})"
+    )
+    if vuln.title:
+        observed += f" — {vuln.title}"
+    remediation = (
+        f"Upgrade {vuln.package} to {vuln.fixed} or later and regenerate the lock file."
+        if vuln.fixed
+        else f"No fixed {vuln.package} release yet: remove or replace it, mitigate, or record a dated waiver."
+    )
+    return make_finding(
+        AREA,
+        SPECS,
+        "dependencies.vulnerability",
+        status,
+        f"{vuln.package} {vuln.advisory}"
+        if vuln.version.startswith("range ")
+        else f"{vuln.package}@{vuln.version} {vuln.advisory}",
+        observed,
+        severity=severity,
+        expected=f"no unpatched vulnerability at or above {fail_on.value}",
+        remediation=remediation,
+    )
+
+
+def run(env: Environment) -> list[Finding]:
+    return audit(env).findings
+
+
+def plot_by_severity(report: DependenciesAudit) -> Figure:
+    """Vulnerabilities per severity (after dedupe); bars at or above the threshold fail the gate."""
+    from harden_lib.render import figure
+
+    counts = {s: 0 for s in SEVERITY_ORDER}
+    for vuln in report.vulnerabilities:
+        counts[report.severity_of(vuln)] += 1
+    fig = figure(6.5, 3.0)
+    ax = fig.subplots()
+    labels = [s.value for s in SEVERITY_ORDER][::-1]
+    values = [counts[s] for s in SEVERITY_ORDER][::-1]
+    bars = ax.barh(labels, values, color=[SEVERITY_COLOURS[s] for s in SEVERITY_ORDER][::-1])
+    ax.bar_label(bars, padding=3)
+    ax.set_title("Vulnerabilities by severity (deduplicated across tools)")
+    ax.set_xlabel("vulnerabilities")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def plot_by_package(report: DependenciesAudit, top: int = 15) -> Figure:
+    """The packages with the most (and worst) vulnerabilities, split by severity."""
+    from matplotlib.ticker import MaxNLocator
+
+    from harden_lib.render import figure
+
+    per: dict[str, dict[Severity, int]] = {}
+    for vuln in report.vulnerabilities:
+        bucket = per.setdefault(vuln.package, {})
+        bucket[report.severity_of(vuln)] = bucket.get(report.severity_of(vuln), 0) + 1
+    ranked = sorted(per, key=lambda p: (-max(s.rank for s in per[p]), -sum(per[p].values()), p))[:top]
+    fig = figure(7.5, 1.3 + 0.42 * max(len(ranked), 1))
+    ax = fig.subplots()
+    if not ranked:
+        ax.text(0.5, 0.5, "no known vulnerability", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    labels = ranked[::-1]
+    left = [0] * len(labels)
+    for severity in SEVERITY_ORDER:
+        widths = [per[p].get(severity, 0) for p in labels]
+        if any(widths):
+            ax.barh(labels, widths, left=left, color=SEVERITY_COLOURS[severity], label=severity.value)
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_title("Vulnerabilities by package")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(loc="outside lower center", ncols=len(ax.containers), fontsize="small", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig

@@ -1,0 +1,111 @@
+"""Commands area with real subprocesses: exit codes, skips, redaction and process-group kills."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from harden_lib.checks import commands
+from harden_lib.checks.commands import CommandSpec
+from harden_lib.params import load_environment
+from harden_lib.redact import register_secret
+
+DEMO = Path(__file__).resolve().parent.parent / "params" / "demo.yaml"
+
+
+def run(spec: CommandSpec, **kw):
+    return commands.judge(spec, commands.run_command(spec, **kw))
+
+
+def test_pass_fail_warn_and_expected_codes(tmp_path):
+    ok = run(CommandSpec(name="ok", run=[sys.executable, "-c", "print('fine')"], timeout=5))
+    assert ok.status == "pass" and "exit 0" in ok.observed and "fine" in ok.observed
+    failing = run(CommandSpec(name="bad", run="echo broken; exit 4", timeout=5))
+    assert failing.status == "fail" and "exit 4" in failing.observed and failing.severity == "high"
+    advisory = run(CommandSpec(name="adv", run="exit 4", timeout=5, on_fail="warn", severity="low"))
+    assert advisory.status == "warn" and advisory.severity == "low"
+    expected = run(CommandSpec(name="two", run="exit 2", timeout=5, expect_exit=2))
+    assert expected.status == "pass"
+    (tmp_path / "marker").write_text("x")
+    in_cwd = run(CommandSpec(name="cwd", run="test -f marker", cwd=tmp_path, timeout=5))
+    assert in_cwd.status == "pass"
+
+
+def test_skip_conventions():
+    by_output = run(CommandSpec(name="s", run="echo 'SKIP: no testnet'", timeout=5, skip_pattern="^SKIP"))
+    assert by_output.status == "skip" and by_output.severity == "info"
+    by_code = run(CommandSpec(name="s", run="exit 77", timeout=5, skip_exit=77))
+    assert by_code.status == "skip"
+
+
+def test_missing_program_is_an_error():
+    finding = run(CommandSpec(name="x", run=["/nonexistent/tool"], timeout=5))
+    assert finding.status == "error" and "could not start" in finding.observed
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    script = (
+        f"import subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+        f"print('started', flush=True)\n"
+        f"time.sleep(60)\n"
+    )
+    spec = CommandSpec(name="hang", run=["sh", "-c", f'{sys.executable} -c "$0"', script], timeout=1)
+    started = time.monotonic()
+    result = commands.run_command(spec, kill_grace=0.5)
+    assert time.monotonic() - started < 5
+    assert result.timed_out and result.exit_code is None
+    finding = commands.judge(spec, result)
+    assert finding.status == "error" and "timed out after 1s" in finding.observed and "started" in finding.observed
+    grandchild = int(pidfile.read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the grandchild survived the timeout")
+
+
+def test_output_is_bounded_and_tail_kept():
+    spec = CommandSpec(name="big", run=[sys.executable, "-c", "for i in range(200000): print('line', i)"], timeout=10)
+    result = commands.run_command(spec, max_bytes=4096)
+    assert result.truncated and len(result.output) <= 4096 and "line 199999" in result.output
+    finding = commands.judge(spec, result, lines=3)
+    assert finding.observed.count("\n") == 3 and "(output truncated)" in finding.observed
+
+
+def test_output_and_command_line_are_redacted():
+    register_secret("registered-Secret-Value-123")
+    spec = CommandSpec(
+        name="leaky",
+        run="echo postgres://u:pw-in-url-9876@db/x; echo DB_PASSWORD=hunter2hunter2; "
+        "echo 'Authorization: Bearer abcdefghijklmnop'; echo registered-Secret-Value-123; exit 1",
+        timeout=5,
+    )
+    finding = run(spec)
+    for secret in ("pw-in-url-9876", "hunter2hunter2", "abcdefghijklmnop", "registered-Secret-Value-123"):
+        assert secret not in finding.observed and secret not in finding.target and secret not in finding.remediation
+    assert "[REDACTED]" in finding.observed and "DB_PASSWORD=[REDACTED]" in finding.observed
+
+
+def test_demo_commands():
+    report = commands.audit(load_environment(DEMO))
+    statuses = {f.target: f.status for f in report.findings}
+    assert statuses == {
+        "smoke e2e": "pass",
+        "wallet matrix": "fail",
+        "compose ps": "warn",
+        "testnet wallet": "skip",
+        "relay probe": "error",
+    }
+    wallet = next(f for f in report.findings if f.target == "wallet matrix")
+    assert "Wm-demo-pa55-7d1f" not in wallet.observed and "tok_demo" not in wallet.observed
+    table = report.table()
+    assert table.loc[table["command"] == "relay probe", "exit code"].item() == "killed"
+    assert commands.plot_durations(report)

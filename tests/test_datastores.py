@@ -1,0 +1,340 @@
+"""The datastores area against real redis-server and PostgreSQL on 127.0.0.1, and statically."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from harden_lib.checks import datastores
+from harden_lib.checks.datastores import (
+    DatastoresParams,
+    PostgresTarget,
+    RedisTarget,
+    check_postgres,
+    check_redis,
+    check_redis_conf,
+    parse_redis_conf,
+)
+from harden_lib.findings import Finding, Status
+from harden_lib.params import load_environment
+from tests import datastore_servers as servers
+
+ROOT = Path(__file__).resolve().parent.parent
+STRONG = secrets.token_urlsafe(32)
+STRONG_PG = secrets.token_urlsafe(32)
+WEAK = "password1"
+
+
+def by_id(findings: list[Finding]) -> dict[str, Finding]:
+    out: dict[str, Finding] = {}
+    for f in findings:
+        assert f.check_id not in out, f"duplicate {f.check_id}"
+        out[f.check_id] = f
+    return out
+
+
+def statuses(findings: list[Finding]) -> dict[str, str]:
+    return {f.check_id.removeprefix("datastores."): f.status.value for f in findings}
+
+
+def assert_no_secret(findings: list[Finding], *values: str) -> None:
+    blob = json.dumps([f.model_dump(mode="json") for f in findings])
+    for value in values:
+        assert value not in blob
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@pytest.fixture(scope="session")
+def redis_good(tmp_path_factory):
+    server = servers.start_redis(
+        tmp_path_factory.mktemp("redis-good"),
+        {
+            "requirepass": STRONG,
+            "maxmemory": "64mb",
+            "maxmemory-policy": "allkeys-lru",
+            "appendonly": "yes",
+            "protected-mode": "yes",
+        },
+    )
+    yield server
+    servers.stop(server.proc)
+
+
+@pytest.fixture(scope="session")
+def redis_open(tmp_path_factory):
+    server = servers.start_redis(
+        tmp_path_factory.mktemp("redis-open"), {"appendonly": "no", "protected-mode": "no", "maxmemory": "0"}
+    )
+    yield server
+    servers.stop(server.proc)
+
+
+@pytest.fixture(scope="session")
+def pg_tls(pki):
+    with servers.postgres(pki, ssl=True) as server:
+        servers.admin_sql(
+            server,
+            f"CREATE ROLE app_ok LOGIN PASSWORD '{STRONG_PG}'",
+            f"CREATE ROLE app_super LOGIN SUPERUSER CREATEROLE CREATEDB PASSWORD '{WEAK}'",
+            f"CREATE ROLE app_md5 LOGIN PASSWORD '{STRONG_PG}'",
+            "ALTER ROLE app_md5 SET password_encryption = 'md5'",
+        )
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_plain():
+    with servers.postgres(None, ssl=False) as server:
+        servers.admin_sql(server, f"CREATE ROLE app_ok LOGIN PASSWORD '{STRONG_PG}'")
+        yield server
+
+
+# --------------------------------------------------------------------------- Redis, live
+
+
+def test_redis_good_server_passes(redis_good):
+    found = check_redis(RedisTarget(name="cache", url=redis_good.url, maxmemory_policies=["allkeys-lru"]))
+    assert statuses(found) == {
+        "redis.tls": "skip",
+        "redis.password": "pass",
+        "redis.connect": "pass",
+        "redis.auth_required": "pass",
+        "redis.maxmemory": "pass",
+        "redis.maxmemory_policy": "pass",
+        "redis.appendonly": "pass",
+        "redis.protected_mode": "pass",
+        "redis.bind": "pass",
+        "redis.version": "pass",
+    }
+    found_by = by_id(found)
+    assert "NOAUTH" in found_by["datastores.redis.auth_required"].observed.upper() or "auth" in (
+        found_by["datastores.redis.auth_required"].observed.lower()
+    )
+    assert found_by["datastores.redis.maxmemory"].observed.endswith(str(64 * 1024 * 1024))
+    assert found_by["datastores.redis.version"].observed.startswith("redis_version ")
+    assert found_by["datastores.redis.tls"].target == f"redis cache @ 127.0.0.1:{redis_good.port}"
+    assert_no_secret(found, STRONG)
+
+
+def test_redis_open_server_fails(redis_open):
+    target = RedisTarget(name="open", url=redis_open.url, require_tls=True, appendonly="required")
+    found = statuses(check_redis(target))
+    assert found["redis.auth_required"] == "fail"
+    assert found["redis.tls"] == "fail"
+    assert found["redis.password"] == "skip"
+    assert found["redis.maxmemory"] == "fail"
+    assert found["redis.appendonly"] == "fail"
+    assert found["redis.protected_mode"] == "fail"
+
+
+def test_redis_wrong_password_is_an_error_without_the_password(redis_good):
+    wrong = secrets.token_urlsafe(24)
+    url = f"redis://:{wrong}@127.0.0.1:{redis_good.port}/0"
+    found = check_redis(RedisTarget(url=url))
+    connect = by_id(found)["datastores.redis.connect"]
+    assert connect.status is Status.ERROR and "invalid" in connect.observed.lower()
+    assert "datastores.redis.maxmemory" not in by_id(found)  # nothing else ran live
+    assert_no_secret(found, wrong)
+
+
+def test_redis_unreachable_is_a_quick_error():
+    port = servers.free_port()
+    start = time.monotonic()
+    found = check_redis(RedisTarget(url=f"redis://:{STRONG}@127.0.0.1:{port}/0"), timeout=1)
+    assert time.monotonic() - start < 5
+    connect = by_id(found)["datastores.redis.connect"]
+    assert connect.status is Status.ERROR and "could not connect" in connect.observed
+    assert_no_secret(found, STRONG)
+
+
+def test_redis_url_from_env_file(redis_good, tmp_path):
+    env_file = tmp_path / "app.env"
+    env_file.write_text(f"REDIS_URL={redis_good.url}\n")
+    found = by_id(check_redis(RedisTarget(url_key="REDIS_URL"), env_file))
+    assert found["datastores.redis.auth_required"].status is Status.PASS
+    assert found["datastores.redis.password"].observed.startswith("password in app.env:REDIS_URL: present, 43 chars")
+    missing = by_id(check_redis(RedisTarget(url_key="NOPE"), env_file))
+    assert missing["datastores.redis.url"].status is Status.ERROR
+    assert "NOPE is absent" in missing["datastores.redis.url"].observed
+
+
+# --------------------------------------------------------------------------- Redis, static
+
+
+GOOD_CONF = f"""
+# comment
+port 0
+tls-port 6380
+bind 10.0.0.5 127.0.0.1
+requirepass "{STRONG}"
+maxmemory 1gb
+maxmemory-policy noeviction
+appendonly yes
+rename-command FLUSHALL ""
+rename-command FLUSHDB ""
+rename-command CONFIG ""
+rename-command DEBUG ""
+rename-command KEYS ""
+rename-command SHUTDOWN SHUTDOWN_b8c1
+"""
+
+
+def test_redis_conf_good(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_text(GOOD_CONF)
+    target = RedisTarget(config_file=conf, require_tls=True, maxmemory_policies=["noeviction"])
+    found = check_redis_conf(conf, target)
+    assert set(statuses(found).values()) == {"pass"}, statuses(found)
+    assert parse_redis_conf(conf).settings["requirepass"] == STRONG
+    assert_no_secret(found, STRONG)
+
+
+def test_redis_conf_bad_and_acl(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_text("protected-mode no\nappendonly no\nrequirepass foobared\n")
+    found = statuses(check_redis_conf(conf, RedisTarget(config_file=conf, maxmemory_policies=["allkeys-lru"])))
+    assert found["redis.auth_required"] == "pass" and found["redis.password"] == "fail"
+    assert found["redis.maxmemory"] == "fail" and found["redis.maxmemory_policy"] == "fail"
+    assert found["redis.appendonly"] == "warn" and found["redis.protected_mode"] == "fail"
+    assert found["redis.bind"] == "warn" and found["redis.dangerous_commands"] == "warn"
+    conf.write_text("user default on nopass ~* +@all\n")
+    assert statuses(check_redis_conf(conf))["redis.auth_required"] == "fail"
+    conf.write_text(f"user default off\nuser app on >{STRONG} ~app:* -@dangerous +@read +@write\n")
+    found_acl = check_redis_conf(conf)
+    assert statuses(found_acl)["redis.auth_required"] == "pass"
+    assert statuses(found_acl)["redis.dangerous_commands"] == "pass"
+    assert_no_secret(found_acl, STRONG)
+
+
+def test_redis_conf_missing_is_error(tmp_path):
+    found = check_redis_conf(tmp_path / "nope.conf")
+    assert [(f.check_id, f.status) for f in found] == [("datastores.redis.config_file", Status.ERROR)]
+
+
+# --------------------------------------------------------------------------- PostgreSQL, live
+
+
+def test_postgres_least_privilege_role_over_tls_passes(pg_tls):
+    found = check_postgres(PostgresTarget(name="app", url=pg_tls.url("app_ok", STRONG_PG)))
+    assert statuses(found) == {
+        "postgres.sslmode": "pass",
+        "postgres.password": "pass",
+        "postgres.host_private": "pass",
+        "postgres.connect": "pass",
+        "postgres.server_ssl": "pass",
+        "postgres.role.superuser": "pass",
+        "postgres.role.createrole": "pass",
+        "postgres.role.createdb": "pass",
+        "postgres.password_encryption": "pass",
+        "postgres.version": "pass",
+    }
+    found_by = by_id(found)
+    assert "encrypted (TLSv1.3)" in found_by["datastores.postgres.server_ssl"].observed
+    assert found_by["datastores.postgres.host_private"].observed == "host 127.0.0.1 is a loopback address"
+    assert_no_secret(found, STRONG_PG)
+
+
+def test_postgres_superuser_role_and_weak_password_fail(pg_tls):
+    found = statuses(check_postgres(PostgresTarget(url=pg_tls.url("app_super", WEAK, sslmode="verify-full")),
+                                    timeout=2))  # fmt: skip
+    # verify-full needs the CA: without it the connection itself fails (and says so).
+    assert found["postgres.sslmode"] == "pass" and found["postgres.connect"] == "error"
+    found = statuses(check_postgres(PostgresTarget(url=pg_tls.url("app_super", WEAK))))
+    assert found["postgres.password"] == "fail"
+    assert found["postgres.role.superuser"] == "fail"
+    assert found["postgres.role.createrole"] == "fail"
+    assert found["postgres.role.createdb"] == "fail"
+
+
+def test_postgres_verify_full_with_ca(pg_tls, pki):
+    url = pg_tls.url("app_ok", STRONG_PG, sslmode="verify-full")
+    found = statuses(check_postgres(PostgresTarget(url=url, ca_file=pki.ca_path, min_sslmode="verify-full")))
+    assert found["postgres.connect"] == "pass" and found["postgres.server_ssl"] == "pass"
+
+
+def test_postgres_md5_password_encryption_fails(pg_tls):
+    found = by_id(check_postgres(PostgresTarget(url=pg_tls.url("app_md5", STRONG_PG))))
+    assert found["datastores.postgres.password_encryption"].status is Status.FAIL
+    assert found["datastores.postgres.password_encryption"].observed == "password_encryption = md5"
+
+
+def test_postgres_without_tls(pg_plain):
+    found = by_id(check_postgres(PostgresTarget(url=pg_plain.url("app_ok", STRONG_PG, sslmode=None))))
+    assert found["datastores.postgres.sslmode"].status is Status.FAIL
+    assert "absent" in found["datastores.postgres.sslmode"].observed
+    assert found["datastores.postgres.server_ssl"].status is Status.FAIL
+    assert found["datastores.postgres.server_ssl"].observed.startswith("SHOW ssl = off")
+    # The URL demands TLS, the server has none: the connection is refused, an error naming why.
+    refused = by_id(check_postgres(PostgresTarget(url=pg_plain.url("app_ok", STRONG_PG))))
+    assert refused["datastores.postgres.connect"].status is Status.ERROR
+    assert "SSL" in refused["datastores.postgres.connect"].observed
+    assert_no_secret([*found.values(), *refused.values()], STRONG_PG)
+
+
+def test_postgres_wrong_password_and_unreachable(pg_tls):
+    wrong = secrets.token_urlsafe(24)
+    found = by_id(check_postgres(PostgresTarget(url=pg_tls.url("app_ok", wrong))))
+    assert found["datastores.postgres.connect"].status is Status.ERROR
+    assert "password authentication failed" in found["datastores.postgres.connect"].observed
+    assert_no_secret(list(found.values()), wrong)
+    port = servers.free_port()
+    start = time.monotonic()
+    gone = by_id(check_postgres(PostgresTarget(url=f"postgresql://a:{wrong}@127.0.0.1:{port}/x?sslmode=require")))
+    assert time.monotonic() - start < 5
+    assert gone["datastores.postgres.connect"].status is Status.ERROR
+    assert_no_secret(list(gone.values()), wrong)
+
+
+# --------------------------------------------------------------------------- PostgreSQL, static; params; demo
+
+
+def test_postgres_url_checks_without_connecting():
+    url = f"postgres://app:{WEAK}@db.example.com:5432/app?sslmode=prefer"
+    found = by_id(check_postgres(PostgresTarget(url=url, connect=False)))
+    assert [f.status for f in found.values()] == [Status.FAIL] * 3
+    assert "public" in found["datastores.postgres.host_private"].observed
+    assert found["datastores.postgres.sslmode"].target == "postgres postgres @ db.example.com:5432/app"
+    bad = by_id(check_postgres(PostgresTarget(url="mysql://x@y/z")))
+    assert bad["datastores.postgres.url"].status is Status.ERROR
+
+
+def test_params_shape_and_errors():
+    with pytest.raises(ValidationError, match="either 'url' or 'url_key'"):
+        PostgresTarget(url="postgresql://h/db", url_key="DATABASE_URL")
+    with pytest.raises(ValidationError, match="'url', 'url_key' or 'config_file'"):
+        RedisTarget()
+    with pytest.raises(ValidationError):
+        DatastoresParams.model_validate({"redis": [{"url_key": "X", "tls": True}]})
+    assert statuses(datastores.check_datastores(DatastoresParams())) == {"configured": "skip"}
+
+
+def test_demo_shows_pass_fail_warn_statically():
+    env = load_environment(ROOT / "params" / "demo.yaml")
+    found = datastores.run(env)
+    assert {f.status for f in found} >= {Status.PASS, Status.FAIL, Status.WARN}
+    key = {(f.check_id, f.target): f.status for f in found}
+    assert key[("datastores.redis.auth_required", "redis cache @ redis.conf")] is Status.FAIL
+    assert key[("datastores.redis.appendonly", "redis cache @ redis.conf")] is Status.WARN
+    assert key[("datastores.redis.maxmemory", "redis cache @ redis.conf")] is Status.PASS
+    assert key[("datastores.postgres.sslmode", "postgres app @ db.internal:5432/dstream")] is Status.PASS
+    analytics = "postgres analytics @ analytics-db.stream.example.com:5432/analytics"
+    assert key[("datastores.postgres.host_private", analytics)] is Status.FAIL
+    assert key[("datastores.postgres.password", analytics)] is Status.FAIL
+    assert_no_secret(found, "Str3am2024", "-AmO8MDVrh0ef9NY5TJMuJhY", "MtKl3UAymRyY2jct-gv4m-_LBxCmavDk")
+    assert not datastores.check_matrix(found).empty
+
+
+def test_missing_binaries_skip_locally_but_fail_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but redis-server is not installed"):
+        servers.missing("redis-server is not installed")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="make services"):
+        servers.missing("redis-server is not installed")

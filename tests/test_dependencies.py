@@ -1,0 +1,97 @@
+"""Dependencies area on real-format audit outputs (tests/fixtures/dependencies)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harden_lib.checks import dependencies
+from harden_lib.params import load_environment
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dependencies"
+
+
+def env_with(tmp_path: Path, reports: list[Path], extra: str = "") -> object:
+    params = tmp_path / "p.yaml"
+    params.write_text(
+        f"environment: t\nareas: [dependencies]\ndependencies:\n  reports: {[str(r) for r in reports]!r}\n{extra}"
+    )
+    return load_environment(params)
+
+
+@pytest.mark.parametrize(
+    ("name", "tool", "count"),
+    [
+        ("npm-audit.json", "npm audit", 2),
+        ("pip-audit.json", "pip-audit", 2),
+        ("osv-scanner.json", "osv-scanner", 2),
+        ("trivy.json", "trivy", 3),
+    ],
+)
+def test_each_format_is_recognised(name, tool, count):
+    found_tool, vulns = dependencies.parse_report(FIXTURES / name)
+    assert found_tool == tool and len(vulns) == count
+
+
+def test_normalised_fields_per_tool():
+    _, npm = dependencies.parse_report(FIXTURES / "npm-audit.json")
+    minimist = next(v for v in npm if v.package == "minimist")
+    assert minimist.ids == ["GHSA-xvch-5gv4-984h"] and minimist.severity == "critical" and minimist.fixed == "1.2.6"
+    assert not any(v.package == "mkdirp" for v in npm)  # only vulnerable *through* minimist
+    _, trivy = dependencies.parse_report(FIXTURES / "trivy.json")
+    t = next(v for v in trivy if v.package == "minimist")
+    assert t.version == "1.2.5" and "GHSA-xvch-5gv4-984h" in t.ids and t.fixed.startswith("1.2.6")
+    _, osv = dependencies.parse_report(FIXTURES / "osv-scanner.json")
+    django = next(v for v in osv if v.package == "django")
+    assert django.severity == "high" and django.fixed == "4.2.3" and "CVE-2023-36053" in django.ids
+
+
+def test_dedupe_across_tools_and_gate(tmp_path):
+    env = env_with(tmp_path, sorted(FIXTURES.glob("*.json")))
+    report = dependencies.audit(env)
+    vulns = {f.target: f for f in report.findings if f.check_id == "dependencies.vulnerability"}
+    assert len(vulns) == 7  # 9 records, 2 reported twice
+    minimist = vulns["minimist@1.2.5 CVE-2021-44906"]
+    assert minimist.status == "fail" and minimist.severity == "critical"
+    assert "npm audit, trivy" in minimist.observed and "GHSA-xvch-5gv4-984h" in minimist.observed
+    django = vulns["django@4.2.0 CVE-2023-36053"]  # pip-audit has no severity, osv-scanner says 7.5
+    assert django.status == "fail" and django.severity == "high" and "assumed" not in django.observed
+    requests = vulns["requests@2.31.0 CVE-2024-35195"]
+    assert requests.status == "fail" and "assumed high" in requests.observed
+    assert vulns["semver GHSA-c2qf-rxjj-qqgw"].status == "warn"
+    assert (
+        vulns["libssl3@3.1.4-r5 CVE-2024-5535"].status == "warn"
+        and vulns["libssl3@3.1.4-r5 CVE-2024-5535"].severity == "low"
+    )
+    assert {f.status for f in report.findings if f.check_id == "dependencies.report"} == {"pass"}
+    assert list(report.table()["package"][:1]) == ["minimist"]
+
+
+def test_threshold_is_configurable(tmp_path):
+    env = env_with(tmp_path, [FIXTURES / "pip-audit.json"], "  fail_on: critical\n  unknown_severity: medium\n")
+    statuses = {f.target: f.status for f in dependencies.run(env) if f.check_id == "dependencies.vulnerability"}
+    assert statuses == {"django@4.2.0 CVE-2023-36053": "warn", "requests@2.31.0 CVE-2024-35195": "warn"}
+
+
+def test_malformed_unknown_and_missing_files_are_errors_naming_the_file(tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"results": [')
+    unknown = tmp_path / "other.json"
+    unknown.write_text(json.dumps({"hello": "world"}))
+    npm6 = tmp_path / "npm6.json"
+    npm6.write_text(json.dumps({"advisories": {}, "metadata": {}}))
+    findings = dependencies.run(
+        env_with(tmp_path, [bad, unknown, npm6, tmp_path / "gone.json", FIXTURES / "trivy.json"])
+    )
+    errors = {f.target: f.observed for f in findings if f.status == "error"}
+    assert set(errors) == {"broken.json", "other.json", "npm6.json", "gone.json"}
+    assert "not valid JSON" in errors["broken.json"] and "unknown format" in errors["other.json"]
+    assert "npm 7" in errors["npm6.json"] and "does not exist" in errors["gone.json"]
+    assert sum(f.check_id == "dependencies.vulnerability" for f in findings) == 3  # trivy still read
+
+
+def test_charts_render(tmp_path):
+    report = dependencies.audit(env_with(tmp_path, sorted(FIXTURES.glob("*.json"))))
+    assert dependencies.plot_by_severity(report) and dependencies.plot_by_package(report)
