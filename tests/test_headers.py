@@ -637,22 +637,19 @@ def test_demo_target_with_demo_params() -> None:
         assert value not in text
 
 
-def test_notebook_helpers_reuse_the_run(pki: CertBundle) -> None:
+def test_one_audit_gives_findings_scores_and_evidence(pki: CertBundle) -> None:
     from harden_lib.checks import headers
 
     with serve({"/": reply(GOOD_HEADERS, GOOD_BODY)}, certs=pki) as site:
         env = make_env(site)
-        findings = headers.run(env)
+        report = headers.audit(env)
         seen = len(site.requests)
-        scores = headers.observatory_scores(env)
-        pages = headers.fetch_all(env)
-        assert len(site.requests) == seen  # same audit: no second fetch
-        other = make_env(site)
-        assert headers.observatory_scores(other)[site.base_url + "/"].grade == "A+"
-        assert len(site.requests) > seen  # another environment object: fetched afresh
+        assert headers.run(make_env(site))  # the area entry point fetches afresh
+        assert len(site.requests) > seen
+    scores, pages = report.scores, report.pages
     assert list(scores) == list(pages) == [site.base_url + "/"]
     assert scores[site.base_url + "/"].score == 140
-    assert by_id(findings, "headers.observatory.grade").status is Status.PASS
+    assert by_id(report.findings, "headers.observatory.grade").status is Status.PASS
     assert headers.header_table(pages)["header"].tolist()[0] == ":status"
     assert headers.score_frame(scores[site.base_url + "/"])["modifier"].sum() == 40
 

@@ -465,21 +465,9 @@ def audit(env: Environment) -> CorsAudit:
     return report
 
 
-_last: tuple[Environment, CorsAudit] | None = None
-
-
-def last_audit(env: Environment) -> CorsAudit:
-    global _last
-    if _last is None or _last[0] is not env:
-        _last = (env, audit(env))
-    return _last[1]
-
-
 def run(env: Environment) -> list[Finding]:
-    """The area's entry point: every CORS and WebSocket finding for ``env``."""
-    global _last
-    _last = (env, audit(env))
-    return _last[1].findings
+    """The area's entry point: every CORS and WebSocket finding for ``env`` (notebooks call ``audit`` once)."""
+    return audit(env).findings
 
 
 def plot_matrix(report: CorsAudit) -> Figure:

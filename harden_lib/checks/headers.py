@@ -1689,47 +1689,13 @@ def audit(env: Environment) -> HeadersAudit:
     return report
 
 
-#: The last audit and the environment object it was made for (see ``last_audit``).
-_last: tuple[Environment, HeadersAudit] | None = None
-
-
-def last_audit(env: Environment) -> HeadersAudit:
-    """The audit ``run(env)`` made for this very ``env`` object, or a fresh one.
-
-    A notebook shows findings, scores and evidence in separate cells; reusing one audit
-    makes them describe the same responses (a second fetch could differ: new session
-    cookies, a flaky page) and fetches each page once.
-    """
-    if _last is not None and _last[0] is env:
-        return _last[1]
-    return _remember(env, audit(env))
-
-
-def _remember(env: Environment, report: HeadersAudit) -> HeadersAudit:
-    global _last
-    _last = (env, report)
-    return report
-
-
 def run(env: Environment) -> list[Finding]:
     """The area's entry point (``harden_lib.areas``): every headers finding for ``env``.
 
-    Always fetches afresh; ``observatory_scores`` and ``fetch_all`` then reuse this audit.
+    Notebooks call ``audit(env)`` once and show its findings, scores and evidence, so every
+    cell describes the same responses.
     """
-    return _remember(env, audit(env)).findings
-
-
-def observatory_scores(env: Environment) -> dict[str, ObservatoryScore]:
-    """Configured URL → Observatory score, from the same audit as ``run(env)``."""
-    return dict(last_audit(env).scores)
-
-
-def fetch_all(env: Environment) -> dict[str, FetchResult | str]:
-    """Configured URL → response (or the error message), from the same audit as ``run(env)``.
-
-    Pass it to ``header_table`` for the evidence table.
-    """
-    return dict(last_audit(env).pages)
+    return audit(env).findings
 
 
 __all__ = [
@@ -1743,10 +1709,7 @@ __all__ = [
     "analyse_response",
     "audit",
     "check_ids",
-    "fetch_all",
     "header_table",
-    "last_audit",
-    "observatory_scores",
     "parse_hsts",
     "parse_set_cookie",
     "plot_modifiers",

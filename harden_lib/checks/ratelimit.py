@@ -316,21 +316,9 @@ def audit(env: Environment) -> RateLimitAudit:
     return report
 
 
-_last: tuple[Environment, RateLimitAudit] | None = None
-
-
-def last_audit(env: Environment) -> RateLimitAudit:
-    global _last
-    if _last is None or _last[0] is not env:
-        _last = (env, audit(env))
-    return _last[1]
-
-
 def run(env: Environment) -> list[Finding]:
-    """The area's entry point: every rate-limit finding for ``env``."""
-    global _last
-    _last = (env, audit(env))
-    return _last[1].findings
+    """The area's entry point: every rate-limit finding for ``env`` (notebooks call ``audit`` once)."""
+    return audit(env).findings
 
 
 def plot_statuses(report: RateLimitAudit) -> Figure:

@@ -785,22 +785,9 @@ def audit(env: Environment) -> SurfaceAudit:
     return report
 
 
-_last: tuple[Environment, SurfaceAudit] | None = None
-
-
-def last_audit(env: Environment) -> SurfaceAudit:
-    """The audit ``run(env)`` made for this ``env`` object (so notebook cells show one set of answers)."""
-    global _last
-    if _last is None or _last[0] is not env:
-        _last = (env, audit(env))
-    return _last[1]
-
-
 def run(env: Environment) -> list[Finding]:
-    """The area's entry point: every surface finding for ``env`` (always fetches afresh)."""
-    global _last
-    _last = (env, audit(env))
-    return _last[1].findings
+    """The area's entry point: every surface finding for ``env`` (notebooks call ``audit`` once)."""
+    return audit(env).findings
 
 
 def plot_hits(report: SurfaceAudit, limit: int = 25) -> Figure:
