@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check params files without running anything")
     validate.add_argument("files", nargs="+", type=Path)
 
+    coverage = sub.add_parser("coverage", help="how each item of a checklist profile is audited")
+    coverage.add_argument("profile", type=Path, help="params/checklists/<system>.yaml")
+
     sub.add_parser("demo-server", help="serve the embedded demo target in the foreground")
     return parser
 
@@ -68,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args.files)
+        if args.command == "coverage":
+            return _coverage(args.profile)
         if args.command == "demo-server":
             from harden_lib.demo.server import main as demo_main
 
@@ -94,6 +99,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{env.environment}: {env.verdict} (exit {env.exit_code}) {env.error or ''} {where}".replace("  ", " "))
     print(f"All reports: {args.reports / 'index.html'}")
     return result.exit_code
+
+
+def _coverage(path: Path) -> int:
+    """Print item, section, how it is covered and by which check; exit 1 if anything is uncovered."""
+    import pandas as pd
+
+    from harden_lib.checklist import coverage_counts, coverage_frame, load_profile, unmapped
+
+    profile = load_profile(path)
+    frame = coverage_frame(profile)[["item", "section", "covered by", "check"]]
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 48, "display.width", 200):
+        print(f"{profile.title} ({path})")
+        print(frame.to_string(index=False))
+    counts = coverage_counts(profile)
+    missing = unmapped(profile, path.resolve())
+    print("\n" + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f"; {len(profile.items)} items")
+    for item in missing:
+        print(f"NOT MAPPED line {item.line}: {item.text[:100]}", file=sys.stderr)
+    return 0 if not missing and counts["not covered"] == 0 else 1
 
 
 def _validate(files: Sequence[Path]) -> int:

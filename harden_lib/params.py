@@ -106,7 +106,12 @@ class Environment(StrictModel):
     attestations: list[Attestation] = Field(default_factory=list, description="manual controls, dated")
     signoffs: SignOffs = Field(default_factory=SignOffs, description="who must approve the go-live")
 
+    checklist: Path | None = Field(
+        None, description="a checklist profile (params/checklists/<system>.yaml) whose params this inherits"
+    )
+
     _source: Path | None = PrivateAttr(None)
+    _profile: Any = PrivateAttr(None)
     _files: tuple[Path, ...] = PrivateAttr(())
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
@@ -123,6 +128,11 @@ class Environment(StrictModel):
     @property
     def name(self) -> str:
         return self.environment
+
+    @property
+    def profile(self):  # -> ChecklistProfile | None (import kept lazy)
+        """The checklist profile this environment is audited against, if any."""
+        return self._profile
 
     @property
     def source(self) -> Path | None:
@@ -171,6 +181,9 @@ def load_environment(path: str | os.PathLike[str], environ: typing.Mapping[str, 
         raise ParamsError(top, "", "params file does not exist")
     top = top.resolve()
     raw, resolved, origins, files = _load_tree(top, environ, stack=())
+    profile = None
+    if resolved.get("checklist"):
+        profile, raw, resolved = _apply_profile(resolved, raw, origins, files, environ, top)
     resolved.setdefault("environment", top.stem)
     raw.setdefault("environment", top.stem)
     try:
@@ -178,9 +191,65 @@ def load_environment(path: str | os.PathLike[str], environ: typing.Mapping[str, 
     except ValidationError as exc:
         raise _validation_error(exc, top, origins) from None
     env._source = top
+    env._profile = profile
     env._files = tuple(files)
     env._raw = raw
     return env
+
+
+def _apply_profile(resolved, raw, origins, files, environ, top):
+    """Merge a checklist profile's ``params`` UNDER the environment's own params.
+
+    Where the profile's list entries carry an ``id`` or ``name`` (attestations, commands, config
+    rules, datastores), the environment's entries merge into them by that key and new ones are
+    appended, so an environment adds its dates, owners and URLs to the profile's controls
+    instead of restating them; other lists are replaced, as with ``extends``.
+    """
+    from harden_lib.checklist import load_profile, read_profile_document
+
+    profile_path = Path(resolved["checklist"])
+    where = origins.get(("checklist",), top)
+    if not profile_path.is_file():
+        raise ParamsError(where, "checklist", f"checklist profile {profile_path} does not exist")
+    document = read_profile_document(profile_path)
+    base = document.get("params") or {}
+    if not isinstance(base, dict):
+        raise ParamsError(profile_path, "params", "must be a mapping of params")
+    profile = load_profile(profile_path)
+    base_resolved = _resolve_paths(_interpolate(base, profile_path, environ, ()), profile_path.parent)
+    for keypath in _leaf_paths(base_resolved):
+        origins.setdefault(keypath, profile_path)
+    files.insert(0, profile_path)
+    return profile, _keyed_merge(base, raw), _keyed_merge(base_resolved, resolved)
+
+
+def _keyed_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _keyed_merge(merged[key], value) if key in merged else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list):
+        key = _list_key(base)
+        if key is None:
+            return override
+        merged_list: dict[str, Any] = {item[key]: item for item in base}
+        extra: list[Any] = []
+        for item in override:
+            name = item.get(key) if isinstance(item, dict) else None
+            if isinstance(name, str):
+                merged_list[name] = _keyed_merge(merged_list[name], item) if name in merged_list else item
+            else:
+                extra.append(item)  # e.g. an environment's own rule without an id
+        return [*merged_list.values(), *extra]
+    return override
+
+
+def _list_key(items: list[Any]) -> str | None:
+    for key in ("id", "name"):
+        if items and all(isinstance(i, dict) and isinstance(i.get(key), str) for i in items):
+            return key
+    return None
 
 
 def environment_path(name: str, params_dir: str | os.PathLike[str] = "params") -> Path:

@@ -494,6 +494,19 @@ SUMMARY = _notebook(
             "waivers = governance.waiver_table(env, per_area)\n"
             "display(style_findings(waivers) if len(waivers) else Markdown('_No waivers._'))"
         ),
+        new_markdown_cell(
+            "## The checklist, filled in\nWhen the environment is audited against a checklist profile, every "
+            "item in the checklist's own order and wording, with its outcome and how it is covered."
+        ),
+        new_code_cell(
+            "from harden_lib import checklist\n\n"
+            "if env.profile:\n"
+            "    display(Markdown(f'**{env.profile.title}**: ' + ', '.join(f'{n} {k}' for k, n in "
+            "checklist.coverage_counts(env.profile).items())))\n"
+            "    display(style_findings(checklist.filled_checklist(env.profile, summary.flatten(per_area))))\n"
+            "else:\n"
+            "    display(Markdown('_This environment is not audited against a checklist profile._'))"
+        ),
         new_markdown_cell("## Parameters of this run\nAs written in the params files; secret values are masked."),
         new_code_cell("display(summary.params_table(env))"),
     ]
