@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HardenError as exc:
         print(f"harden: {exc}", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except BrokenPipeError:  # `harden coverage … | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("harden: interrupted; the 'latest' report link was not switched", file=sys.stderr)
         return 130
