@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -262,3 +263,13 @@ def resolve_url(env: Environment, url_or_path: str) -> str:
 
 def ca_bundle_path(env: Environment) -> Path | None:
     return env.http.ca_bundle
+
+
+def no_cookie_jar() -> CookieJar:
+    """A jar that stores nothing: every page is fetched as a first visit.
+
+    With a shared jar, a cookie set by one page would be sent with the next request, so
+    whether a page's Set-Cookie is seen (and what the CORS probe sends) would depend on the
+    order of parallel fetches.
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))

@@ -158,3 +158,27 @@ def register_secret(value: str | None) -> None:
 def scrub(text: str) -> str:
     """Replace every registered secret value in ``text``."""
     return SECRETS.scrub(text)
+
+
+#: Longest server-controlled value shown in a finding or evidence table.
+MAX_VALUE_CHARS = 200
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff<>]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def safe_text(value: str | None, limit: int = MAX_VALUE_CHARS) -> str:
+    """A server-controlled value made safe to show anywhere: capped, escaped, scrubbed.
+
+    Control, bidi and zero-width characters and ``<``/``>`` become ``\\xNN``/``\\uNNNN``
+    escapes, so a hostile header can neither forge lines in a log or table nor inject
+    markup into a report whose renderer forgot to escape; known secrets are replaced.
+    """
+    if value is None:
+        return ""
+    text = scrub(value[: limit * 4])
+    text = _UNSAFE_CHARS.sub(_escape_char, text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

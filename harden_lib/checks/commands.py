@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.headers import safe_text
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import REDACTED, is_secret_key, redact_url, scrub
+from harden_lib.redact import REDACTED, is_secret_key, redact_url, safe_text, scrub
 
 if TYPE_CHECKING:
     import pandas as pd

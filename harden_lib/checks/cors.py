@@ -23,11 +23,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.headers import safe_text
 from harden_lib.checks.webcommon import Spec, make_finding
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import redact_url, scrub
+from harden_lib.redact import redact_url, safe_text, scrub
 
 if TYPE_CHECKING:
     import httpx

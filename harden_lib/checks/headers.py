@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -46,7 +45,14 @@ from harden_lib.checks.observatory import (
 )
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import REDACTED, is_secret_key, redact_url, register_secret, scrub
+from harden_lib.redact import (  # re-exported: part of this module's API
+    MAX_VALUE_CHARS,
+    REDACTED,
+    is_secret_key,
+    redact_url,
+    register_secret,
+    safe_text,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -112,29 +118,6 @@ class HeadersParams(BaseModel):
 
 
 # --------------------------------------------------------------------------- display helpers
-
-#: Longest header value shown in a finding or the evidence table.
-MAX_VALUE_CHARS = 200
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff<>]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
-
-
-def safe_text(value: str | None, limit: int = MAX_VALUE_CHARS) -> str:
-    """A server-controlled value made safe to show anywhere: capped, escaped, scrubbed.
-
-    Control, bidi and zero-width characters and ``<``/``>`` become ``\\xNN``/``\\uNNNN``
-    escapes, so a hostile header can neither forge lines in a log or table nor inject
-    markup into a report whose renderer forgot to escape; known secrets are replaced.
-    """
-    if value is None:
-        return ""
-    text = scrub(value[: limit * 4])
-    text = _UNSAFE_CHARS.sub(_escape_char, text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -1631,19 +1614,9 @@ def _fetch_page(client: httpx.Client, url: str, params: HeadersParams) -> tuple[
     return page, cors
 
 
-def _no_cookie_jar() -> CookieJar:
-    """A jar that stores nothing: every page is fetched as a first visit.
-
-    With a shared jar, a cookie set by one page would be sent with the next request, so
-    whether a page's Set-Cookie is seen (and what the CORS probe sends) would depend on the
-    order of parallel fetches.
-    """
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-
-
 def audit(env: Environment) -> HeadersAudit:
     """Fetch every configured page (a small thread pool), probe plain HTTP, analyse it all."""
-    from harden_lib.http import make_client, resolve_url, user_agent
+    from harden_lib.http import make_client, no_cookie_jar, resolve_url, user_agent
 
     params = env.headers
     report = HeadersAudit()
@@ -1659,14 +1632,14 @@ def audit(env: Environment) -> HeadersAudit:
     if params.check_redirect and env.plain_http:
         # No configured credentials on this client: the probe talks cleartext HTTP.
         plain_headers = {"User-Agent": env.http.user_agent or user_agent()}
-        with make_client(env, headers=plain_headers, cookies=_no_cookie_jar()) as plain:
+        with make_client(env, headers=plain_headers, cookies=no_cookie_jar()) as plain:
             probe = probe_redirect(plain, env.plain_http + "/", env.http.max_redirects)
         report.redirect = probe
         report.findings.append(redirect_finding(probe))
 
     if urls:
         workers = min(params.workers, len(urls))
-        with make_client(env, cookies=_no_cookie_jar()) as client, ThreadPoolExecutor(max_workers=workers) as pool:
+        with make_client(env, cookies=no_cookie_jar()) as client, ThreadPoolExecutor(max_workers=workers) as pool:
             fetched = list(pool.map(lambda u: _fetch_page(client, u, params), urls))
         for url, (page, cors) in zip(urls, fetched, strict=True):
             report.pages[url] = page

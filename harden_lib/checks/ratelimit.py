@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.headers import safe_text
 from harden_lib.checks.webcommon import Spec, make_finding
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
+from harden_lib.redact import safe_text
 
 if TYPE_CHECKING:
     import httpx
@@ -300,10 +300,10 @@ def audit(env: Environment) -> RateLimitAudit:
                       "active probes are off for this environment (set active_probes: true to send bursts)")
             )  # fmt: skip
         return report
-    from harden_lib.checks.headers import _no_cookie_jar
+    from harden_lib.http import no_cookie_jar
 
     # No cookies kept between requests: each request looks like a fresh client (as an attacker's).
-    with make_client(env, cookies=_no_cookie_jar()) as client:
+    with make_client(env, cookies=no_cookie_jar()) as client:
         for policy in params.endpoints:
             try:
                 url = resolve_url(env, policy.path)

@@ -33,11 +33,11 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.headers import parse_hsts, probe_redirect, safe_text
+from harden_lib.checks.headers import parse_hsts, probe_redirect
 from harden_lib.checks.webcommon import Spec, make_finding, run_sync
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import redact_url
+from harden_lib.redact import redact_url, safe_text
 
 if TYPE_CHECKING:
     import httpx

@@ -15,9 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harden_lib.checks.headers import safe_text
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import redact_url
+from harden_lib.redact import redact_url, safe_text
 
 T = TypeVar("T")
 
