@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -49,6 +50,47 @@ class FetchResult:
     elapsed: float
     http_version: str
     history: list[tuple[int, str]] = field(default_factory=list)
+    #: Bytes of the decoded body received before reading stopped (``truncated``: more than the cap).
+    decoded_bytes: int = 0
+    #: Bytes received as sent (after the transfer coding, before any content coding was undone).
+    raw_bytes: int = 0
+    #: The body cap that applied to this read.
+    cap: int | None = None
+    #: The server's Content-Encoding, as declared (lower-cased).
+    content_encoding: str = ""
+    #: Content codings that could not be undone: ``body`` then holds the bytes as sent.
+    undecoded_encoding: str = ""
+    #: Why the decoded body is incomplete although the connection ended normally (e.g. a gzip
+    #: stream without its end marker); empty when nothing is known to be missing.
+    stream_note: str = ""
+
+    @property
+    def incomplete(self) -> str | None:
+        """Why ``body`` is not the whole body the server meant to send, or ``None`` when it is.
+
+        A check that decides from the body (a leak scan, a file comparison) must not pass on an
+        incomplete one: the part not read may hold exactly what it looks for.
+        """
+        if self.undecoded_encoding:
+            return f"the body is in {self.undecoded_encoding!r} content-encoding, which harden cannot decode"
+        if self.truncated:
+            cap = self.cap if self.cap is not None else len(self.body)
+            if self.decoded_bytes <= cap and self.raw_bytes > cap:
+                return (
+                    f"read {self.raw_bytes:,} {self.content_encoding}-encoded bytes that inflated to only "
+                    f"{self.decoded_bytes:,} bytes, without reaching the end (cap {cap:,} bytes)"
+                )
+            at_least = max(self.decoded_bytes, len(self.body) + 1)
+            declared = self.headers.get("content-length", "")
+            if not self.content_encoding and declared.isdigit() and int(declared) > at_least:
+                at_least = int(declared)
+            how = (
+                f"; {self.raw_bytes:,} {self.content_encoding}-encoded bytes inflate past the cap"
+                if self.content_encoding
+                else ""
+            )
+            return f"read {len(self.body):,} of \u2265{at_least:,} bytes (body cap {cap:,} bytes{how})"
+        return self.stream_note or None
 
     @property
     def text(self) -> str:
@@ -159,6 +201,174 @@ def _deadline(client: httpx.Client | httpx.AsyncClient, deadline: float | None) 
     return (timeout.connect or 5.0) + 3 * (timeout.read or 10.0)
 
 
+#: Content codings undone here with a bound on the output (zlib's ``max_length``), so that a
+#: decompression bomb never inflates past the cap in memory; httpx's own decoders inflate each
+#: network chunk whole (a 64 KiB gzip chunk of zeros is ~64 MB, and ``gzip, gzip`` squares it).
+_BOUNDED_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+_STEP = 65_536
+
+
+def _httpx_codings() -> frozenset[str]:
+    try:
+        from httpx._decoders import SUPPORTED_DECODERS
+    except ImportError:  # a future httpx: fall back to what it has always decoded
+        return frozenset({"identity", "gzip", "deflate"})
+    return frozenset(SUPPORTED_DECODERS)
+
+
+class _Inflater:
+    """One gzip/deflate stage that produces at most the bytes asked for (never a whole bomb)."""
+
+    def __init__(self, coding: str, source: Callable[[int], bytes]) -> None:
+        self.coding = coding
+        self._source = source
+        self._gzip = coding in ("gzip", "x-gzip")
+        self._first = True
+        self._members = 0
+        self._pending = b""  # input handed over but not yet given to the decompressor
+        self.complete = False
+        self._new()
+
+    def _new(self, wbits: int | None = None) -> None:
+        if wbits is None:
+            wbits = zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS
+        self._d = zlib.decompressobj(wbits)
+        self._members += 1
+
+    def _decompress(self, data: bytes, n: int) -> bytes:
+        first, self._first = self._first, False
+        try:
+            return self._d.decompress(data, n)
+        except zlib.error as exc:
+            if first and not self._gzip:  # "deflate" is sent both with and without the zlib header
+                self._new(-zlib.MAX_WBITS)
+                return self._decompress(data, n)
+            if self._gzip and self._members > 1:  # trailing garbage after a complete member: ignored
+                self.complete = True
+                self._pending = b""
+                return b""
+            raise _CodingError(f"the body's {self.coding} content-encoding is corrupt ({exc})") from None
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n and not self.complete:
+            if self._d.eof:
+                rest = self._d.unused_data + self._pending
+                self._pending = b""
+                if self._gzip:
+                    rest = rest or self._source(_STEP)
+                    if rest:  # another gzip member (concatenated members are valid gzip)
+                        self._new()
+                        self._first = False
+                        self._pending = rest
+                        continue
+                self.complete = True
+                break
+            data = self._d.unconsumed_tail or self._pending
+            self._pending = b""
+            if not data:
+                data = self._source(_STEP)
+                if not data:
+                    flushed = self._decompress(b"", n - len(out))  # output of a copy still in progress
+                    if not flushed:
+                        break
+                    out += flushed
+                    continue
+            out += self._decompress(data, n - len(out))
+        return bytes(out)
+
+
+class _CodingError(Exception):
+    """A content coding that cannot be undone; the message is safe to show."""
+
+
+class _BodyReader:
+    """Reads a body under the cap from network chunks, undoing gzip/deflate itself with a bound.
+
+    Codings it cannot bound but httpx can decode (br, zstd when their modules are installed)
+    are left to httpx as before; codings nobody here can decode are kept as sent and reported
+    (``undecoded_encoding``), so a caller never scans compressed bytes believing them text.
+    """
+
+    def __init__(self, response: httpx.Response, cap: int) -> None:
+        self.cap = cap
+        self.body = bytearray()
+        self.truncated = False
+        self.decoded = 0
+        self.raw = 0
+        declared = response.headers.get("content-encoding", "")
+        self.encoding = ",".join(c.strip().lower() for c in declared.split(",") if c.strip())
+        codings = [c for c in self.encoding.split(",") if c and c != "identity"]
+        self.undecoded = ""
+        self.stages: list[_Inflater] = []
+        self._buffer = bytearray()
+        if not codings or all(c in _BOUNDED_CODINGS for c in codings):
+            self.raw_stream = True  # iter_raw: decoded here
+            source: Callable[[int], bytes] = self._take_buffer
+            for coding in reversed(codings):  # the coding applied last is undone first
+                stage = _Inflater(coding, source)
+                self.stages.append(stage)
+                source = stage.read
+        elif all(c in _httpx_codings() for c in codings):
+            self.raw_stream = False  # iter_bytes: httpx decodes (as before this reader existed)
+        else:
+            self.raw_stream = True
+            self.undecoded = declared.strip()[:40]
+
+    def _take_buffer(self, n: int) -> bytes:
+        out = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return out
+
+    def _keep(self, chunk: bytes) -> None:
+        self.decoded += len(chunk)
+        self.body.extend(chunk)
+        if len(self.body) > self.cap:
+            del self.body[self.cap :]
+            self.truncated = True
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take one network chunk; True when reading should stop (the cap is reached)."""
+        self.raw += len(chunk)
+        if not self.stages:
+            self._keep(chunk)
+        else:
+            self._buffer.extend(chunk)
+            last = self.stages[-1]
+            while not self.truncated:
+                out = last.read(min(self.cap + 1 - len(self.body), _STEP))
+                if not out:
+                    break
+                self._keep(out)
+            if self.raw > self.cap + _STEP and not self.truncated:  # compressed bytes that never end
+                self.truncated = True
+        return self.truncated
+
+    def note(self) -> str:
+        if self.truncated or not self.stages or not self.raw:  # no body at all (HEAD, 204, 304) is complete
+            return ""
+        open_stages = [s.coding for s in self.stages if not s.complete]
+        if open_stages:
+            return f"the {open_stages[0]} stream ended before its end marker: the body is incomplete"
+        return ""
+
+    def result(self, response: httpx.Response, started: float) -> FetchResult:
+        result = _result(response, bytes(self.body), self.truncated, started)
+        result.decoded_bytes = self.decoded
+        result.raw_bytes = max(self.raw if self.raw_stream else 0, response.num_bytes_downloaded)
+        result.cap = self.cap
+        result.content_encoding = self.encoding if self.encoding != "identity" else ""
+        result.undecoded_encoding = self.undecoded
+        result.stream_note = self.note()
+        return result
+
+
+def _too_slow(url: str, limit: float, reader: _BodyReader) -> FetchError:
+    return FetchError(
+        f"{redact_url(url)}: response not complete within {limit:.0f} s ({reader.decoded:,} bytes read by then)"
+    )
+
+
 def fetch(
     client: httpx.Client,
     url: str,
@@ -168,24 +378,27 @@ def fetch(
     deadline: float | None = None,
     **kwargs,
 ) -> FetchResult:
-    """One request read under a body cap and a total deadline; failures raise ``FetchError``."""
+    """One request read under a body cap and a total deadline; failures raise ``FetchError``.
+
+    ``FetchResult.incomplete`` says when (and by how much) the body read is not the whole body.
+    """
     cap = _max_body(client, max_body_bytes)
     limit = _deadline(client, deadline)
     started = time.monotonic()
     try:
         with client.stream(method, url, **kwargs) as response:
-            body, truncated = bytearray(), False
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > cap:
-                    del body[cap:]
-                    truncated = True
+            reader = _BodyReader(response, cap)
+            chunks = response.iter_raw() if reader.raw_stream else response.iter_bytes()
+            for chunk in chunks:
+                if reader.feed(chunk):
                     break
                 if time.monotonic() - started > limit:
-                    raise FetchError(f"{redact_url(url)}: response not complete within {limit:.0f} s")
-            return _result(response, bytes(body), truncated, started)
+                    raise _too_slow(url, limit, reader)
+            return reader.result(response, started)
     except httpx.HTTPError as exc:
         raise FetchError(describe_http_error(url, exc)) from None
+    except _CodingError as exc:
+        raise FetchError(f"{redact_url(url)}: {exc}") from None
 
 
 async def fetch_async(
@@ -203,22 +416,22 @@ async def fetch_async(
     started = time.monotonic()
     try:
         async with client.stream(method, url, **kwargs) as response:
-            body, truncated = bytearray(), False
-            async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > cap:
-                    del body[cap:]
-                    truncated = True
+            reader = _BodyReader(response, cap)
+            chunks = response.aiter_raw() if reader.raw_stream else response.aiter_bytes()
+            async for chunk in chunks:
+                if reader.feed(chunk):
                     break
                 if time.monotonic() - started > limit:
-                    raise FetchError(f"{redact_url(url)}: response not complete within {limit:.0f} s")
-            return _result(response, bytes(body), truncated, started)
+                    raise _too_slow(url, limit, reader)
+            return reader.result(response, started)
     except httpx.HTTPError as exc:
         raise FetchError(describe_http_error(url, exc)) from None
+    except _CodingError as exc:
+        raise FetchError(f"{redact_url(url)}: {exc}") from None
 
 
 def _result(response: httpx.Response, body: bytes, truncated: bool, started: float) -> FetchResult:
-    # iter_bytes decodes content-encoding chunk by chunk, so the cap bounds decoded bytes.
+    # Content codings are undone by _BodyReader with a bound, so the cap bounds decoded bytes.
     return FetchResult(
         url=str(response.url),
         status_code=response.status_code,
