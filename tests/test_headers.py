@@ -188,7 +188,10 @@ def test_bare_site_fails_the_basics(pki: CertBundle) -> None:
     assert s["headers.server_banner"] == "pass"
     assert s["headers.x_powered_by"] == "pass"
     assert "headers.x_xss_protection" not in s  # only reported when the header is sent
-    assert "headers.redirect_https" not in s  # check_redirect off
+    assert s["headers.redirect_https"] == "skip"  # check_redirect off: said explicitly, never a pass
+    redirect = next(f for f in findings if f.check_id == "headers.redirect_https")
+    assert "Not tested: disabled by headers.check_redirect" in redirect.observed
+    assert redirect.target == "http://127.0.0.1/"  # the page host's plain-HTTP address (port 80)
     assert not any(f.check_id.startswith("headers.cookies.") for f in findings)
     grade = by_id(findings, "headers.observatory.grade")
     assert grade.status is Status.FAIL and "score 30, grade D" in grade.observed
@@ -427,14 +430,35 @@ def test_cors_reflection_with_credentials_fails(pki: CertBundle) -> None:
     with serve({"/": reflect}, certs=pki) as site:
         report = audit(make_env(site))
         options = [r for r in site.requests if r[0] == "OPTIONS"]
-    assert options and options[0][2]["Origin"] == "https://cors-probe.example"
+    # One preflight, exactly as the Observatory's retriever sends it.
+    assert len(options) == 1
+    assert options[0][2]["Origin"] == "https://http-observatory.security.mozilla.org"
+    assert options[0][2]["Access-Control-Request-Method"] == "GET"
     assert "Cookie" not in options[0][2]
-    assert by_id(report.findings, "headers.cors").status is Status.FAIL
+    cors = by_id(report.findings, "headers.cors")
+    assert cors.status is Status.FAIL and cors.severity.value == "high"
+    assert "reflected with credentials" in cors.observed
+    # The Observatory cannot see the reflection (cors.js reads the Origin from a request
+    # object without headers): it rates this restricted-access, and so does the grade.
     outcome = report.scores[site.base_url + "/"].outcome("cross-origin-resource-sharing")
-    assert (outcome.result, outcome.modifier) == (
-        "cross-origin-resource-sharing-implemented-with-universal-access",
-        -50,
-    )
+    assert (outcome.result, outcome.modifier) == ("cross-origin-resource-sharing-implemented-with-restricted-access", 0)
+    assert "reflected" in outcome.detail
+
+
+def test_custom_cors_origin_adds_the_observatory_preflight(pki: CertBundle) -> None:
+    def allow_only_custom(handler) -> Reply:
+        origin = handler.headers.get("Origin")
+        extra = [("Access-Control-Allow-Origin", origin)] if origin == "https://probe.test" else []
+        return Reply(200, [*HTML, *extra], "")
+
+    with serve({"/": allow_only_custom}, certs=pki) as site:
+        report = audit(make_env(site, cors_origin="https://probe.test"))
+        origins = sorted(r[2]["Origin"] for r in site.requests if r[0] == "OPTIONS")
+    assert origins == ["https://http-observatory.security.mozilla.org", "https://probe.test"]
+    assert "Origin: https://probe.test" in by_id(report.findings, "headers.cors").observed
+    # The grade reads the preflight with the Observatory's Origin, which got no ACAO.
+    outcome = report.scores[site.base_url + "/"].outcome("cross-origin-resource-sharing")
+    assert outcome.result == "cross-origin-resource-sharing-not-implemented"
 
 
 def test_cors_star_warns_in_production_only(pki: CertBundle) -> None:
@@ -528,9 +552,11 @@ def test_unreachable_url_is_an_error_not_a_pass(pki: CertBundle) -> None:
         }
     )
     findings = run(env)
-    assert [f.check_id for f in findings] == ["headers.fetch"]
-    assert findings[0].status is Status.ERROR
-    assert "could not connect" in findings[0].observed
+    assert [(f.check_id, f.status.value) for f in findings] == [
+        ("headers.redirect_https", "skip"),  # check_redirect off: explicitly not tested
+        ("headers.fetch", "error"),
+    ]
+    assert "could not connect" in findings[1].observed
     assert not gate(findings).go
 
 
@@ -547,10 +573,11 @@ def test_untrusted_certificate_is_an_error(pki: CertBundle, tmp_path: Path) -> N
         )
         report = audit(env)
     assert [(f.check_id, f.status.value) for f in report.findings] == [
+        ("headers.redirect_https", "skip"),  # one plain-HTTP address for both pages
         ("headers.fetch", "error"),
         ("headers.fetch", "error"),
     ]
-    assert "certificate verification failed" in report.findings[0].observed.lower()
+    assert "certificate verification failed" in report.findings[1].observed.lower()
     table = report.table()
     assert list(table["header"]) == ["(fetch error)", "(fetch error)"]
 

@@ -304,7 +304,25 @@ def test_cors_results() -> None:
         ("Access-Control-Allow-Origin", "https://cors-probe.example"),
         ("Access-Control-Allow-Credentials", "true"),
     ]
-    assert cors(reflected) == "cross-origin-resource-sharing-implemented-with-universal-access"
+    # Upstream quirk (checked against the npm package by benchmarks/bench_observatory.py):
+    # the sent Origin is never seen, so reflection with credentials is "restricted".
+    assert cors(reflected) == "cross-origin-resource-sharing-implemented-with-restricted-access"
+
+
+def test_cors_reads_only_a_2xx_preflight_never_the_get() -> None:
+    star = [("Access-Control-Allow-Origin", "*")]
+    # The page's own GET is not read: with no preflight the test was not run ...
+    no_preflight = observatory_score(page(star)).outcome("cross-origin-resource-sharing")
+    assert (no_preflight.result, no_preflight.passed, no_preflight.modifier) == ("not-tested", False, 0)
+    # ... and with a preflight that says nothing, the GET's '*' is still not read.
+    quiet = obs.CorsProbe(status=204, headers=httpx.Headers([]))
+    assert outcome(star, cors=quiet)["cross-origin-resource-sharing"] == "cross-origin-resource-sharing-not-implemented"
+    # A non-2xx preflight is dropped by the Observatory's HTTP client, whatever it carries.
+    refused = obs.CorsProbe(status=405, headers=httpx.Headers(star))
+    assert outcome([], cors=refused)["cross-origin-resource-sharing"] == "cross-origin-resource-sharing-not-implemented"
+    failed = obs.CorsProbe(error="timed out")
+    result = observatory_score(page([]), cors=failed).outcome("cross-origin-resource-sharing")
+    assert result.result == "cross-origin-resource-sharing-not-implemented" and "timed out" in result.detail
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harden_lib.checks import csp as csp_mod
 from harden_lib.checks.observatory import (
     GRADES,
+    OBSERVATORY_CORS_ORIGIN,
+    REDIRECT_STATUSES,
+    SKIPPED,
     TEST_LINKS,
+    CorsProbe,
     ObservatoryScore,
     PageScan,
     RedirectProbe,
@@ -82,11 +86,22 @@ class HeadersParams(BaseModel):
     )
     require_include_subdomains: bool = Field(False, description="fail (not warn) when HSTS lacks includeSubDomains")
     require_preload: bool = Field(False, description="require HSTS preload eligibility")
-    check_redirect: bool = Field(True, description="probe the plain-HTTP address for a redirect to HTTPS")
-    cors_probe: bool = Field(
-        True, description="send one OPTIONS request with a foreign Origin per page, as the Observatory does"
+    check_redirect: bool = Field(
+        True, description="probe the plain-HTTP address of every page's host for a redirect to HTTPS"
     )
-    cors_origin: str = Field("https://cors-probe.example", description="Origin sent by the CORS probe")
+    http_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="plain-HTTP address per HTTPS origin of a page, for hosts whose plain HTTP is not on port 80 "
+        "(base_url's host uses http_url); e.g. {'https://api.example.com:8443': 'http://api.example.com:8080'}",
+    )
+    cors_probe: bool = Field(
+        True, description="send one OPTIONS preflight with a foreign Origin per page, as the Observatory does"
+    )
+    cors_origin: str = Field(
+        OBSERVATORY_CORS_ORIGIN,
+        description="Origin sent by the CORS preflight (the Observatory's own by default; with another value a "
+        "second preflight with the Observatory's Origin is sent for the grade)",
+    )
     min_grade: Grade = Field("B", description="lowest acceptable Mozilla HTTP Observatory grade")
     session_cookie_markers: list[str] = Field(
         default_factory=lambda: ["sess", "sid", "auth", "token", "login", "jwt"],
@@ -111,10 +126,62 @@ class HeadersParams(BaseModel):
             raise ValueError("must be an origin such as https://cors-probe.example (scheme and host, no path)")
         return value
 
+    @field_validator("http_urls")
+    @classmethod
+    def _http_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, plain in value.items():
+            origin = url_origin(key)
+            if origin is None or not origin.startswith("https://") or urlsplit(key).path not in ("", "/"):
+                raise ValueError(f"key '{key}' must be an https:// origin (scheme, host, optional port; no path)")
+            target = url_origin(plain)
+            if target is None or not target.startswith("http://") or urlsplit(plain).path not in ("", "/"):
+                raise ValueError(f"value of '{key}' must be an http:// origin such as http://host:8080 (no path)")
+            out[origin] = target
+        return out
+
     @field_validator("session_cookie_markers")
     @classmethod
     def _markers(cls, value: list[str]) -> list[str]:
         return [m.lower() for m in value if m]
+
+
+def url_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased, default port dropped; None if not one."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{shown}" + (f":{port}" if port is not None and port != default else "")
+
+
+def plain_http_address(env: Environment, url: str) -> str | None:
+    """The plain-HTTP address whose redirect the page ``url`` is graded on.
+
+    As the Observatory does when given the page's host alone: ``http://host`` (port 80),
+    with the mappings the environment gives — base_url's origin uses ``http_url`` (the demo
+    serves plain HTTP on another port), other HTTPS origins ``headers.http_urls``; a page
+    served over plain HTTP is its own plain-HTTP address. None for a URL without a host.
+    """
+    origin = url_origin(url)
+    if origin is None:
+        return None
+    if origin.startswith("http://"):
+        return origin
+    if env.base and url_origin(env.base) == origin and env.plain_http:
+        return env.plain_http
+    mapped = env.headers.http_urls.get(origin)
+    if mapped:
+        return mapped
+    host = urlsplit(origin).hostname or ""
+    return f"http://[{host}]" if ":" in host else f"http://{host}"
 
 
 # --------------------------------------------------------------------------- display helpers
@@ -1273,13 +1340,14 @@ def _cookie_findings(target: str, headers: httpx.Headers, https: bool, params: H
     return out
 
 
-def _cors_finding(
-    target: str, headers: httpx.Headers, origin_sent: str | None, production: bool, probed: bool
-) -> Finding:
+_CORS_RANK = {Status.PASS: 0, Status.ERROR: 1, Status.WARN: 2, Status.FAIL: 3}
+
+
+def _cors_verdict(headers: Any, origin_sent: str | None, production: bool) -> tuple[Status, Severity | None, str]:
+    """(status, severity override, text) of one response's CORS headers."""
     acao = headers.get("access-control-allow-origin")
-    how = f"OPTIONS with Origin: {origin_sent}" if probed else "the page's response"
     if not acao:
-        return _make("headers.cors", Status.PASS, target, f"No Access-Control-Allow-Origin ({how}).")
+        return Status.PASS, None, "no Access-Control-Allow-Origin"
     credentials = (headers.get("access-control-allow-credentials") or "").strip().lower() == "true"
     shown = f"Access-Control-Allow-Origin: {safe_text(acao, 120)}" + (
         "; Access-Control-Allow-Credentials: true" if credentials else ""
@@ -1287,63 +1355,90 @@ def _cors_finding(
     value = acao.strip()
     reflected = origin_sent is not None and value == origin_sent
     if reflected and credentials:
-        return _make(
-            "headers.cors",
+        return (
             Status.FAIL,
-            target,
-            f"{shown} ({how}) — an arbitrary origin is reflected with credentials: any site can read "
-            "responses made with the user's cookies.",
+            None,
+            f"{shown} — an arbitrary origin is reflected with credentials: any site can read responses made "
+            "with the user's cookies",
         )
     if reflected:
-        return _make(
-            "headers.cors",
-            Status.WARN,
-            target,
-            f"{shown} ({how}) — arbitrary origins are reflected (without credentials).",
-            severity=Severity.MEDIUM,
-        )
+        return Status.WARN, Severity.MEDIUM, f"{shown} — arbitrary origins are reflected (without credentials)"
     if value.lower() == "null":
-        return _make(
-            "headers.cors",
+        return (
             Status.FAIL,
-            target,
-            f"{shown} ({how}) — 'null' is the origin of sandboxed iframes and local files, which attackers control.",
-            severity=Severity.MEDIUM,
+            Severity.MEDIUM,
+            f"{shown} — 'null' is the origin of sandboxed iframes and local files, which attackers control",
         )
     if value == "*":
         if credentials:
-            return _make(
-                "headers.cors",
+            return (
                 Status.WARN,
-                target,
-                f"{shown} ({how}) — '*' with credentials is refused by browsers: a misconfiguration.",
-                severity=Severity.LOW,
+                Severity.LOW,
+                f"{shown} — '*' with credentials is refused by browsers: a misconfiguration",
             )
         if production:
-            return _make(
-                "headers.cors",
+            return (
                 Status.WARN,
-                target,
-                f"{shown} ({how}) — any site may read this response; production rules expect specific origins.",
-                severity=Severity.LOW,
+                Severity.LOW,
+                f"{shown} — any site may read this response; production rules expect specific origins",
             )
-        return _make("headers.cors", Status.PASS, target, f"{shown} ({how}) — public content, no credentials.")
-    return _make("headers.cors", Status.PASS, target, f"{shown} ({how}) — restricted to a specific origin.")
+        return Status.PASS, None, f"{shown} — public content, no credentials"
+    return Status.PASS, None, f"{shown} — restricted to a specific origin"
+
+
+def _cors_finding(target: str, page_headers: Any, preflight: CorsProbe | None, production: bool) -> Finding:
+    """``headers.cors`` from the page's own GET response and the preflight answer: the worst of both.
+
+    A plain GET (no Origin sent, as the Observatory and a browser's first navigation send it)
+    that answers ``Access-Control-Allow-Origin: *`` exposes the page to every site even when
+    the preflight is refused, so both are judged.
+    """
+    verdicts = [(*_cors_verdict(page_headers, None, production), "GET (no Origin sent)")]
+    if preflight is None:
+        verdicts.append((Status.PASS, None, "not sent (headers.cors_probe is off)", "preflight"))
+    elif preflight.error is not None:
+        # Reflection could not be tested: an error at the check's own severity, never a pass.
+        verdicts.append((Status.ERROR, None, f"failed: {safe_text(preflight.error, 200)}", "preflight"))
+    else:
+        status, severity, text = _cors_verdict(preflight.headers, preflight.origin, production)
+        where = f"OPTIONS with Origin: {safe_text(preflight.origin, 80)} → {preflight.status}"
+        verdicts.append((status, severity, text, where))
+    worst = max(verdicts, key=lambda v: _CORS_RANK[v[0]])
+    observed = "; ".join(f"{where}: {text}" for _, _, text, where in verdicts)
+    return _make("headers.cors", worst[0], target, observed, severity=worst[1])
 
 
 def _grade_finding(target: str, score: ObservatoryScore, min_grade: str) -> Finding:
+    """The grade against ``min_grade``; an untested test may not decide it.
+
+    An untested test counts 0 in ``score`` (the best case for the redirect). When the worst
+    case (``score.worst_case()``) also meets the target the verdict holds either way; when
+    only the best case does, the grade could not be established: ``error``, not ``pass``.
+    """
+    worst = score.worst_case()
     ok = grade_rank(score.grade) >= grade_rank(min_grade)
+    ok_worst = grade_rank(worst.grade) >= grade_rank(min_grade)
     negatives = sorted((o for o in score.outcomes if o.modifier < 0), key=lambda o: o.modifier)
     remediation = CHECKS["headers.observatory.grade"].remediation
     if negatives:
         remediation = "Largest penalties first: " + "; ".join(
             f"{o.title} ({o.modifier:+d}: {o.description})" for o in negatives[:4]
         )
+    status = Status.PASS if ok else Status.FAIL
+    observed = score.summary()
+    if ok and not ok_worst:
+        status = Status.ERROR
+        observed = (
+            f"Grade undetermined: {score.grade} if the untested test(s) pass, {worst.grade} if they fail — " + observed
+        )
+        remediation = "Make the plain-HTTP address probe-able (or fix the probe's error) and run again. " + remediation
+    elif ok and score.untested:
+        observed += f" — grade {min_grade} or better even at worst"
     return _make(
         "headers.observatory.grade",
-        Status.PASS if ok else Status.FAIL,
+        status,
         target,
-        safe_text(score.summary(), 600),
+        safe_text(observed, 700),
         expected=f"grade {min_grade} or better (Mozilla HTTP Observatory, scoring algorithm v4)",
         remediation=remediation,
     )
@@ -1366,11 +1461,12 @@ def analyse_page(
     result: FetchResult,
     *,
     params: HeadersParams | None = None,
-    cors: FetchResult | None = None,
+    cors: FetchResult | CorsProbe | None = None,
     cors_origin: str | None = None,
     redirect: RedirectProbe | None = None,
     production: bool = True,
     verified: bool = True,
+    observatory_cors: CorsProbe | None = None,
 ) -> PageAnalysis:
     """``analyse_response`` that also returns the ``ObservatoryScore`` (for charts)."""
     params = params or HeadersParams()
@@ -1414,17 +1510,16 @@ def analyse_page(
     findings.append(_corp_finding(target, headers))
     findings.extend(_cookie_findings(target, headers, https, params))
     findings.extend(_banner_findings(target, headers))
-    origin = cors_origin or params.cors_origin
-    cors_headers = cors.headers if cors is not None else headers
-    probed = cors is not None
-    findings.append(_cors_finding(target, cors_headers, origin if probed else None, production, probed))
+    preflight = _as_probe(cors, cors_origin or params.cors_origin)
+    findings.append(_cors_finding(target, headers, preflight, production))
 
     outcomes = evaluate(
         result.url,
         headers,
         result.text if html else "",
-        cors_headers=cors.headers if cors is not None else None,
-        cors_origin=origin if cors is not None else None,
+        # The grade reads the preflight sent with the Observatory's Origin; a caller that has
+        # only a preflight with another Origin gets that one judged instead.
+        cors=observatory_cors or preflight,
         redirect=redirect,
         verified=verified,
         scan=scan,
@@ -1439,19 +1534,23 @@ def analyse_response(
     result: FetchResult,
     *,
     params: HeadersParams | None = None,
-    cors: FetchResult | None = None,
+    cors: FetchResult | CorsProbe | None = None,
     cors_origin: str | None = None,
     redirect: RedirectProbe | None = None,
     production: bool = True,
     verified: bool = True,
+    observatory_cors: CorsProbe | None = None,
 ) -> list[Finding]:
     """Every header finding for one fetched page — pure: no network, no global state.
 
     ``url`` is the URL as configured (the finding target); ``result`` its response.
-    ``cors`` is the page's answer to an ``OPTIONS`` request sent with ``Origin: cors_origin``
-    (None: the page's own response is used). ``redirect`` is the plain-HTTP probe, used for
-    the Observatory grade only (the redirect finding is made once per run by ``run``).
-    ``verified`` says whether the certificate chain was verified.
+    ``cors`` is the page's answer to the ``OPTIONS`` preflight sent with ``Origin: cors_origin``
+    (a ``CorsProbe`` also carries a failure); None: no preflight was sent. ``headers.cors``
+    judges it together with the page's own GET response. ``observatory_cors`` is the preflight
+    sent with the Observatory's Origin when ``cors_origin`` is another one (the grade reads it).
+    ``redirect`` is the probe of the page host's plain-HTTP address, used for the Observatory
+    grade only (the redirect finding is made once per address by ``audit``); None: the grade
+    says the redirect was not tested. ``verified`` says whether the certificate chain was verified.
     """
     return analyse_page(
         url,
@@ -1462,7 +1561,14 @@ def analyse_response(
         redirect=redirect,
         production=production,
         verified=verified,
+        observatory_cors=observatory_cors,
     ).findings
+
+
+def _as_probe(cors: FetchResult | CorsProbe | None, origin: str) -> CorsProbe | None:
+    if cors is None or isinstance(cors, CorsProbe):
+        return cors
+    return CorsProbe(origin, cors.status_code, cors.headers)
 
 
 # --------------------------------------------------------------------------- redirect
@@ -1496,7 +1602,9 @@ def probe_redirect(client: httpx.Client, start: str, max_hops: int = 5) -> Redir
             return RedirectProbe(start, tuple(hops), message, _error_kind(message), url, tuple(locations))
         hops.append((result.status_code, str(result.url)))
         location = result.headers.get("location")
-        if not (300 <= result.status_code < 400 and location):
+        # Only the statuses browsers (and the Observatory's retriever) follow: a 300 or 304
+        # with a Location header does not move the user anywhere.
+        if not (result.status_code in REDIRECT_STATUSES and location):
             return RedirectProbe(start, tuple(hops), locations=tuple(locations))
         locations.append(safe_text(location, 200))
         nxt = urljoin(url, location.strip())
@@ -1512,6 +1620,14 @@ def redirect_finding(probe: RedirectProbe) -> Finding:
     """``headers.redirect_https`` from a plain-HTTP probe."""
     target = safe_text(redact_url(probe.start), 300)
     route = " → ".join(f"{status} {safe_text(redact_url(u), 120)}" for status, u in probe.hops)
+    if probe.error_kind == SKIPPED:
+        return _make(
+            "headers.redirect_https",
+            Status.SKIP,
+            target,
+            f"Not tested: {safe_text(probe.error or 'not probed', 200)}. The Observatory grade of the pages on "
+            "this host counts the redirect as not tested (0), never as a pass.",
+        )
     if probe.error is not None:
         if probe.error_kind == "connect" and not probe.hops:
             return _make(
@@ -1529,9 +1645,13 @@ def redirect_finding(probe: RedirectProbe) -> Finding:
                 f"{route or 'plain HTTP'} → certificate verification failed at "
                 f"{safe_text(redact_url(probe.error_at or ''), 120)}.",
             )
-        return error_finding(probe.start, f"Redirect probe failed: {probe.error}", "headers.redirect_https")
+        return error_finding(
+            probe.start,
+            f"Not tested: the redirect probe failed ({probe.error}){' after ' + route if route else ''}",
+            "headers.redirect_https",
+        )
     if not probe.hops:
-        return error_finding(probe.start, "Redirect probe got no response", "headers.redirect_https")
+        return error_finding(probe.start, "Not tested: the redirect probe got no response", "headers.redirect_https")
     first_status = probe.hops[0][0]
     if len(probe.hops) == 1:
         return _make(
@@ -1581,7 +1701,10 @@ class HeadersAudit:
     #: configured URL → FetchResult, or the error message when it could not be fetched
     pages: dict[str, FetchResult | str] = field(default_factory=dict)
     scores: dict[str, ObservatoryScore] = field(default_factory=dict)
-    redirect: RedirectProbe | None = None
+    #: plain-HTTP address → what probing it showed (one per distinct page host)
+    redirects: dict[str, RedirectProbe] = field(default_factory=dict)
+    #: configured URL → the plain-HTTP address its grade's redirection test used
+    plain_http: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """The evidence table of every page's headers (see ``header_table``)."""
@@ -1592,30 +1715,53 @@ class HeadersAudit:
 _ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def _fetch_page(client: httpx.Client, url: str, params: HeadersParams) -> tuple[FetchResult | str, FetchResult | None]:
+@dataclass
+class _Fetched:
+    page: FetchResult | str
+    preflight: CorsProbe | None = None
+    observatory_preflight: CorsProbe | None = None
+
+
+def _preflight(client: httpx.Client, url: str, origin: str) -> CorsProbe:
+    """The Observatory's preflight: OPTIONS, ``Access-Control-Request-Method: GET``, ``Origin``."""
+    from harden_lib.http import FetchError, fetch
+
+    try:
+        answer = fetch(
+            client,
+            url,
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET", "Accept": _ACCEPT_HTML},
+            max_body_bytes=65_536,
+        )
+    except FetchError as exc:
+        return CorsProbe(origin, error=str(exc))
+    return CorsProbe(origin, answer.status_code, answer.headers)
+
+
+def _fetch_page(client: httpx.Client, url: str, params: HeadersParams) -> _Fetched:
     from harden_lib.http import FetchError, fetch
 
     try:
         page = fetch(client, url, headers={"Accept": _ACCEPT_HTML})
     except FetchError as exc:
-        return str(exc), None
-    cors = None
-    if params.cors_probe:
-        try:
-            cors = fetch(
-                client,
-                page.url,
-                method="OPTIONS",
-                headers={"Origin": params.cors_origin, "Access-Control-Request-Method": "GET"},
-                max_body_bytes=65_536,
-            )
-        except FetchError:
-            cors = None  # the page's own response is used instead
-    return page, cors
+        return _Fetched(str(exc))
+    if not params.cors_probe:
+        return _Fetched(page)
+    # Sent to the final URL, as the Observatory sends it (after the page's redirects).
+    preflight = _preflight(client, page.url, params.cors_origin)
+    observatory = preflight
+    if params.cors_origin != OBSERVATORY_CORS_ORIGIN:
+        observatory = _preflight(client, page.url, OBSERVATORY_CORS_ORIGIN)
+    return _Fetched(page, preflight, observatory)
 
 
 def audit(env: Environment) -> HeadersAudit:
-    """Fetch every configured page (a small thread pool), probe plain HTTP, analyse it all."""
+    """Fetch every configured page, probe each page host's plain-HTTP address, analyse it all.
+
+    Each page is graded with the redirect of its own host (``plain_http_address``), so an
+    environment listing many hosts grades each as the Observatory grades that host alone.
+    """
     from harden_lib.http import make_client, no_cookie_jar, resolve_url, user_agent
 
     params = env.headers
@@ -1628,33 +1774,46 @@ def audit(env: Environment) -> HeadersAudit:
             report.findings.append(error_finding(item, str(exc)))
             report.pages[item] = str(exc)
 
-    probe: RedirectProbe | None = None
-    if params.check_redirect and env.plain_http:
+    for url in urls:
+        address = plain_http_address(env, url)
+        if address is not None:
+            report.plain_http[url] = address
+    addresses = list(dict.fromkeys(report.plain_http.values()))
+    if addresses and params.check_redirect:
         # No configured credentials on this client: the probe talks cleartext HTTP.
         plain_headers = {"User-Agent": env.http.user_agent or user_agent()}
-        with make_client(env, headers=plain_headers, cookies=no_cookie_jar()) as plain:
-            probe = probe_redirect(plain, env.plain_http + "/", env.http.max_redirects)
-        report.redirect = probe
-        report.findings.append(redirect_finding(probe))
+        workers = min(params.workers, len(addresses))
+        with (
+            make_client(env, headers=plain_headers, cookies=no_cookie_jar()) as plain,
+            ThreadPoolExecutor(max_workers=workers) as pool,
+        ):
+            probes = list(pool.map(lambda a: probe_redirect(plain, a + "/", env.http.max_redirects), addresses))
+        report.redirects = dict(zip(addresses, probes, strict=True))
+    else:
+        reason = "disabled by headers.check_redirect: false"
+        report.redirects = {a: RedirectProbe(a + "/", error=reason, error_kind=SKIPPED) for a in addresses}
+    report.findings.extend(redirect_finding(probe) for probe in report.redirects.values())
 
     if urls:
         workers = min(params.workers, len(urls))
         with make_client(env, cookies=no_cookie_jar()) as client, ThreadPoolExecutor(max_workers=workers) as pool:
             fetched = list(pool.map(lambda u: _fetch_page(client, u, params), urls))
-        for url, (page, cors) in zip(urls, fetched, strict=True):
-            report.pages[url] = page
-            if isinstance(page, str):
-                report.findings.append(error_finding(url, page))
+        for url, got in zip(urls, fetched, strict=True):
+            report.pages[url] = got.page
+            if isinstance(got.page, str):
+                report.findings.append(error_finding(url, got.page))
                 continue
+            address = report.plain_http.get(url)
             analysis = analyse_page(
                 url,
-                page,
+                got.page,
                 params=params,
-                cors=cors,
+                cors=got.preflight,
                 cors_origin=params.cors_origin,
-                redirect=probe,
+                redirect=report.redirects.get(address) if address else None,
                 production=env.production,
                 verified=env.http.verify,
+                observatory_cors=got.observatory_preflight,
             )
             report.findings.extend(analysis.findings)
             if analysis.score is not None:
@@ -1685,6 +1844,7 @@ __all__ = [
     "header_table",
     "parse_hsts",
     "parse_set_cookie",
+    "plain_http_address",
     "plot_modifiers",
     "probe_redirect",
     "redact_set_cookie",
@@ -1692,4 +1852,5 @@ __all__ = [
     "run",
     "safe_text",
     "score_frame",
+    "url_origin",
 ]

@@ -13,6 +13,11 @@ its own findings. The rules are a port of the reference implementation, not a gu
   ported below function by function, quirks included (each quirk is commented);
 * published description: https://developer.mozilla.org/en-US/observatory/docs/tests_and_scoring
 
+The port follows release 1.4.8 of ``@mdn/mdn-http-observatory`` (the release on the npm
+registry; ``benchmarks/bench_observatory.py`` scans generated sites with it and compares).
+Later upstream releases re-score ``X-Frame-Options`` (SAMEORIGIN/DENY +5, 1.5.0), split CSP
+headers into policies (1.6.2) and, unreleased, add COOP/COEP tests; none of that is here.
+
 What differs from a scan by the hosted Observatory, and why:
 
 * HSTS preload list: not consulted (it is a large, changing download). ``hsts-preloaded``
@@ -20,13 +25,28 @@ What differs from a scan by the hosted Observatory, and why:
   host is preloaded (``hsts_preloaded=True``).
 * Cookies: only the ``Set-Cookie`` headers of the analysed page (the Observatory's cookie jar
   also collects cookies from the redirect chain and ``/robots.txt``).
-* CORS: the Observatory sends an ``OPTIONS`` request with an ``Origin`` header and reads
-  ``Access-Control-Allow-Origin``; pass that response as ``cors``. Without it, the page's
-  own response is used (no ``Origin`` was sent, so reflection cannot be detected).
+* CORS: like the Observatory's retriever (``src/retriever/retriever.js``), only the answer to
+  one ``OPTIONS`` preflight is judged — sent to the page's final URL with
+  ``Access-Control-Request-Method: GET`` and ``Origin: https://http-observatory.security.mozilla.org``
+  (``OBSERVATORY_CORS_ORIGIN``, ``retriever.corsOrigin`` of ``src/config.js``). The page's own
+  GET response is never read for this test, and a non-2xx preflight answer counts as "not
+  implemented" (its axios client rejects non-2xx statuses and the retriever stores ``null``).
+  Quirk kept: ``cors.js`` reads the Origin it sent from ``response.request.headers``, which a
+  Node ``ClientRequest`` does not have, so ``universal-access`` (-50) is never produced; an
+  origin reflected with credentials is rated ``restricted-access`` (0). The headers area's
+  own ``headers.cors`` check fails that case; the grade only predicts what the Observatory shows.
   Algorithm version 4 no longer reads ``crossdomain.xml`` / ``clientaccesspolicy.xml``
   (the retired Python Observatory did), so neither do we.
-* Redirection: needs a probe of the plain-HTTP address (``RedirectProbe``); without one the
-  test is reported as ``not-tested`` with modifier 0 rather than guessed.
+* Redirection: needs a probe of the host's plain-HTTP address (``RedirectProbe``). A probe
+  that could not run (timeout, reset, too many redirects), or was not made, is
+  ``not-tested`` with modifier 0 and a reason — never a pass. The Observatory calls every
+  failed plain-HTTP session ``redirection-not-needed-no-http``; we do so only when nothing
+  accepts the connection at the first hop. ``ObservatoryScore.worst_case`` gives the score
+  with every untested test at its worst result, so a caller can tell whether the grade
+  depends on it.
+* CORS without a preflight (the caller sent none) is ``not-tested``; a preflight that failed
+  (timeout, refused) is ``not-implemented`` with the failure in the detail, as upstream. Since
+  ``universal-access`` is unreachable upstream, an untested CORS test cannot change the grade.
 * HTML is parsed with the standard library's ``html.parser`` instead of jsdom; both are
   forgiving HTML5-style parsers, so "cannot be parsed" is practically never reached.
 * The registrable domain used by the SRI test is approximated by the last two host labels
@@ -110,6 +130,18 @@ TEST_LINKS: dict[str, str] = {
 }
 
 NOT_TESTED = "not-tested"
+
+#: ``retriever.corsOrigin`` of src/config.js: the Origin of the Observatory's CORS preflight.
+OBSERVATORY_CORS_ORIGIN = "https://http-observatory.security.mozilla.org"
+#: ``REDIRECT_STATUS_CODES`` of src/retriever/session.js: the only statuses its retriever follows.
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: The worst result a test that was not run could have had (for ``ObservatoryScore.worst_case``).
+#: CORS: ``universal-access`` is unreachable upstream (see the module docstring), so its worst
+#: reachable results all carry modifier 0.
+WORST_RESULT: dict[str, str] = {
+    "redirection": "redirection-missing",
+    "cross-origin-resource-sharing": "cross-origin-resource-sharing-implemented-with-restricted-access",
+}
 
 #: ``SCORE_TABLE`` of src/grader/charts.js: result → (test, modifier, description).
 #: Result names and modifiers are the Observatory's; descriptions are short summaries.
@@ -340,9 +372,10 @@ _PASSING: dict[str, bool] = {
     )
 }
 
-#: What ``not-tested`` means per test (our addition; modifier 0, never a bonus).
+#: What ``not-tested`` means per test (our addition; modifier 0, never a bonus, never passed).
 NOT_TESTED_DESCRIPTION = {
-    "redirection": "Not tested: no plain-HTTP address was probed",
+    "redirection": "Not tested: the plain-HTTP address was not probed or the probe failed (see detail)",
+    "cross-origin-resource-sharing": "Not tested: no CORS preflight was sent",
 }
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -401,10 +434,38 @@ class ObservatoryScore:
                 return o
         raise KeyError(test)
 
+    @property
+    def untested(self) -> list[TestOutcome]:
+        """Tests that could not be run (result ``not-tested``, modifier 0, never passed)."""
+        return [o for o in self.outcomes if o.result == NOT_TESTED]
+
+    def worst_case(self) -> ObservatoryScore:
+        """This score with every untested test at its worst result (itself when all ran).
+
+        ``score``/``grade`` count an untested test as 0, which is its best case for the
+        redirection test; the worst case says whether the grade depends on what was not seen.
+        """
+        if not self.untested:
+            return self
+        outcomes = [
+            outcome_for(WORST_RESULT[o.test], False, o.detail)
+            if o.result == NOT_TESTED and o.test in WORST_RESULT
+            else o
+            for o in self.outcomes
+        ]
+        return score_outcomes(outcomes, self.url)
+
     def summary(self) -> str:
         penalties = ", ".join(f"{o.test} {o.modifier:+d}" for o in self.outcomes if o.modifier)
         bonus = "" if self.bonus_applied else " (bonuses not counted: penalties took the score below 90)"
-        return f"score {self.score}, grade {self.grade}{bonus}; modifiers: {penalties or 'none'}"
+        text = f"score {self.score}, grade {self.grade}{bonus}; modifiers: {penalties or 'none'}"
+        if self.untested:
+            worst = self.worst_case()
+            notes = "; ".join(f"{o.test}" + (f" ({o.detail})" if o.detail else "") for o in self.untested)
+            text += f"; not tested, counted as 0: {notes}"
+            if (worst.score, worst.grade) != (self.score, self.grade):
+                text += f"; at worst score {worst.score}, grade {worst.grade}"
+        return text
 
 
 def grade_for_score(score: int) -> str:
@@ -465,14 +526,18 @@ def score_results(results: Mapping[str, str] | Sequence[str], url: str = "") -> 
 # --------------------------------------------------------------------------- inputs
 
 
+#: ``RedirectProbe.error_kind`` of a probe that was deliberately not made.
+SKIPPED = "skipped"
+
+
 @dataclass(frozen=True)
 class RedirectProbe:
     """What following the plain-HTTP address hop by hop showed.
 
     ``hops`` lists every response in order as ``(status, url)``, the first being the
     plain-HTTP URL itself. ``error_kind`` is ``connect`` (nothing listens), ``tls``
-    (a certificate failed verification on the way) or ``other``; ``error_at`` is the URL
-    whose request failed.
+    (a certificate failed verification on the way), ``other``, or ``SKIPPED`` (no request was
+    made; ``error`` says why); ``error_at`` is the URL whose request failed.
     """
 
     start: str
@@ -551,6 +616,11 @@ def _content_type(headers: Any) -> str:
     # Node keeps only the first Content-Type; the Observatory splits off parameters.
     values = headers.get_list("content-type") if hasattr(headers, "get_list") else [headers.get("content-type", "")]
     return (values[0] if values else "").split(";")[0].strip().lower()
+
+
+def _first_header(headers: Any, name: str) -> str | None:
+    """``getFirstHttpHeader`` over a Node response: repeated headers arrive joined with ", "."""
+    return _joined(headers, name) if headers is not None else None
 
 
 def _joined(headers: Any, name: str) -> str | None:
@@ -958,21 +1028,50 @@ def cookies_test(raw_cookies: Sequence[str], hsts_passed: bool) -> tuple[str, bo
     return result, passed, f"cookies: {names}" if names else ""
 
 
-def cors_test(headers: Any | None, origin_sent: str | None) -> tuple[str, bool, str]:
-    """``crossOriginResourceSharingTest`` of src/analyzer/tests/cors.js."""
+@dataclass(frozen=True)
+class CorsProbe:
+    """The Observatory's CORS preflight and what came back.
+
+    ``OPTIONS`` to the page's final URL with ``Origin: origin`` and
+    ``Access-Control-Request-Method: GET``; ``status``/``headers`` of the answer (after
+    redirects), or ``error`` when no answer came.
+    """
+
+    origin: str = OBSERVATORY_CORS_ORIGIN
+    status: int | None = None
+    headers: Any = None
+    error: str | None = None
+
+
+def cors_test(probe: CorsProbe | None) -> tuple[str, bool, str]:
+    """``crossOriginResourceSharingTest`` of src/analyzer/tests/cors.js, over the preflight only.
+
+    The retriever stores the preflight answer only when axios resolved it (2xx); a failed or
+    non-2xx preflight leaves ``responses.cors`` null, which the test reads as "not implemented".
+    """
+    if probe is None:
+        return NOT_TESTED, False, ""
     result = "cross-origin-resource-sharing-not-implemented"
+    if probe.error is not None:
+        return result, True, f"preflight failed: {probe.error}"[:400]
+    if probe.status is None or not 200 <= probe.status < 300:
+        return result, True, f"preflight answered {probe.status}: not read (the Observatory keeps only 2xx answers)"
     detail = ""
-    acao = _joined(headers, "access-control-allow-origin") if headers is not None else None
-    credentials = _joined(headers, "access-control-allow-credentials") if headers is not None else None
+    acao = _first_header(probe.headers, "access-control-allow-origin")
+    credentials = _first_header(probe.headers, "access-control-allow-credentials")
     if acao:
         data = acao[:256].strip().lower()
         detail = f"Access-Control-Allow-Origin: {data[:100]}"
         if data == "*":
             result = "cross-origin-resource-sharing-implemented-with-public-access"
-        elif origin_sent and origin_sent == acao and credentials and credentials.lower().strip() == "true":
-            result = "cross-origin-resource-sharing-implemented-with-universal-access"
         else:
+            # Quirk kept: cors.js compares with ``getFirstHttpHeader(response.request, "origin")``,
+            # but ``response.request`` is Node's ClientRequest, which has no ``headers`` field,
+            # so the sent Origin is never seen and ``universal-access`` (-50) is unreachable.
+            # Verified against @mdn/mdn-http-observatory 1.4.8 (benchmarks/bench_observatory.py).
             result = "cross-origin-resource-sharing-implemented-with-restricted-access"
+            if acao == probe.origin and (credentials or "").lower().strip() == "true":
+                detail += " with credentials: the probe's Origin is reflected (the Observatory cannot see this)"
     passed = result != "cross-origin-resource-sharing-implemented-with-universal-access"
     return result, passed, detail
 
@@ -980,15 +1079,19 @@ def cors_test(headers: Any | None, origin_sent: str | None) -> tuple[str, bool, 
 def redirection_test(probe: RedirectProbe | None, preloaded: bool = False) -> tuple[str, bool, str]:
     """``redirectionTest`` of src/analyzer/tests/redirection.js, over a ``RedirectProbe``."""
     if probe is None:
-        return NOT_TESTED, False, ""
+        return NOT_TESTED, False, "no plain-HTTP address was probed"
     route = probe.route
     detail = " → ".join(route)[:400]
+    if probe.error_kind == SKIPPED:
+        return NOT_TESTED, False, f"not probed: {probe.error or 'no reason given'}"[:400]
     if probe.error_kind == "tls":
         result = "redirection-invalid-cert"
     elif probe.error_kind == "connect" and not probe.hops:
         result = "redirection-not-needed-no-http"
     elif probe.error is not None or not route:
-        return NOT_TESTED, False, f"probe failed: {probe.error or 'no response'}"[:400]
+        # Upstream calls any failed plain-HTTP session "not needed" (a pass); an unprobed
+        # redirect must not pass here, so it is "not tested" with the reason.
+        return NOT_TESTED, False, f"probe of {probe.start} failed: {probe.error or 'no response'}"[:400]
     elif preloaded:
         result = "redirection-all-redirects-preloaded"
     elif len(route) == 1:
@@ -1191,8 +1294,7 @@ def evaluate(
     headers: Any,
     body_text: str = "",
     *,
-    cors_headers: Any | None = None,
-    cors_origin: str | None = None,
+    cors: CorsProbe | None = None,
     redirect: RedirectProbe | None = None,
     verified: bool = True,
     hsts_preloaded: bool = False,
@@ -1200,15 +1302,17 @@ def evaluate(
 ) -> list[TestOutcome]:
     """The ten test outcomes for one response (headers + body), in the Observatory's order.
 
-    ``scan`` is an already parsed page (``scan_html``), to avoid parsing the body twice.
+    ``cors`` is the preflight (None: not sent, so the CORS test is ``not-tested``; the page's
+    own headers are never used for it, as upstream). ``redirect`` the probe of the host's
+    plain-HTTP address (None: ``not-tested``). ``scan`` is an already parsed page
+    (``scan_html``), to avoid parsing the body twice.
     """
     if scan is None and is_html(headers):
         scan = scan_html(body_text)
     csp = csp_test(headers, url, scan)
     hsts = hsts_test(headers, url, verified, hsts_preloaded)
     cookies = cookies_test(_set_cookies(headers), hsts[1])
-    # Without a probe response no Origin was sent, so reflection cannot be seen.
-    cors = cors_test(cors_headers, cors_origin) if cors_headers is not None else cors_test(headers, None)
+    cors_outcome = cors_test(cors)
     redirection = redirection_test(redirect, hsts_preloaded)
     referrer = referrer_policy_test(headers, scan)
     sri = sri_test(headers, url, scan)
@@ -1219,7 +1323,7 @@ def evaluate(
     raw = [
         ("content-security-policy", (csp.result, csp.passed, csp_detail)),
         ("cookies", cookies),
-        ("cross-origin-resource-sharing", cors),
+        ("cross-origin-resource-sharing", cors_outcome),
         ("redirection", redirection),
         ("referrer-policy", referrer),
         ("strict-transport-security", hsts),
@@ -1234,7 +1338,7 @@ def evaluate(
 def observatory_score(
     result: FetchResult,
     *,
-    cors: FetchResult | None = None,
+    cors: FetchResult | CorsProbe | None = None,
     cors_origin: str | None = None,
     redirect: RedirectProbe | None = None,
     verified: bool = True,
@@ -1242,16 +1346,19 @@ def observatory_score(
 ) -> ObservatoryScore:
     """The Observatory score and grade of one fetched page.
 
-    ``cors`` is the response to an ``OPTIONS`` request sent with ``Origin: cors_origin``;
-    ``redirect`` the probe of the plain-HTTP address; ``verified`` whether the certificate
-    chain was verified (False when the environment turned verification off).
+    ``cors`` is the answer to the ``OPTIONS`` preflight sent with ``Origin: cors_origin``
+    (default: the Observatory's own origin), or a ready ``CorsProbe``; ``redirect`` the probe
+    of the plain-HTTP address; ``verified`` whether the certificate chain was verified
+    (False when the environment turned verification off).
     """
+    probe = cors
+    if cors is not None and not isinstance(cors, CorsProbe):
+        probe = CorsProbe(cors_origin or OBSERVATORY_CORS_ORIGIN, cors.status_code, cors.headers)
     outcomes = evaluate(
         result.url,
         result.headers,
         result.text if is_html(result.headers) else "",
-        cors_headers=cors.headers if cors is not None else None,
-        cors_origin=cors_origin,
+        cors=probe,
         redirect=redirect,
         verified=verified,
         hsts_preloaded=hsts_preloaded,
