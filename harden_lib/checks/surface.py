@@ -16,6 +16,14 @@ never shown (it may be a real ``.env``).
 A catch-all SPA route answers 200 with the index page for every path, which would make every
 must-not-exist path look exposed; so a random, certainly missing path is fetched first and a
 200 that matches it (or the home page) is not counted as exposure.
+
+An unfinished read is never a pass. A body cut at the byte cap (an endless asset, a gzip bomb
+that inflates past the cap), a compressed stream that ends early or a content coding that
+cannot be decoded leaves part of the document unseen, so "no hit" there is a ``warn`` that
+says how much was read (or an ``error`` when nothing meaningful could be read). The area has
+one total deadline (``surface.deadline_seconds``): routes, pages, exposed paths, assets and
+source maps are fetched concurrently over the bounded pool, so slow answers overlap instead
+of adding up, and whatever is not fetched by the deadline is reported as ``error``.
 """
 
 from __future__ import annotations
@@ -125,6 +133,12 @@ class SurfaceParams(BaseModel):
     exposed_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_EXPOSED), max_length=200)
     health: list[str] = Field(default_factory=list, max_length=20, description="health endpoints (paths)")
     health_max_seconds: float = Field(2.0, gt=0, le=60, description="a health answer slower than this warns")
+    deadline_seconds: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="total time for the area's requests; whatever is not fetched by then is reported as error",
+    )
 
     @field_validator("pages", "exposed_paths", "health")
     @classmethod
@@ -322,6 +336,10 @@ class Document:
     error: str | None = None
     text: str = field(default="", repr=False)
     source_map_header: str | None = None
+    #: Why the text is not the whole document (cap, early end, undecodable coding), if it is not.
+    incomplete: str | None = None
+    #: The body could not be decoded at all (an unknown content coding): nothing meaningful to scan.
+    unreadable: bool = False
 
 
 @dataclass
@@ -368,8 +386,9 @@ class SurfaceAudit:
                 "content_type": safe_text(d.content_type, 80),
                 "bytes": d.size,
                 "truncated": d.truncated,
+                "fully_scanned": d.error is None and d.incomplete is None,
                 "forbidden_hits": sum(1 for h in self.hits if h.document == d.url and h.kind == "forbidden"),
-                "error": safe_text(d.error or "", 200),
+                "error": safe_text(d.error or d.incomplete or "", 200),
             }
             for d in self.documents
         ]
@@ -381,42 +400,160 @@ class SurfaceAudit:
         return pd.DataFrame(self.exposed, columns=["path", "status", "bytes", "content_type", "verdict"])
 
 
+# --------------------------------------------------------------------------- fetching under one deadline
+
+
+@dataclass
+class _Clock:
+    """The area's total deadline: every phase takes what is left, nothing runs past it."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def reason(self, started: bool = False) -> str:
+        where = f"the surface area's deadline of {self.seconds:g} s (surface.deadline_seconds)"
+        if started:
+            return f"not complete when {where} was reached: not checked"
+        return f"not fetched: {where} was reached first"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One request of a concurrent batch."""
+
+    url: str
+    method: str = "GET"
+    follow_redirects: bool = True
+    max_body_bytes: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+async def _fetch_all_async(
+    env: Environment, jobs: Sequence[_Job], connections: int, clock: _Clock
+) -> list[FetchResult | str]:
+    """Each job's result, or a safe message why it has none (failed, cut off or never started)."""
+    import httpx
+
+    from harden_lib.http import FetchError, fetch_async, make_async_client
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    gate = asyncio.Semaphore(connections)
+
+    async def one(client: httpx.AsyncClient, job: _Job) -> FetchResult | str:
+        async with gate:
+            left = clock.left()
+            if left <= 0:
+                return f"{redact_url(job.url)}: {clock.reason()}"
+            try:
+                async with asyncio.timeout(left):
+                    return await fetch_async(
+                        client,
+                        job.url,
+                        method=job.method,
+                        follow_redirects=job.follow_redirects,
+                        max_body_bytes=job.max_body_bytes,
+                        headers=dict(job.headers),
+                    )
+            except TimeoutError:
+                return f"{redact_url(job.url)}: {clock.reason(started=True)}"
+            except FetchError as exc:
+                return str(exc)
+
+    if not jobs:
+        return []
+    async with make_async_client(env, limits=limits) as client:
+        return list(await asyncio.gather(*(one(client, job) for job in jobs)))
+
+
+def _fetch_all(env: Environment, jobs: Sequence[_Job], clock: _Clock) -> list[FetchResult | str]:
+    """``_fetch_all_async`` from sync code (also inside a Jupyter kernel's running loop)."""
+    if not jobs:
+        return []
+    return run_sync(_fetch_all_async(env, jobs, env.surface.connections, clock))
+
+
+def _document(kind: str, url: str, outcome: FetchResult | str) -> Document:
+    """A page or asset from a fetch outcome; a non-200 answer is an error, an unfinished read is marked."""
+    if isinstance(outcome, str):
+        return Document(url, kind, error=outcome)
+    doc = Document(
+        outcome.url,
+        kind,
+        status=outcome.status_code,
+        content_type=outcome.headers.get("content-type", ""),
+        size=len(outcome.body),
+        truncated=outcome.truncated,
+        text=outcome.text,
+        source_map_header=outcome.headers.get("sourcemap") or outcome.headers.get("x-sourcemap"),
+        incomplete=outcome.incomplete,
+        unreadable=bool(outcome.undecoded_encoding),
+    )
+    if outcome.status_code != 200:
+        doc.error = f"answered {outcome.status_code}"
+    return doc
+
+
+def _not_scanned(doc: Document) -> str:
+    """Why a document was not (fully) scanned, for an observed text."""
+    return safe_text(doc.incomplete or doc.error or "", 300)
+
+
 def _status_ok(status: int, accepted: Sequence[int]) -> bool:
     return status in accepted if accepted else 200 <= status < 300
 
 
-def _check_routes(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
-    from harden_lib.http import FetchError, fetch, resolve_url
-
-    for route in env.surface.routes:
+def _route_findings(
+    env: Environment,
+    jobs: dict[int, _Job],
+    outcomes: dict[int, FetchResult | str],
+    errors: dict[int, str],
+    report: SurfaceAudit,
+) -> None:
+    """``surface.route`` per configured route (status and time decide; the body does not)."""
+    for index, route in enumerate(env.surface.routes):
         expected = ", ".join(map(str, route.status)) or "2xx"
-        try:
-            url = resolve_url(env, route.path)
-            result = fetch(client, url, method=route.method, max_body_bytes=65_536)
-        except (FetchError, HardenError) as exc:
+        outcome = outcomes.get(index, errors.get(index, "not fetched"))
+        if isinstance(outcome, str):
             report.routes.append(
                 {"route": route.path, "expected": expected, "status": None, "seconds": None, "final_url": "",
                  "outcome": "error"}
             )  # fmt: skip
-            report.findings.append(_make("surface.route", Status.ERROR, route.path, safe_text(str(exc), 400)))
+            report.findings.append(_make("surface.route", Status.ERROR, route.path, safe_text(outcome, 400)))
             continue
-        ok = _status_ok(result.status_code, route.status)
-        final = safe_text(redact_url(result.url), 200)
+        ok = _status_ok(outcome.status_code, route.status)
+        final = safe_text(redact_url(outcome.url), 200)
         report.routes.append(
             {
                 "route": route.path,
                 "expected": expected,
-                "status": result.status_code,
-                "seconds": round(result.elapsed, 3),
+                "status": outcome.status_code,
+                "seconds": round(outcome.elapsed, 3),
                 "final_url": final,
                 "outcome": "pass" if ok else "fail",
             }
         )
-        via = f" via {len(result.history)} redirect(s)" if result.history else ""
-        observed = f"{route.method} answered {result.status_code} in {result.elapsed:.2f} s{via}; final URL {final}"
+        via = f" via {len(outcome.history)} redirect(s)" if outcome.history else ""
+        observed = f"{route.method} answered {outcome.status_code} in {outcome.elapsed:.2f} s{via}; final URL {final}"
+        url = jobs[index].url
         report.findings.append(
             _make("surface.route", Status.PASS if ok else Status.FAIL, url, observed, expected=expected)
         )
+
+
+def _route_jobs(env: Environment) -> tuple[dict[int, _Job], dict[int, str]]:
+    from harden_lib.http import resolve_url
+
+    jobs: dict[int, _Job] = {}
+    errors: dict[int, str] = {}
+    for index, route in enumerate(env.surface.routes):
+        try:
+            jobs[index] = _Job(resolve_url(env, route.path), method=route.method, max_body_bytes=65_536)
+        except HardenError as exc:
+            errors[index] = str(exc)
+    return jobs, errors
 
 
 def redirect_and_hsts(env: Environment, client: httpx.Client, page: FetchResult | None) -> list[Finding]:
@@ -477,38 +614,22 @@ def redirect_and_hsts(env: Environment, client: httpx.Client, page: FetchResult 
 
 
 async def fetch_documents(
-    env: Environment, urls: Sequence[tuple[str, str]], connections: int, max_body_bytes: int | None = None
+    env: Environment,
+    urls: Sequence[tuple[str, str]],
+    connections: int,
+    max_body_bytes: int | None = None,
+    *,
+    clock: _Clock | None = None,
 ) -> list[Document]:
-    """Fetch ``(kind, url)`` documents concurrently over at most ``connections`` connections."""
-    import httpx
+    """Fetch ``(kind, url)`` documents concurrently over at most ``connections`` connections.
 
-    from harden_lib.http import FetchError, fetch_async, make_async_client
-
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    gate = asyncio.Semaphore(connections)
-
-    async def one(client: httpx.AsyncClient, kind: str, url: str) -> Document:
-        async with gate:
-            try:
-                result = await fetch_async(client, url, max_body_bytes=max_body_bytes)
-            except FetchError as exc:
-                return Document(url, kind, error=str(exc))
-        doc = Document(
-            url,
-            kind,
-            status=result.status_code,
-            content_type=result.headers.get("content-type", ""),
-            size=len(result.body),
-            truncated=result.truncated,
-            text=result.text,
-            source_map_header=result.headers.get("sourcemap") or result.headers.get("x-sourcemap"),
-        )
-        if result.status_code != 200:
-            doc.error = f"answered {result.status_code}"
-        return doc
-
-    async with make_async_client(env, limits=limits) as client:
-        return list(await asyncio.gather(*(one(client, kind, url) for kind, url in urls)))
+    Everything not fetched before the area's deadline comes back as a document with ``error``.
+    """
+    clock = clock or _Clock(env.surface.deadline_seconds)
+    cap = max_body_bytes or env.http.max_body_bytes
+    jobs = [_Job(url, max_body_bytes=cap) for _, url in urls]
+    outcomes = await _fetch_all_async(env, jobs, connections, clock)
+    return [_document(kind, url, outcome) for (kind, url), outcome in zip(urls, outcomes, strict=True)]
 
 
 def _same_site(url: str, base: str | None) -> bool:
@@ -518,13 +639,18 @@ def _same_site(url: str, base: str | None) -> bool:
     return (a.hostname or "").lower() == (b.hostname or "").lower()
 
 
-def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudit) -> None:
-    """Collect assets from the pages, fetch them concurrently, search every document for hints."""
+def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudit, clock: _Clock | None = None) -> None:
+    """Collect assets from the pages, fetch them concurrently, search every document for hints.
+
+    A document read only in part (cap, early end) is never a pass: no hit there is a ``warn``
+    naming how much was read; a body that could not be decoded is an ``error``.
+    """
     params = env.surface
+    clock = clock or _Clock(params.deadline_seconds)
     assets: list[tuple[str, str]] = []
     seen: set[str] = {p.url for p in pages}
     for page in pages:
-        if page.error or "html" not in page.content_type.lower():
+        if page.error or page.unreadable or "html" not in page.content_type.lower():
             continue
         for kind, url in extract_assets(page.text, page.url):
             if url in seen:
@@ -537,30 +663,43 @@ def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudi
     if len(assets) > params.max_assets:
         report.skipped_assets.extend(u for _, u in assets[params.max_assets :])
         assets = assets[: params.max_assets]
-    fetched = run_sync(fetch_documents(env, assets, params.connections)) if assets else []
+    fetched = run_sync(fetch_documents(env, assets, params.connections, clock=clock)) if assets else []
     report.documents = [*pages, *fetched]
 
     forbidden = compile_hints(params.forbidden, builtin=params.builtin_forbidden)
     required = compile_hints(params.required)
-    scanned = [d for d in report.documents if d.error is None]
     for doc in report.documents:
         if doc.error is not None:
             report.findings.append(
                 _make("surface.assets.fetch", Status.ERROR, doc.url, f"{doc.kind}: {safe_text(doc.error, 300)}")
             )
+        elif doc.unreadable:
+            report.findings.append(
+                _make("surface.assets.forbidden", Status.ERROR, doc.url,
+                      f"{doc.kind} not scanned: {_not_scanned(doc)}")
+            )  # fmt: skip
+    scanned = [d for d in report.documents if d.error is None and not d.unreadable]
     for doc in scanned:
         hits = search_hints(doc.url, doc.text, forbidden, "forbidden")
         report.hits.extend(hits)
+        partial = f"; read only in part ({_not_scanned(doc)})" if doc.incomplete else ""
         if hits:
             listed = "; ".join(f"{safe_text(h.hint, 40)} at line {h.line}:{h.column} «{h.excerpt}»" for h in hits[:6])
             more = f" (+{len(hits) - 6} more)" if len(hits) > 6 else ""
             report.findings.append(
-                _make("surface.assets.forbidden", Status.FAIL, doc.url, f"{len(hits)} hit(s): {listed}{more}")
+                _make("surface.assets.forbidden", Status.FAIL, doc.url, f"{len(hits)} hit(s): {listed}{more}{partial}")
             )
+        elif doc.incomplete:
+            cut = " (assets referenced after the cut were not collected)" if doc.kind == "page" else ""
+            report.findings.append(
+                _make("surface.assets.forbidden", Status.WARN, doc.url,
+                      f"{doc.kind}: no hit in the part read, but {_not_scanned(doc)}: not fully scanned{cut}")
+            )  # fmt: skip
         else:
             report.findings.append(
                 _make("surface.assets.forbidden", Status.PASS, doc.url, f"{doc.kind}, {doc.size} bytes: no hit")
             )
+    unfinished = [d for d in report.documents if d.error is not None or d.unreadable or d.incomplete]
     for name, pattern in required:
         hits = [h for doc in scanned for h in search_hints(doc.url, doc.text, [(name, pattern)], "required")]
         report.hits.extend(hits)
@@ -573,6 +712,15 @@ def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudi
                 _make("surface.assets.required", Status.PASS, target,
                       f"found {len(hits)} time(s) in {', '.join(where[:5])}; e.g. «{hits[0].excerpt}»")
             )  # fmt: skip
+        elif unfinished:
+            # It may be in the part that was not read: neither found nor proven missing.
+            names = ", ".join(safe_text(redact_url(d.url), 100) for d in unfinished[:3])
+            more = f" (+{len(unfinished) - 3} more)" if len(unfinished) > 3 else ""
+            report.findings.append(
+                _make("surface.assets.required", Status.ERROR, target,
+                      f"not found in the {len(scanned)} page(s)/asset(s) read, but {len(unfinished)} could not be "
+                      f"(fully) scanned: {names}{more}", expected=f"/{safe_text(pattern.pattern, 100)}/")
+            )  # fmt: skip
         else:
             report.findings.append(
                 _make("surface.assets.required", Status.FAIL, target,
@@ -581,69 +729,104 @@ def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudi
 
 
 _MAP_COMMENT = re.compile(r"[#@]\s*sourceMappingURL\s*=\s*([^\s*'\"]+)")
+#: A source map may start with this line to defeat cross-site script inclusion (source map spec).
+_XSSI_PREFIX = b")]}'"
+
+
+def _map_head(body: bytes) -> bytes:
+    head = body[:4096].lstrip()
+    if head.startswith(_XSSI_PREFIX):
+        head = head.split(b"\n", 1)[1].lstrip() if b"\n" in head else b""
+    return head
 
 
 def _looks_like_source_map(result: FetchResult) -> bool:
-    head = result.body[:4096].lstrip()
-    return head.startswith(b"{") and (b'"mappings"' in result.body[:200_000] or b'"sources"' in head)
+    head = _map_head(result.body)
+    if not head.startswith(b"{"):
+        return False
+    window = result.body[:200_000]
+    return any(key in window for key in (b'"mappings"', b'"sources"', b'"sections"'))
 
 
 def _fingerprint(result: FetchResult) -> str:
     return hashlib.sha256(result.body).hexdigest()
 
 
-def check_source_maps(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
-    """Maps referenced by assets (comment or header) plus ``<asset>.map``: any served map fails."""
-    from harden_lib.http import FetchError, fetch
+def check_source_maps(
+    env: Environment, client: httpx.Client | None, report: SurfaceAudit, clock: _Clock | None = None
+) -> None:
+    """Maps referenced by assets (comment or header) plus ``<asset>.map``: any served map fails.
 
-    if not any(d.error is None for d in report.documents):
+    The candidate maps are fetched concurrently. No map found passes only when every asset
+    was read to its end: a sourceMappingURL comment sits at the end of a file, so in an asset
+    that was cut off or never fetched it cannot have been seen (``warn``).
+    """
+    clock = clock or _Clock(env.surface.deadline_seconds)
+    if not any(d.error is None and not d.unreadable for d in report.documents):
         target = env.base or "(no base_url)"
         report.findings.append(
             _make("surface.source_map", Status.ERROR, target, "no page or asset could be fetched to look for maps")
         )
         return
     candidates: dict[str, str] = {}  # map URL -> why it was tried
+    unchecked: list[Document] = []  # assets whose end (where the comment sits) was not read
     for doc in report.documents:
-        if doc.error is not None or doc.kind == "page":
+        if doc.kind == "page":
             continue
-        for match in _MAP_COMMENT.finditer(doc.text[-20_000:]):
-            ref = match.group(1)
-            if ref.lower().startswith("data:"):
-                report.findings.append(
-                    _make("surface.source_map", Status.FAIL, doc.url, "an inline (data:) source map is embedded")
-                )
-                continue
-            candidates.setdefault(urljoin(doc.url, ref), f"sourceMappingURL comment in {doc.url}")
+        unfinished = doc.error is not None or doc.unreadable or doc.incomplete
+        if unfinished and doc.status in (None, 200):  # an asset that answers 404 has no comment to read
+            unchecked.append(doc)
+        if doc.error is None and not doc.unreadable:
+            for match in _MAP_COMMENT.finditer(doc.text[-20_000:]):
+                ref = match.group(1)
+                if ref.lower().startswith("data:"):
+                    report.findings.append(
+                        _make("surface.source_map", Status.FAIL, doc.url, "an inline (data:) source map is embedded")
+                    )
+                    continue
+                candidates.setdefault(urljoin(doc.url, ref), f"sourceMappingURL comment in {doc.url}")
         if doc.source_map_header:
             candidates.setdefault(urljoin(doc.url, doc.source_map_header), f"SourceMap header of {doc.url}")
         if urlsplit(doc.url).path.endswith((".js", ".css", ".mjs")):
             candidates.setdefault(doc.url + ".map", "guessed from the asset name")
+    tried = {url: why for url, why in candidates.items() if _same_site(url, env.base) or env.surface.third_party_assets}
+    outcomes = _fetch_all(env, [_Job(url, max_body_bytes=1_000_000) for url in tried], clock)
     served = 0
-    for url, why in candidates.items():
-        if not _same_site(url, env.base) and not env.surface.third_party_assets:
+    for (url, why), outcome in zip(tried.items(), outcomes, strict=True):
+        if isinstance(outcome, str):
+            report.findings.append(_make("surface.source_map", Status.ERROR, url, safe_text(outcome, 300)))
             continue
-        try:
-            result = fetch(client, url, max_body_bytes=1_000_000)
-        except FetchError as exc:
-            report.findings.append(_make("surface.source_map", Status.ERROR, url, safe_text(str(exc), 300)))
-            continue
-        if result.status_code == 200 and _looks_like_source_map(result):
+        if outcome.status_code == 200 and _looks_like_source_map(outcome):
             served += 1
             report.findings.append(
                 _make("surface.source_map", Status.FAIL, url,
-                      f"source map served (200, {len(result.body)} bytes; {safe_text(redact_url(why), 200)})")
+                      f"source map served (200, {len(outcome.body)} bytes; {safe_text(redact_url(why), 200)})")
+            )  # fmt: skip
+        elif outcome.status_code == 200 and outcome.incomplete and _map_head(outcome.body)[:1] in (b"{", b""):
+            report.findings.append(
+                _make("surface.source_map", Status.WARN, url,
+                      f"answers 200 with a body that could be a map, but {safe_text(outcome.incomplete, 200)}: "
+                      "not fully checked")
             )  # fmt: skip
         elif why.startswith(("sourceMappingURL", "SourceMap")):
             report.findings.append(
                 _make("surface.source_map", Status.WARN, url,
-                      f"{safe_text(redact_url(why), 200)} points here; the map answers {result.status_code}",
+                      f"{safe_text(redact_url(why), 200)} points here; the map answers {outcome.status_code}",
                       severity=Severity.LOW, remediation="Strip sourceMappingURL comments from production bundles.")
             )  # fmt: skip
     if not served and not any(f.check_id == "surface.source_map" for f in report.findings):
         target = env.base or "(no base_url)"
-        report.findings.append(
-            _make("surface.source_map", Status.PASS, target, f"{len(candidates)} candidate map URL(s), none served")
-        )
+        summary = f"{len(tried)} candidate map URL(s), none served"
+        if unchecked:
+            names = ", ".join(safe_text(redact_url(d.url), 100) for d in unchecked[:3])
+            more = f" (+{len(unchecked) - 3} more)" if len(unchecked) > 3 else ""
+            report.findings.append(
+                _make("surface.source_map", Status.WARN, target,
+                      f"{summary}; but {len(unchecked)} asset(s) were not read to the end, so a sourceMappingURL "
+                      f"comment in them could not be seen: {names}{more}")
+            )  # fmt: skip
+        else:
+            report.findings.append(_make("surface.source_map", Status.PASS, target, summary))
 
 
 _SAMPLE = 8192
@@ -665,55 +848,101 @@ def _near_identical(head: bytes, samples: Sequence[bytes]) -> bool:
     return False
 
 
-def check_exposed(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
-    """Each must-not-exist path: a 200 that is not the catch-all answer is exposure."""
-    from harden_lib.http import FetchError, fetch, resolve_url
+def _exposed_jobs(env: Environment) -> tuple[list[_Job], dict[str, _Job | str]]:
+    """The two catch-all baselines (a certainly missing path, the home page) and one job per path."""
+    from harden_lib.http import resolve_url
 
-    baselines: set[str] = set()
-    samples: list[bytes] = []  # heads of the catch-all answers, for near-identical pages (nonces, tokens)
     missing = f"/harden-missing-{secrets.token_hex(8)}"
-    for probe in (missing, "/"):
-        try:
-            result = fetch(client, resolve_url(env, probe), follow_redirects=False, max_body_bytes=1_000_000)
-        except (FetchError, HardenError):
-            continue
-        if result.status_code == 200:
-            baselines.add(_fingerprint(result))
-            samples.append(result.body[:_SAMPLE])
+    baselines = [_Job(resolve_url(env, p), follow_redirects=False, max_body_bytes=1_000_000) for p in (missing, "/")]
+    if not env.surface.exposed_paths:
+        baselines = []  # nothing to compare with them
+    probes: dict[str, _Job | str] = {}
     for path in env.surface.exposed_paths:
         try:
-            url = resolve_url(env, path)
-            result = fetch(client, url, follow_redirects=False, max_body_bytes=1_000_000)
-        except (FetchError, HardenError) as exc:
+            probes[path] = _Job(resolve_url(env, path), follow_redirects=False, max_body_bytes=1_000_000)
+        except HardenError as exc:
+            probes[path] = str(exc)
+    return baselines, probes
+
+
+def _exposed_findings(
+    baselines: Sequence[FetchResult | str], probes: dict[str, tuple[str, FetchResult | str]], report: SurfaceAudit
+) -> None:
+    """``surface.exposed_path`` per path: a 200 that is not the catch-all answer is exposure.
+
+    A probe whose body was not read to the end never passes: a 200 that looks like the
+    catch-all answer so far may differ after the cut, and a "not found" that never ends is no
+    ordinary answer either (``warn``, with how much was read).
+    """
+    fingerprints: set[str] = set()
+    samples: list[bytes] = []  # heads of the catch-all answers, for near-identical pages (nonces, tokens)
+    for result in baselines:
+        if not isinstance(result, str) and result.status_code == 200:
+            fingerprints.add(_fingerprint(result))
+            samples.append(result.body[:_SAMPLE])
+    for path, (url, result) in probes.items():
+        if isinstance(result, str):
             report.exposed.append({"path": path, "status": None, "bytes": None, "content_type": "", "verdict": "error"})
-            report.findings.append(_make("surface.exposed_path", Status.ERROR, path, safe_text(str(exc), 300)))
+            report.findings.append(_make("surface.exposed_path", Status.ERROR, path, safe_text(result, 300)))
             continue
         ctype = safe_text(result.headers.get("content-type", ""), 80)
         size = len(result.body)
         # Never the body: it may be a real .env. Status, size and type are the evidence.
         observed = f"{result.status_code}, {size} bytes, {ctype or 'no content type'}"
+        partial = safe_text(result.incomplete or "", 200)
         if result.status_code != 200:
-            verdict, status = "not served", Status.PASS
-        elif _fingerprint(result) in baselines or _near_identical(result.body[:_SAMPLE], samples):
-            verdict, status = "catch-all (same as a missing page)", Status.PASS
-            observed += "; identical to the answer for a missing page (SPA catch-all), not the file"
+            if partial:
+                verdict, status = "not served, body not read to the end", Status.WARN
+                observed += f"; but {partial}: an unusual answer, not fully checked"
+            else:
+                verdict, status = "not served", Status.PASS
+        elif _fingerprint(result) in fingerprints or _near_identical(result.body[:_SAMPLE], samples):
+            if partial:
+                verdict, status = "looks like the catch-all, not fully compared", Status.WARN
+                observed += f"; starts like the answer for a missing page, but {partial}: not fully compared"
+            else:
+                verdict, status = "catch-all (same as a missing page)", Status.PASS
+                observed += "; identical to the answer for a missing page (SPA catch-all), not the file"
         else:
             verdict, status = "EXPOSED", Status.FAIL
+            if partial:
+                observed += f" ({partial})"
         report.exposed.append(
             {"path": path, "status": result.status_code, "bytes": size, "content_type": ctype, "verdict": verdict}
         )
         report.findings.append(_make("surface.exposed_path", status, url, observed))
 
 
-def check_health(env: Environment, client: httpx.Client, report: SurfaceAudit) -> None:
+def check_exposed(
+    env: Environment, client: httpx.Client | None, report: SurfaceAudit, clock: _Clock | None = None
+) -> None:
+    """Each must-not-exist path, probed concurrently (``client`` is not used; kept for older callers)."""
+    clock = clock or _Clock(env.surface.deadline_seconds)
+    baselines, probes = _exposed_jobs(env)
+    jobs = [j for j in probes.values() if isinstance(j, _Job)]
+    outcomes = _fetch_all(env, [*baselines, *jobs], clock)
+    base_results, probe_results = outcomes[: len(baselines)], iter(outcomes[len(baselines) :])
+    resolved = {
+        path: (job.url, next(probe_results)) if isinstance(job, _Job) else (path, job) for path, job in probes.items()
+    }
+    _exposed_findings(base_results, resolved, report)
+
+
+def check_health(env: Environment, client: httpx.Client, report: SurfaceAudit, clock: _Clock | None = None) -> None:
+    """Health endpoints one after another (their timing is the point), within the area's deadline."""
     from harden_lib.http import FetchError, fetch, resolve_url
 
+    clock = clock or _Clock(env.surface.deadline_seconds)
     limit = env.surface.health_max_seconds
     for path in env.surface.health:
+        left = clock.left()
+        if left <= 0:
+            report.findings.append(_make("surface.health", Status.ERROR, path, clock.reason()))
+            continue
         try:
             url = resolve_url(env, path)
             started = time.monotonic()
-            result = fetch(client, url, max_body_bytes=65_536, deadline=max(limit * 3, 5.0))
+            result = fetch(client, url, max_body_bytes=65_536, deadline=min(max(limit * 3, 5.0), left))
             seconds = time.monotonic() - started
         except (FetchError, HardenError) as exc:
             report.findings.append(_make("surface.health", Status.ERROR, path, safe_text(str(exc), 300)))
@@ -729,59 +958,101 @@ def check_health(env: Environment, client: httpx.Client, report: SurfaceAudit) -
             report.findings.append(_make("surface.health", Status.PASS, url, observed))
 
 
-def fetch_pages(env: Environment, client: httpx.Client) -> tuple[list[Document], FetchResult | None]:
-    """The configured pages as documents, and the first page's response (for the HSTS check)."""
-    from harden_lib.http import FetchError, fetch, resolve_url
+def _page_jobs(env: Environment) -> tuple[list[_Job | str], list[str]]:
+    from harden_lib.http import resolve_url
 
-    pages: list[Document] = []
-    first: FetchResult | None = None
+    jobs: list[_Job | str] = []
     for path in env.surface.pages:
         try:
             url = resolve_url(env, path)
-            result = fetch(client, url, headers={"Accept": "text/html,*/*;q=0.8"})
-        except (FetchError, HardenError) as exc:
-            pages.append(Document(path, "page", error=str(exc)))
+        except HardenError as exc:
+            jobs.append(str(exc))
             continue
-        doc = Document(
-            result.url,
-            "page",
-            status=result.status_code,
-            content_type=result.headers.get("content-type", ""),
-            size=len(result.body),
-            truncated=result.truncated,
-            text=result.text,
-        )
-        if result.status_code != 200:
-            doc.error = f"answered {result.status_code}"
-        first = first or result
-        pages.append(doc)
+        jobs.append(_Job(url, max_body_bytes=env.http.max_body_bytes, headers=(("Accept", _ACCEPT_HTML),)))
+    return jobs, list(env.surface.pages)
+
+
+_ACCEPT_HTML = "text/html,*/*;q=0.8"
+
+
+def _page_documents(
+    paths: Sequence[str], jobs: Sequence[_Job | str], outcomes: Sequence[FetchResult | str]
+) -> tuple[list[Document], FetchResult | None]:
+    pages: list[Document] = []
+    first: FetchResult | None = None
+    results = iter(outcomes)
+    for path, job in zip(paths, jobs, strict=True):
+        outcome = next(results) if isinstance(job, _Job) else job
+        if isinstance(outcome, str):
+            pages.append(Document(path, "page", error=outcome))
+            continue
+        pages.append(_document("page", outcome.url, outcome))
+        first = first or outcome
     return pages, first
 
 
+def fetch_pages(
+    env: Environment, client: httpx.Client | None = None, clock: _Clock | None = None
+) -> tuple[list[Document], FetchResult | None]:
+    """The configured pages as documents, and the first page's response (for the HSTS check).
+
+    Pages are fetched concurrently within the area's deadline (``client`` is not used; it is
+    kept for older callers).
+    """
+    clock = clock or _Clock(env.surface.deadline_seconds)
+    jobs, paths = _page_jobs(env)
+    outcomes = _fetch_all(env, [j for j in jobs if isinstance(j, _Job)], clock)
+    return _page_documents(paths, jobs, outcomes)
+
+
 def audit(env: Environment) -> SurfaceAudit:
-    """Every surface check for ``env``; a check that could not run is ``error``, never ``pass``."""
-    from harden_lib.http import make_client
+    """Every surface check for ``env``; a check that could not run is ``error``, never ``pass``.
+
+    Everything runs within ``surface.deadline_seconds``: routes, pages and exposed paths in one
+    concurrent batch, then the pages' assets, then their source maps, then the health endpoints.
+    """
+    from harden_lib.http import FetchError, fetch, make_client
 
     report = SurfaceAudit()
     if not env.base:
         report.findings.append(_make("surface.route", Status.ERROR, "(no base_url)", "the environment has no base_url"))
         return report
-    with make_client(env) as client:
-        _check_routes(env, client, report)
-        pages, first = fetch_pages(env, client)
-        if first is None:
-            from harden_lib.http import FetchError, fetch
+    clock = _Clock(env.surface.deadline_seconds)
+    route_jobs, route_errors = _route_jobs(env)
+    route_order = sorted(route_jobs)
+    page_jobs, page_paths = _page_jobs(env)
+    page_batch = [j for j in page_jobs if isinstance(j, _Job)]
+    baselines, probes = _exposed_jobs(env)
+    probe_batch = [j for j in probes.values() if isinstance(j, _Job)]
+    batch = [*(route_jobs[i] for i in route_order), *page_batch, *baselines, *probe_batch]
+    outcomes = _fetch_all(env, batch, clock)
+    cut = len(route_order)
+    route_outcomes = dict(zip(route_order, outcomes[:cut], strict=True))
+    page_outcomes = outcomes[cut : cut + len(page_batch)]
+    cut += len(page_batch)
+    base_outcomes = outcomes[cut : cut + len(baselines)]
+    probe_outcomes = iter(outcomes[cut + len(baselines) :])
+    exposed = {
+        path: (job.url, next(probe_outcomes)) if isinstance(job, _Job) else (path, job) for path, job in probes.items()
+    }
 
+    _route_findings(env, route_jobs, route_outcomes, route_errors, report)
+    pages, first = _page_documents(page_paths, page_jobs, page_outcomes)
+    with make_client(env) as client:
+        if first is None:
+            left = clock.left()
             try:
-                first = fetch(client, env.base + "/", max_body_bytes=65_536)
+                if left <= 0:
+                    raise FetchError(clock.reason())
+                first = fetch(client, env.base + "/", max_body_bytes=65_536, deadline=left)
             except FetchError as exc:
                 report.findings.append(_make("surface.hsts", Status.ERROR, env.base, safe_text(str(exc), 300)))
         report.findings.extend(redirect_and_hsts(env, client, first))
-        scan_assets(env, pages, report)
+        scan_assets(env, pages, report, clock)
         if env.surface.check_source_maps:
-            check_source_maps(env, client, report)
-        check_exposed(env, client, report)
-        check_health(env, client, report)
+            check_source_maps(env, client, report, clock)
+        _exposed_findings(base_outcomes, exposed, report)
+        check_health(env, client, report, clock)
     return report
 
 
