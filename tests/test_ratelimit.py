@@ -189,3 +189,145 @@ def test_demo_target_shows_pass_fail_and_warn(tmp_path) -> None:
     assert ("ratelimit.enforced", "streams", "fail") in got
     assert [b.threshold for b in report.bursts] == [6, 6, None]
     assert len(report.bursts[2].statuses) == 105  # limit 100 + margin 5, no more
+
+
+# --------------------------------------------------------------------------- broken routes are not missing limits
+
+
+def always(status: int):
+    """A route that answers ``status`` to everything (and reads the request body first)."""
+
+    def route(handler) -> Reply:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        return Reply(status, [JSON], '{"error":"nope"}')
+
+    return route
+
+
+def sequence(*statuses: int, then: int):
+    """Answers ``statuses`` in order, then ``then`` for good."""
+    count = {"n": 0}
+    lock = threading.Lock()
+
+    def route(handler) -> Reply:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        with lock:
+            n = count["n"]
+            count["n"] += 1
+        return Reply(statuses[n] if n < len(statuses) else then, [JSON], "{}")
+
+    return route
+
+
+@pytest.mark.parametrize(
+    ("status", "sent", "shown"),
+    [
+        (501, 3, "501\u00d73"),  # a missing route: stops after three answers, no point hammering it
+        (404, 3, "404\u00d73"),
+        (405, 3, "405\u00d73"),
+        (500, 11, "500\u00d711"),  # could be transient: the whole bounded burst, still no verdict on the limit
+        (503, 11, "503\u00d711"),
+        (502, 11, "502\u00d711"),
+    ],
+)
+def test_a_route_that_never_works_is_an_error_not_a_missing_limit(pki, status, sent, shown) -> None:
+    with serve({"/api/login": always(status)}, certs=pki) as site:
+        env = make_env(
+            site, margin=3, endpoints=[{"method": "POST", "path": "/api/login", "limit": 8, "window": "15m"}]
+        )
+        report = ratelimit.audit(env)
+        assert len(site.requests) == sent
+    enforced = get(report.findings, "ratelimit.enforced")
+    assert enforced.status is Status.ERROR, enforced.observed
+    assert f"the route did not work: {shown}" in enforced.observed
+    assert [f.check_id for f in report.findings] == ["ratelimit.enforced"]
+    if status == 405:
+        assert "check the policy's method" in enforced.observed
+    if status == 404:
+        assert "check the policy's path" in enforced.observed
+
+
+def test_a_429_among_5xx_is_still_a_limit_biting(pki) -> None:
+    with serve({"/reset": sequence(500, 503, 200, 429, then=429)}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"method": "POST", "path": "/reset", "limit": 3, "window": "1h"}])
+        report = ratelimit.audit(env)
+    enforced = get(report.findings, "ratelimit.enforced")
+    assert enforced.status is Status.PASS and "first 429 at request 4" in enforced.observed
+    assert report.bursts[0].statuses == [500, 503, 200, 429]
+
+
+def test_working_then_5xx_without_429_warns_never_passes_or_fails(pki) -> None:
+    """nginx limit_req answers 503 by default: the route works, then 503 for the rest of the burst."""
+    with serve({"/api/search": sequence(200, 200, 200, then=503)}, certs=pki) as site:
+        env = make_env(site, margin=4, endpoints=[{"path": "/api/search", "limit": 5, "window": 60}])
+        report = ratelimit.audit(env)
+    enforced = get(report.findings, "ratelimit.enforced")
+    assert enforced.status is Status.WARN, enforced.observed
+    assert "worked for 3 request(s), then answered 503\u00d76 from request 4 on" in enforced.observed
+    assert "limit_req_status 429" in enforced.remediation
+
+
+def test_enough_working_answers_among_errors_still_fail(pki) -> None:
+    with serve({"/api/items": sequence(500, 200, 502, 200, 200, 401, then=200)}, certs=pki) as site:
+        env = make_env(site, margin=4, endpoints=[{"path": "/api/items", "limit": 4, "window": 60}])
+        report = ratelimit.audit(env)
+    enforced = get(report.findings, "ratelimit.enforced")
+    assert enforced.status is Status.FAIL, enforced.observed
+    assert "6 answer(s) showed the route working; 2 answer(s) did not" in enforced.observed
+    assert "200\u00d75, 401\u00d71, 500\u00d71, 502\u00d71" in enforced.observed
+
+
+def test_too_few_working_answers_are_an_error(pki) -> None:
+    with serve({"/api/items": sequence(500, 200, 502, 200, 200, 401, then=200)}, certs=pki) as site:
+        env = make_env(site, margin=2, endpoints=[{"path": "/api/items", "limit": 4, "window": 60}])
+        report = ratelimit.audit(env)
+    enforced = get(report.findings, "ratelimit.enforced")
+    assert enforced.status is Status.ERROR, enforced.observed
+    assert "only 4 answer(s) showed the route working (limit + 1 = 5 needed)" in enforced.observed
+
+
+def test_connections_dropped_after_some_answers_warn(pki) -> None:
+    from tests.stream_servers import reply, serve_raw
+
+    count = {"n": 0}
+
+    def route(handler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        count["n"] += 1
+        if count["n"] <= 2:
+            reply(200, [JSON], "{}")(handler)
+        else:  # a firewall-style limit: the connection is closed without an answer
+            handler.close_connection = True
+
+    with serve_raw({"/login": route}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"method": "POST", "path": "/login", "limit": 5, "window": "15m"}])
+        report = ratelimit.audit(env)
+    enforced = get(report.findings, "ratelimit.enforced")
+    assert enforced.status is Status.WARN, enforced.observed
+    assert "then answered no answer\u00d73 from request 3 on" in enforced.observed
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([200] * 6, Status.FAIL),
+        ([302] * 6, Status.FAIL),  # a login form redirecting after each attempt: the route works
+        ([401] * 6, Status.FAIL),  # wrong credentials, every time: the route works
+        ([301] * 6, Status.ERROR),  # moved elsewhere: the configured route never ran
+        ([308] * 6, Status.ERROR),
+        ([200, 200, 200, 200, 200, 503], Status.FAIL),  # limit + 1 answers worked before the 503
+        ([200, 503, 200, 503, 200, 503], Status.ERROR),  # too few working answers, no clean switch
+        ([503, 503, 200, 200, 200, 200], Status.ERROR),  # warming up: 4 worked, 5 needed
+    ],
+)
+def test_which_answers_count_as_evidence(statuses: list[int], expected: Status) -> None:
+    policy = ratelimit.EndpointPolicy(path="/x", limit=4, window=60)
+    burst = ratelimit.Burst(policy, "https://127.0.0.1/x", statuses=statuses, seconds=0.1)
+    findings = ratelimit.burst_findings(burst, ratelimit.RateLimitParams(margin=1))
+    assert findings[0].check_id == "ratelimit.enforced" and findings[0].status is expected, findings[0].observed

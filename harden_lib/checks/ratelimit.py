@@ -11,6 +11,15 @@ requests one after another (so "the N-th request" means something), at most ``li
 margin`` of them and never more than ``max_requests``, within ``max_seconds``. The first 429
 is the observed threshold; its ``Retry-After`` / ``RateLimit-*`` headers are reported. No
 429 within the margin fails. Response bodies are not kept (capped reads, only the status).
+
+Only answers that show the route worked count as evidence that no limit bites: a route that
+answers 404, 405, 501, any 5xx, a permanent redirect elsewhere, or nothing at all was never
+exercised, so "no 429" there means nothing (``error``, with the status counts). A 429 among
+them is still a limit biting. A route that worked and then turned to 5xx (or stopped
+answering) within the limit may be a limiter answering with the wrong status (nginx
+``limit_req`` answers 503 by default) or a route failing under the burst: ``warn``, never
+``pass`` or ``fail``. A burst stops early when the first answers already show the route is
+missing (404/405/410/501): there is no point hammering it.
 """
 
 from __future__ import annotations
@@ -140,6 +149,35 @@ class Burst:
     error: str | None = None
 
 
+#: Answers that say the route as configured is not there: never evidence about a limit.
+MISSING_ROUTE = frozenset({404, 405, 410, 501})
+#: Leading answers of that kind after which a burst stops (the route will not appear mid-burst).
+MISSING_STOP_AFTER = 3
+
+
+def route_worked(status: int | None) -> bool:
+    """Whether an answer shows the route processed the request (so a limiter would have counted it).
+
+    2xx, 302/303/307 (post-login redirects) and 4xx other than 404/405/410/429 do; 5xx,
+    501, a missing route, a permanent move elsewhere (301/308: the route the policy names is
+    not the one that answers) and no answer at all do not.
+    """
+    if status is None or status == 429 or status in MISSING_ROUTE:
+        return False
+    if 200 <= status < 300 or status in (302, 303, 307):
+        return True
+    return 400 <= status < 500
+
+
+def status_counts(statuses: list[int | None]) -> str:
+    """``200×3, 503×5, no answer×1`` in status order (no answer last)."""
+    codes = sorted({s for s in statuses if s is not None})
+    parts = [f"{code}\u00d7{statuses.count(code)}" for code in codes]
+    if None in statuses:
+        parts.append(f"no answer\u00d7{statuses.count(None)}")
+    return ", ".join(parts)
+
+
 _LIMIT_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
                   "ratelimit-policy", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")  # fmt: skip
 
@@ -184,6 +222,10 @@ def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLi
                 break
             continue
         result.statuses.append(answer.status_code)
+        leading = result.statuses
+        if len(leading) == MISSING_STOP_AFTER and all(s in MISSING_ROUTE for s in leading):
+            result.stopped = f"the route answered {status_counts(leading)} to the first {MISSING_STOP_AFTER} requests"
+            break
         if answer.status_code == 429:
             result.threshold = number
             for name in _LIMIT_HEADERS:
@@ -205,22 +247,10 @@ def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
     target = f"{policy.method} {b.url}"
     rule = f"policy {policy.limit} per {safe_text(str(policy.window), 20)}"
     sent = len(b.statuses)
-    seen = ", ".join(f"{code}×{b.statuses.count(code)}" for code in sorted({s for s in b.statuses if s}, key=int))
+    seen = status_counts(b.statuses)
     summary = f"{sent} request(s) in {b.seconds:.1f} s ({seen or 'no answer'})"
     if b.threshold is None:
-        answered = [s for s in b.statuses if s is not None]
-        if b.error and not answered:
-            return [_make("ratelimit.enforced", Status.ERROR, target, f"could not probe: {b.error}")]
-        if b.stopped and sent < policy.limit + 1:
-            return [
-                _make("ratelimit.enforced", Status.ERROR, target,
-                      f"{summary}; stopped before the limit could be tested: {b.stopped}")
-            ]  # fmt: skip
-        finding = _make(
-            "ratelimit.enforced", Status.FAIL, target,
-            f"no 429 within limit + margin ({policy.limit}+{margin}); {rule}; {summary}",
-        )  # fmt: skip
-        return [finding, _make("ratelimit.headers", Status.SKIP, target, "no 429 to inspect")]
+        return _no_429(b, policy, margin, target, rule, summary)
     out: list[Finding] = []
     if b.threshold <= policy.limit + 1:
         note = " (limited from the first request: earlier traffic in the same window)" if b.threshold == 1 else ""
@@ -243,6 +273,57 @@ def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
     else:
         out.append(_make("ratelimit.headers", Status.WARN, target, "429 without Retry-After or RateLimit-* headers"))
     return out
+
+
+def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: str, summary: str) -> list[Finding]:
+    """No 429 came back: fail only when enough answers show the route worked; otherwise say why not."""
+    worked = [i for i, s in enumerate(b.statuses) if route_worked(s)]
+    if not worked:
+        if b.error and all(s is None for s in b.statuses):
+            return [_make("ratelimit.enforced", Status.ERROR, target, f"could not probe: {b.error}")]
+        answered = [s for s in b.statuses if s is not None]
+        hint = ""
+        if answered and all(s == 405 for s in answered):
+            hint = f" (405: the route does not take {policy.method}; check the policy's method)"
+        elif answered and all(s in (404, 410) for s in answered):
+            hint = " (check the policy's path)"
+        observed = (
+            f"the route did not work: {status_counts(b.statuses) or 'no answer'}{hint}; no answer showed the route "
+            f"working, so nothing shows whether a limit bites; {rule}; {summary}"
+        )
+        return [_make("ratelimit.enforced", Status.ERROR, target, observed)]
+    skip_headers = _make("ratelimit.headers", Status.SKIP, target, "no 429 to inspect")
+    if len(worked) >= policy.limit + 1:
+        broken = len(b.statuses) - len(worked)
+        note = f"; {broken} answer(s) did not show the route working" if broken else ""
+        observed = (
+            f"no 429 within limit + margin ({policy.limit}+{margin}): {len(worked)} answer(s) showed the route "
+            f"working{note}; {rule}; {summary}"
+        )
+        return [_make("ratelimit.enforced", Status.FAIL, target, observed), skip_headers]
+    last = worked[-1]
+    tail = b.statuses[last + 1 :]
+    if len(tail) >= 2:
+        # Worked, then stopped working for the rest of the burst, before limit + 1 worked answers.
+        observed = (
+            f"the route worked for {len(worked)} request(s), then answered {status_counts(tail)} from request "
+            f"{last + 2} on, without a 429: a limiter answering with another status (nginx limit_req answers 503 "
+            f"unless limit_req_status 429 is set) or the route failing under the burst; {rule}; {summary}"
+        )
+        remediation = (
+            "Make the limiter answer 429 with Retry-After (nginx: limit_req_status 429), and check the service's "
+            "logs for errors under load."
+        )
+        warn = _make(
+            "ratelimit.enforced", Status.WARN, target, observed, severity=Severity.MEDIUM, remediation=remediation
+        )
+        return [warn, skip_headers]
+    why = f"stopped before the limit could be tested: {b.stopped}" if b.stopped else "too few answers showed it working"
+    observed = (
+        f"only {len(worked)} answer(s) showed the route working (limit + 1 = {policy.limit + 1} needed); {why}; "
+        f"{rule}; {summary}"
+    )
+    return [_make("ratelimit.enforced", Status.ERROR, target, observed)]
 
 
 @dataclass
