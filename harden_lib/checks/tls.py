@@ -1,44 +1,63 @@
 """TLS of the deployment's endpoints: protocols, cipher suites, certificates, expiry, Mozilla profile.
 
 Targets are the environment's HTTPS host (from ``base_url``) plus ``tls.targets`` (``host:port``,
-optionally with a STARTTLS protocol for datastores and mail). Each is scanned with **sslyze**
-(one ``Scanner`` for all targets, so several hosts are scanned concurrently), the way reference
-scanners do it: one handshake per protocol version and cipher suite, the certificate chain as
-the server sends it, and sslyze's own checker against Mozilla's server-side TLS profiles.
+optionally with a STARTTLS protocol for datastores and mail). Each target goes through its own
+pipeline, all targets side by side:
+
+1. a **probe** (``tls_probe``): TCP connect, STARTTLS if configured, one ClientHello, the first
+   bytes of the answer — about one ``tls.timeout`` for a silent port instead of sslyze's eleven,
+   and "not TLS (plain text)" for an HTTP or other plain-text port;
+2. **sslyze** with its own ``Scanner`` per host (so a slow host never holds back another's
+   results, and each host's seconds are its own), at most ``tls.concurrent_hosts`` at a time:
+   one handshake per protocol version and cipher suite, the certificate chain as the server sends
+   it, and sslyze's checker against Mozilla's server-side TLS profiles;
+3. **trust** (``tls_trust``): OpenSSL path validation, as a client connecting with OpenSSL
+   decides it, against ``http.ca_bundle`` or the system store — not sslyze's strict web-PKI
+   verifier, which rejects private-CA chains OpenSSL, curl, browsers and testssl.sh accept.
+   Deviations from the CA/Browser Forum certificate profile are their own low finding
+   (``tls.cert.profile``), and the Mozilla profile finding judges the TLS configuration only
+   (sslyze's ``certificate_path_validation`` issue is left out: trust is reported once).
 
 Why the split between ``scan`` and ``analyse``: the analysis is a pure function of a
 ``HostScan`` (plain data), so tests can analyse cases no modern OpenSSL server can produce
 (NULL or EXPORT suites, SSLv2) without a network, and notebooks can re-render a saved scan.
+Name, dates and chain are separate findings (``tls.cert.hostname``, ``tls.cert.expiry``,
+``tls.cert.trusted``): an expired certificate from a trusted CA is "trusted" and "expired".
 
-Why the ``ssl`` module is not used at all: sslyze (with its bundled legacy OpenSSL, nassl)
-covers every protocol from SSLv2 to TLS 1.3 and every suite, and ``cryptography`` covers the
-certificate checks. The two things sslyze does not report on their own are done with
-``cryptography`` rather than ``ssl``: hostname matching (sslyze 6 folds it into path
-validation, so a wrong name and an unknown CA look alike) and chain trust independent of the
-hostname and of the validity dates (re-verified against the same trust stores with the
-certificate's own name at a moment inside its validity), so each problem gets its own finding.
-
-A scanned server is hostile: every string it controls (subject, issuer, names, error texts)
-is capped and escaped before it reaches a finding or table. Unreachable hosts, refused
-handshakes and timeouts are ``tls.scan`` errors; the other hosts are still scanned.
+A scanned server is hostile: every string it controls (subject, issuer, names, error texts,
+plain-text answers) is capped and escaped before it reaches a finding or table. Unreachable
+hosts, refused handshakes, non-TLS ports and timeouts are ``tls.scan`` errors that name what
+happened (and which timeout expired); the other hosts are still scanned.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ipaddress
 import re
 import threading
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from traceback import TracebackException
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harden_lib.checks.tls_probe import ProbeResult, probe
+from harden_lib.checks.tls_trust import (
+    TrustResult,
+    TrustStore,
+    profile_deviations,
+    strict_verifier_reason,
+    trust_stores,
+    verify_with_openssl,
+)
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import scrub
 
@@ -194,10 +213,16 @@ class CertFacts:
     signature_hash: str  # sha256, sha1, md5, "" for EdDSA
     chain_hashes: tuple[str, ...]  # signature hashes of intermediates the server sent
     self_signed: bool
-    #: None when trust could not be evaluated; ``trust_detail`` says why / by which store.
+    #: OpenSSL path validation's verdict; None when it could not be evaluated (``trust_detail`` says why).
     trusted: bool | None
     trust_detail: str
     hostname_ok: bool
+    #: a CA certificate of the trusted chain outside its validity (judged with the expiry), "" if none
+    date_problem: str = ""
+    #: deviations from the CA/Browser Forum certificate profile; None when not examined
+    profile: tuple[str, ...] | None = None
+    #: why a strict web-PKI verifier (cryptography's, sslyze's) rejects the chain OpenSSL accepts
+    strict_reason: str = ""
 
     def days_left(self, now: datetime | None = None) -> float:
         now = now or datetime.now(UTC)
@@ -232,7 +257,10 @@ class HostScan:
     mozilla_error: str | None = None
     #: scan commands that did not complete, with the reason
     failed_commands: dict[str, str] = field(default_factory=dict)
+    #: this host's own seconds: its probe and scan, not time spent waiting for other hosts
     seconds: float = 0.0
+    #: what the first contact (TCP connect + one ClientHello) saw
+    probe: str = ""
 
 
 # --------------------------------------------------------------------------- cipher classification
@@ -369,102 +397,29 @@ def _signature(cert: x509.Certificate) -> tuple[str, str]:
     return name, hash_name
 
 
-_STORE_CACHE: dict[tuple[str, ...], Any] = {}
-_STORE_LOCK = threading.Lock()
+def cert_facts(deployment: Any, server_name: str, trust: TrustResult) -> CertFacts:
+    """Reduce one sslyze certificate deployment to ``CertFacts``, with OpenSSL's trust verdict.
 
-
-def _store(paths: Sequence[Path]) -> Any:
-    """A ``cryptography`` trust store of every certificate in ``paths`` (cached: stores are big)."""
-    from cryptography.x509 import load_pem_x509_certificates
-    from cryptography.x509.verification import Store
-
-    key = tuple(sorted(str(p) for p in paths))
-    with _STORE_LOCK:
-        if key not in _STORE_CACHE:
-            certs = []
-            for path in paths:
-                with warnings.catch_warnings(), contextlib.suppress(Exception):
-                    warnings.simplefilter("ignore")  # bundled stores hold a few non-RFC serials
-                    certs.extend(load_pem_x509_certificates(Path(path).read_bytes()))
-            _STORE_CACHE[key] = Store(certs) if certs else None
-        return _STORE_CACHE[key]
-
-
-def verify_chain_ignoring_name_and_dates(chain: Sequence[x509.Certificate], stores: Sequence[Path]) -> str | None:
-    """None when ``chain`` leads to a CA in ``stores``; otherwise the verifier's reason.
-
-    Verified for the certificate's own first SAN entry, at the midpoint of its validity, so
-    that only the chain itself is judged (name and dates have their own findings).
+    sslyze's own path validation (``deployment.path_validation_results``) is not used: it is the
+    strict web-PKI verifier (see the module doc). Its objection, if any, is kept as the profile
+    finding's evidence (``strict_reason``).
     """
-    from cryptography import x509
-    from cryptography.x509.verification import PolicyBuilder, VerificationError
-
-    leaf = chain[0]
-    store = _store(stores)
-    if store is None:
-        return "no trust store could be loaded"
-    names = _cert_names(leaf)
-    if not names:
-        return "the certificate has no subjectAltName, so no client can match it to a host"
-    try:
-        subject: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(names[0]))
-    except ValueError:
-        subject = x509.DNSName(names[0])
-    start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
-    now = datetime.now(UTC)
-    # now when the leaf is valid, else the nearest edge of its validity; then its midpoint
-    moments = [min(max(now, start + timedelta(minutes=1)), end - timedelta(minutes=1)), start + (end - start) / 2]
-    first_reason = None
-    for moment in moments:
-        verifier = PolicyBuilder().store(store).time(moment).build_server_verifier(subject)
-        try:
-            verifier.verify(leaf, list(chain[1:]))
-            return None
-        except VerificationError as exc:
-            first_reason = first_reason or safe_text(exc.args[0] if exc.args else exc, 300)
-        except Exception as exc:  # a malformed certificate from a hostile server
-            return safe_text(f"{type(exc).__name__}: {exc}", 300)
-    return first_reason
-
-
-def _system_ca_file() -> Path | None:
-    import ssl
-
-    # Only to locate the OS trust bundle; no connection is made with the ssl module.
-    cafile = ssl.get_default_verify_paths().cafile or ssl.get_default_verify_paths().openssl_cafile
-    return Path(cafile) if cafile and Path(cafile).is_file() else None
-
-
-def cert_facts(deployment: Any, server_name: str, ca_bundle: Path | None) -> CertFacts:
-    """Reduce one sslyze certificate deployment to ``CertFacts`` (trust re-checked, see module doc)."""
     chain: list[x509.Certificate] = list(deployment.received_certificate_chain)
     leaf = chain[0]
     key_type, key_bits, key_detail = _key_facts(leaf)
     sig_name, sig_hash = _signature(leaf)
     chain_hashes = tuple(_signature(c)[1] for c in chain[1:] if c.subject != c.issuer)
     names = _cert_names(leaf)
-    results = list(deployment.path_validation_results)
-    ok_stores = [r.trust_store.name for r in results if r.was_validation_successful]
-    if ok_stores:
-        trusted: bool | None = True
-        detail = f"validates against: {', '.join(ok_stores)}"
-    else:
-        stores = [Path(r.trust_store.path) for r in results]
-        system = _system_ca_file()
-        if system:
-            stores.append(system)
-        if ca_bundle:
-            stores.append(Path(ca_bundle))
-        reason = verify_chain_ignoring_name_and_dates(chain, stores)
-        if reason is not None and leaf.subject == leaf.issuer:
-            reason = "a self-signed certificate that no trust store holds"
-        if reason is None:
-            trusted = True
-            detail = "the chain leads to a trusted CA (name or dates fail separately)"
-        else:
-            trusted = False
-            used = ", ".join(r.trust_store.name for r in results) + (", system store" if system else "")
-            detail = f"not trusted by {used}: {reason}"
+    detail = trust.detail
+    if (
+        not trust.trusted
+        and leaf.subject == leaf.issuer
+        and "self-signed" not in detail
+        and "self signed" not in detail
+    ):
+        detail = f"a self-signed certificate; {detail}"
+    profile = tuple(safe_text(d, 160) for d in profile_deviations(chain, trust.verified_chain)[:20])
+    strict = (strict_verifier_reason(trust.verified_chain) or "") if trust.trusted else ""
     return CertFacts(
         subject=safe_text(leaf.subject.rfc4514_string(), 160),
         issuer=safe_text(leaf.issuer.rfc4514_string(), 160),
@@ -478,9 +433,12 @@ def cert_facts(deployment: Any, server_name: str, ca_bundle: Path | None) -> Cer
         signature_hash=sig_hash,
         chain_hashes=chain_hashes,
         self_signed=leaf.subject == leaf.issuer,
-        trusted=trusted,
-        trust_detail=detail,
+        trusted=trust.trusted,
+        trust_detail=safe_text(detail, 400),
         hostname_ok=hostname_matches(names, server_name),
+        date_problem=safe_text(trust.date_problem, 300),
+        profile=profile,
+        strict_reason=strict,
     )
 
 
@@ -520,80 +478,62 @@ def targets(env: Environment) -> list[ScanSpec]:
 
 
 def _error_text(trace: Any) -> str:
-    """A one-line reason from sslyze's connectivity error (a TracebackException)."""
+    """A one-line reason from sslyze's connectivity error (a TracebackException), without class names."""
     if trace is None:
         return "unknown error"
     text = "".join(trace.format_exception_only()).strip().splitlines()[-1] if trace else ""
-    text = re.sub(r"^[\w.]+(Error|Exception|Failed|Rejected|Timeout\w*):\s*", "", text)
-    return safe_text(text or str(trace), 300)
+    quoted = re.search(r'-> "(.*)"\.?$', text)  # sslyze's ConnectionToServerFailed: 'host:port -> "message".'
+    if quoted:
+        text = quoted.group(1)
+    text = re.sub(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*:\s*", "", text)  # a leading (dotted) class name
+    return safe_text(text or "unknown error", 300)
+
+
+#: sslyze's Mozilla-checker issues that are not about the TLS configuration. Its path validation is
+#: the strict web-PKI verifier; trust is judged once, by ``tls.cert.trusted`` (OpenSSL).
+MOZILLA_NOT_CONFIGURATION = frozenset({"certificate_path_validation"})
+
+#: Targets probed at the same time (each probe costs at most about one timeout; this only bounds threads).
+MAX_PARALLEL_PROBES = 32
+
+
+def host_budget(params: TlsParams) -> float:
+    """Seconds one host's sslyze scan may take before it is given up (a host that answers the probe,
+    then stalls): generous, because a healthy remote scan makes a few hundred handshakes."""
+    return max(30.0, 24 * params.timeout)
 
 
 def scan(specs: Sequence[ScanSpec], params: TlsParams, ca_bundle: Path | None = None) -> dict[str, HostScan]:
-    """Scan every target with sslyze, concurrently; one ``HostScan`` per target (errors included)."""
-    from sslyze import (
-        CertificateInfoExtraArgument,
-        ProtocolWithOpportunisticTlsEnum,
-        ScanCommandsExtraArguments,
-        Scanner,
-        ServerHostnameCouldNotBeResolved,
-        ServerNetworkConfiguration,
-        ServerNetworkLocation,
-        ServerScanRequest,
-    )
-    from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
+    """Probe and scan every target, each on its own; one ``HostScan`` per target (errors included).
 
-    out: dict[str, HostScan] = {}
-    requests = {}
-    extra = ScanCommandsExtraArguments()
-    bundle_problem = None
-    if ca_bundle is not None:
-        if Path(ca_bundle).is_file():
-            extra = ScanCommandsExtraArguments(
-                certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_bundle))
-            )
-        else:
-            bundle_problem = f"the CA bundle {safe_text(ca_bundle)} (http.ca_bundle) does not exist"
-    for spec in specs:
-        host_scan = HostScan(
+    All targets are probed at once; the TLS ones are then scanned by sslyze, at most
+    ``params.concurrent_hosts`` at a time, each with its own ``Scanner``. A host's ``seconds`` are
+    its own probe + scan time, not the time spent waiting for a free slot or for other hosts.
+    """
+    out: dict[str, HostScan] = {
+        spec.label: HostScan(
             spec.label, spec.host, spec.port, spec.server_name, spec.starttls, mozilla_profile=params.mozilla_profile
         )
-        out[spec.label] = host_scan
-        try:
-            location = ServerNetworkLocation(spec.host, spec.port)
-            network = ServerNetworkConfiguration(
-                tls_server_name_indication=spec.server_name,
-                tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum[spec.starttls.upper()]
-                if spec.starttls
-                else None,
-                network_timeout=int(max(1, round(params.timeout))),
-                network_max_retries=1,
-            )
-        except ServerHostnameCouldNotBeResolved:
-            host_scan.error = f"the host name {safe_text(spec.host)} could not be resolved (DNS)"
-            continue
-        except Exception as exc:  # bad input must not stop the other targets
-            host_scan.error = safe_text(f"cannot set up the scan: {exc}", 300)
-            continue
-        request = ServerScanRequest(
-            server_location=location,
-            network_configuration=network,
-            scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
-            scan_commands_extra_arguments=extra,
-        )
-        requests[request.uuid] = (request, host_scan)
-    if requests:
-        started = time.monotonic()
-        scanner = Scanner(
-            concurrent_server_scans_limit=params.concurrent_hosts,
-            per_server_concurrent_connections_limit=5,
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # cryptography warns about serials in bundled trust stores
-            scanner.queue_scans([r for r, _ in requests.values()])
-            for result in scanner.get_results():
-                _, host_scan = requests[result.uuid]
-                host_scan.seconds = round(time.monotonic() - started, 2)
-                _fill(host_scan, result, ca_bundle, params)
+        for spec in specs
+    }
+    if not specs:
+        return out
+    stores, bundle_problem = trust_stores(ca_bundle)
+    slots = threading.BoundedSemaphore(params.concurrent_hosts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography warns about serials in sslyze's bundled trust stores
+        with ThreadPoolExecutor(min(len(specs), MAX_PARALLEL_PROBES), thread_name_prefix="harden-tls") as pool:
+            futures = {
+                spec.label: pool.submit(
+                    contextvars.copy_context().run, _scan_one, spec, out[spec.label], params, ca_bundle, stores, slots
+                )
+                for spec in specs
+            }
+            for label, future in futures.items():
+                try:
+                    future.result()
+                except Exception:  # a bug must not cost the other hosts their results
+                    out[label].error = "the scan failed unexpectedly (an internal error of harden; see the logs)"
     if bundle_problem:
         for host_scan in out.values():
             if host_scan.error is None and host_scan.certificate is not None and not host_scan.certificate.trusted:
@@ -601,7 +541,131 @@ def scan(specs: Sequence[ScanSpec], params: TlsParams, ca_bundle: Path | None = 
     return out
 
 
-def _fill(host_scan: HostScan, result: Any, ca_bundle: Path | None, params: TlsParams) -> None:
+def _scan_one(
+    spec: ScanSpec,
+    host_scan: HostScan,
+    params: TlsParams,
+    ca_bundle: Path | None,
+    stores: Sequence[TrustStore],
+    slots: threading.BoundedSemaphore,
+) -> None:
+    """One target's pipeline: probe, then (if it speaks TLS) sslyze and OpenSSL's trust verdict."""
+    first: ProbeResult = probe(spec.host, spec.port, spec.server_name, spec.starttls, params.timeout)
+    spent = first.seconds
+    host_scan.probe = first.detail
+    if not first.go_on or first.ip is None:
+        host_scan.error = first.detail
+        host_scan.seconds = spent
+        return
+    with slots:
+        started = time.monotonic()
+        try:
+            _scan_with_sslyze(spec, first, host_scan, params, ca_bundle, stores)
+        finally:
+            host_scan.seconds = round(spent + time.monotonic() - started, 2)
+
+
+def _sslyze_request(spec: ScanSpec, ip: str, params: TlsParams, ca_bundle: Path | None) -> Any:
+    from sslyze import (
+        CertificateInfoExtraArgument,
+        ProtocolWithOpportunisticTlsEnum,
+        ScanCommandsExtraArguments,
+        ServerNetworkConfiguration,
+        ServerNetworkLocation,
+        ServerScanRequest,
+    )
+    from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
+
+    extra = ScanCommandsExtraArguments()
+    if ca_bundle is not None and Path(ca_bundle).is_file():
+        extra = ScanCommandsExtraArguments(
+            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_bundle))
+        )
+    network = ServerNetworkConfiguration(
+        tls_server_name_indication=spec.server_name,
+        tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum[spec.starttls.upper()] if spec.starttls else None,
+        network_timeout=int(max(1, round(params.timeout))),
+        network_max_retries=1,
+    )
+    return ServerScanRequest(
+        server_location=ServerNetworkLocation(spec.host, spec.port, ip_address=ip),
+        network_configuration=network,
+        scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
+        scan_commands_extra_arguments=extra,
+    )
+
+
+def _run_scanner(request: Any, budget: float) -> tuple[Any, str | None]:
+    """(result, None), or (None, reason) when sslyze failed or did not finish within ``budget`` seconds.
+
+    The ``Scanner`` runs in a daemon thread: sslyze cannot be cancelled, so a host that stalls
+    past the budget is given up (its threads end with their own socket timeouts).
+    """
+    from sslyze import Scanner
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            scanner = Scanner(concurrent_server_scans_limit=1, per_server_concurrent_connections_limit=5)
+            scanner.queue_scans([request])
+            for result in scanner.get_results():
+                box["result"] = result
+        except Exception:
+            box["error"] = "the scanner failed unexpectedly"
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="harden-sslyze", daemon=True)
+    thread.start()
+    thread.join(budget)
+    if thread.is_alive():
+        return (
+            None,
+            f"the scan did not finish within {budget:g} s (24 × tls.timeout, at least 30 s); the host "
+            "answered the first handshake, then stalled",
+        )
+    if "result" not in box:
+        return None, box.get("error", "the scanner returned no result")
+    return box["result"], None
+
+
+def _scan_with_sslyze(
+    spec: ScanSpec,
+    first: ProbeResult,
+    host_scan: HostScan,
+    params: TlsParams,
+    ca_bundle: Path | None,
+    stores: Sequence[TrustStore],
+) -> None:
+    assert first.ip is not None
+    try:
+        request = _sslyze_request(spec, first.ip, params, ca_bundle)
+    except Exception as exc:  # bad input must not stop the other targets
+        host_scan.error = safe_text(f"cannot set up the scan: {exc}", 300)
+        return
+    result, problem = _run_scanner(request, host_budget(params))
+    if result is None:
+        host_scan.error = problem
+        return
+    deployment = _fill(host_scan, result, params)
+    if host_scan.error is not None:
+        if first.kind == "closed":  # the probe's observation explains it better than "no cipher suite"
+            host_scan.error = (
+                f"{first.detail}, and no other handshake (TLS 1.3 down to SSL 2.0) succeeded either: "
+                "the port does not seem to speak TLS"
+            )
+        return
+    if deployment is None:
+        return
+    try:
+        chain = list(deployment.received_certificate_chain)
+        trust = verify_with_openssl(first.ip, spec.port, spec.server_name, spec.starttls, stores, params.timeout, chain)
+        host_scan.certificate = cert_facts(deployment, spec.server_name, trust)
+    except Exception:  # a certificate cryptography cannot parse
+        host_scan.certificate_error = "the certificate could not be analysed: it cannot be parsed"
+
+
+def _fill(host_scan: HostScan, result: Any, params: TlsParams) -> Any:
+    """Copy sslyze's result into ``host_scan``; the certificate deployment to examine, or None."""
     from sslyze import ScanCommandAttemptStatusEnum, ServerScanStatusEnum
     from sslyze.mozilla_tls_profile.tls_config_checker import (
         MozillaTlsConfiguration,
@@ -612,8 +676,8 @@ def _fill(host_scan: HostScan, result: Any, ca_bundle: Path | None, params: TlsP
 
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
         reason = _error_text(result.connectivity_error_trace)
-        host_scan.error = f"could not connect or complete a TLS handshake: {reason}"
-        return
+        host_scan.error = f"could not complete a TLS handshake: {reason}"
+        return None
     attempts = result.scan_result
     for attr in {a for a, _, _ in PROTOCOLS} | {"certificate_info"}:
         attempt = getattr(attempts, attr)
@@ -633,16 +697,10 @@ def _fill(host_scan: HostScan, result: Any, ca_bundle: Path | None, params: TlsP
             kind = (getattr(key, "curve_name", "") or type(key).__name__.replace("EphemeralKeyInfo", "")) if key else ""
             kex = f"{kind} {key.size} bits" if key else ""
             host_scan.ciphers.append(CipherRow(pid, safe_text(accepted.cipher_suite.name, 80), safe_text(kex, 60)))
+    deployment = None
     cert_attempt = attempts.certificate_info
     if cert_attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and cert_attempt.result.certificate_deployments:
-        try:
-            host_scan.certificate = cert_facts(
-                cert_attempt.result.certificate_deployments[0], host_scan.server_name, ca_bundle
-            )
-        except Exception as exc:  # a certificate cryptography cannot parse
-            host_scan.certificate_error = safe_text(
-                f"the certificate could not be analysed: {type(exc).__name__}: {exc}", 300
-            )
+        deployment = cert_attempt.result.certificate_deployments[0]
     else:
         host_scan.certificate_error = "the certificate could not be retrieved: " + host_scan.failed_commands.get(
             "certificate_info", "no certificate"
@@ -652,9 +710,15 @@ def _fill(host_scan: HostScan, result: Any, ca_bundle: Path | None, params: TlsP
         check_server_against_tls_configuration(result, MozillaTlsConfiguration.get(profile))
         host_scan.mozilla = []
     except ServerNotCompliantWithTlsConfiguration as exc:
-        host_scan.mozilla = [(safe_text(k, 60), safe_text(v, 400)) for k, v in sorted(exc.issues.items())]
+        host_scan.mozilla = [
+            (safe_text(k, 60), safe_text(v, 400))
+            for k, v in sorted(exc.issues.items())
+            if k not in MOZILLA_NOT_CONFIGURATION
+        ]
     except Exception as exc:  # ServerScanResultIncomplete or an assertion on a missing result
-        host_scan.mozilla_error = safe_text(f"the profile check could not run: {exc or type(exc).__name__}", 300)
+        reason = _error_text(TracebackException.from_exception(exc)) if str(exc) else "a scan result is missing"
+        host_scan.mozilla_error = f"the profile check could not run: {reason}"
+    return deployment
 
 
 # --------------------------------------------------------------------------- analysis (pure)
@@ -853,13 +917,31 @@ def _cipher_findings(s: HostScan) -> list[Finding]:
     return out
 
 
+CERT_IDS = (
+    "tls.cert.trusted",
+    "tls.cert.hostname",
+    "tls.cert.expiry",
+    "tls.cert.key",
+    "tls.cert.signature",
+    "tls.cert.profile",
+)
+
+
 def _cert_findings(s: HostScan, params: TlsParams, now: datetime) -> list[Finding]:
-    ids = ("tls.cert.trusted", "tls.cert.hostname", "tls.cert.expiry", "tls.cert.key", "tls.cert.signature")
+    ids = CERT_IDS
     c = s.certificate
     if c is None:
         reason = s.certificate_error or "no certificate"
         return [
-            _make(cid, "Certificate check", Status.ERROR, Severity.HIGH, s.target, reason, "a certificate to examine")
+            _make(
+                cid,
+                "Certificate check",
+                Status.ERROR,
+                Severity.LOW if cid == "tls.cert.profile" else Severity.HIGH,
+                s.target,
+                reason,
+                "a certificate to examine",
+            )
             for cid in ids
         ]
     out = []
@@ -876,6 +958,18 @@ def _cert_findings(s: HostScan, params: TlsParams, now: datetime) -> list[Findin
                 "trusted by the system store or the CA bundle",
             )
         )
+    elif c.trusted is None:
+        out.append(
+            _make(
+                ids[0],
+                "The certificate chain leads to a trusted CA",
+                Status.ERROR,
+                Severity.CRITICAL,
+                s.target,
+                f"{who}; trust could not be evaluated: {c.trust_detail}",
+                "OpenSSL path validation succeeds against the system store or http.ca_bundle",
+            )
+        )
     else:
         out.append(
             _make(
@@ -885,7 +979,8 @@ def _cert_findings(s: HostScan, params: TlsParams, now: datetime) -> list[Findin
                 Severity.CRITICAL,
                 s.target,
                 f"{who}{' (self-signed)' if c.self_signed else ''}; {c.trust_detail}",
-                "trusted by the system trust store or the environment's CA bundle (http.ca_bundle)",
+                "OpenSSL path validation succeeds against the system trust store or the environment's CA bundle "
+                "(http.ca_bundle), as for a client connecting with OpenSSL",
                 "Serve a certificate from a public CA (e.g. Let's Encrypt) together with its intermediates, or for "
                 "a private PKI set http.ca_bundle to the CA's PEM.",
                 ("checklist: valid certificate from a trusted CA",),
@@ -913,6 +1008,8 @@ def _cert_findings(s: HostScan, params: TlsParams, now: datetime) -> list[Findin
         observed = f"{whole} day(s) left, until {c.not_after:%Y-%m-%d %H:%M} UTC"
     if c.not_before > now:
         status, observed = Status.FAIL, f"not valid before {c.not_before:%Y-%m-%d %H:%M} UTC (clock or issuance error)"
+    if c.date_problem:  # a CA certificate of the chain: every client refuses the chain, whatever the leaf's dates
+        status, observed = Status.FAIL, f"{c.date_problem}; the leaf: {observed}"
     out.append(
         _make(
             ids[2],
@@ -962,7 +1059,40 @@ def _cert_findings(s: HostScan, params: TlsParams, now: datetime) -> list[Findin
             ("CA/Browser Forum Baseline Requirements",),
         )
     )
+    out.append(_profile_finding(s, c))
     return out
+
+
+def _profile_finding(s: HostScan, c: CertFacts) -> Finding:
+    """CA/Browser Forum profile deviations: low, because OpenSSL-based clients accept such chains."""
+    cid, title = "tls.cert.profile", "The certificates follow the CA/Browser Forum certificate profile"
+    expected = (
+        "leaf with subjectAltName, authorityKeyIdentifier, keyUsage and extendedKeyUsage serverAuth; CA certificates "
+        "with critical basicConstraints CA:TRUE, keyUsage keyCertSign and subjectKeyIdentifier"
+    )
+    if c.profile is None:
+        return _make(cid, title, Status.ERROR, Severity.LOW, s.target, "the certificates were not examined", expected)
+    if not c.profile and not c.strict_reason:
+        return _make(cid, title, Status.PASS, Severity.LOW, s.target, "no deviation", expected)
+    observed = "; ".join(c.profile) if c.profile else "no missing extension found"
+    if c.strict_reason:
+        observed += f". A strict web-PKI verifier (cryptography's, used by sslyze) rejects the chain: {c.strict_reason}"
+    return _make(
+        cid,
+        title,
+        Status.WARN,
+        Severity.LOW,
+        s.target,
+        f"{len(c.profile)} deviation(s): {observed}" if c.profile else observed,
+        expected,
+        "OpenSSL-based clients (curl, Python, nginx upstreams, browsers with the private root installed) accept "
+        "this chain; strict validators (Go/rustls-style web-PKI profiles, cryptography) may not. When the CA is "
+        "next reissued, add the missing extensions — with openssl, for the CA: -addext "
+        "'keyUsage=critical,keyCertSign,cRLSign'; for a leaf signed with 'openssl x509 -req': an -extfile with "
+        "authorityKeyIdentifier=keyid,issuer, keyUsage=critical,digitalSignature,keyEncipherment, "
+        "extendedKeyUsage=serverAuth and subjectAltName.",
+        ("CA/Browser Forum Baseline Requirements 7.1.2", "RFC 5280 4.2"),
+    )
 
 
 def _mozilla_finding(s: HostScan) -> Finding:
@@ -1083,11 +1213,7 @@ def check_ids(profile: str = "intermediate") -> list[str]:
         *(f"tls.cipher.{cid}" for cid, *_ in CIPHER_CLASSES),
         "tls.cipher.forward_secrecy",
         "tls.cipher.suites",
-        "tls.cert.trusted",
-        "tls.cert.hostname",
-        "tls.cert.expiry",
-        "tls.cert.key",
-        "tls.cert.signature",
+        *CERT_IDS,
         f"tls.mozilla.{profile}",
     ]
 

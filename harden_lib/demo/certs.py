@@ -72,11 +72,24 @@ def generate_chain(
     not_after: datetime | None = None,
     key_type: str = "ec",
     rsa_bits: int = 2048,
+    ca_key_usage: bool = True,
+    ca_key_identifier: bool = True,
+    ca_not_after: datetime | None = None,
+    leaf_key_usage: bool = True,
+    leaf_extended_key_usage: bool = True,
+    leaf_key_identifiers: bool = True,
+    ca_common_name: str = "harden test root CA",
 ) -> CertBundle:
     """A fresh CA and a leaf for ``hosts`` (default 127.0.0.1, ::1, localhost), written as PEM.
 
     ``not_before``/``not_after`` set the leaf's validity so tests can make expired or
     nearly-expired certificates; ``key_type`` is ``ec`` (P-256) or ``rsa``.
+
+    The ``ca_*``/``leaf_*`` switches leave out what many private CAs leave out (a root made with
+    a plain ``openssl req -x509`` has no keyUsage; a leaf signed by an old ``openssl x509 -req``
+    has no key identifiers), so tests can check that OpenSSL-style trust accepts such chains
+    while the web-PKI profile deviations are reported on their own. ``ca_not_after`` makes an
+    expired CA. Every switch defaults to the full, strict-validator-proof certificate.
     """
     hosts = hosts or ["127.0.0.1", "::1", "localhost"]
     out = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="harden-pki-"))
@@ -84,18 +97,21 @@ def generate_chain(
     now = datetime.now(UTC)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("harden test root CA")
-    ca_cert = (
+    ca_name = _name(ca_common_name)
+    ca_start = min(now, not_before or now, ca_not_after or now) - timedelta(days=1)
+    ca_builder = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         # A CA predates the leaves it signs, also a backdated (e.g. expired) test leaf.
-        .not_valid_before(min(now, not_before or now) - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
+        .not_valid_before(ca_start - timedelta(days=365) if ca_not_after else ca_start)
+        .not_valid_after(ca_not_after or now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
+    )
+    if ca_key_usage:
+        ca_builder = ca_builder.add_extension(
             x509.KeyUsage(
                 digital_signature=True,
                 content_commitment=False,
@@ -109,9 +125,11 @@ def generate_chain(
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    if ca_key_identifier:
+        ca_builder = ca_builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+    ca_cert = ca_builder.sign(ca_key, hashes.SHA256())
 
     leaf_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     if key_type == "rsa":
@@ -120,7 +138,7 @@ def generate_chain(
         leaf_key = ec.generate_private_key(ec.SECP256R1())
     start = not_before or now - timedelta(days=1)
     end = not_after or now + timedelta(days=90)
-    leaf = (
+    leaf_builder = (
         x509.CertificateBuilder()
         .subject_name(_name(hosts[0]))
         .issuer_name(ca_name)
@@ -129,16 +147,19 @@ def generate_chain(
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_server_key_usage(rsa_key=key_type == "rsa"), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(_san(hosts), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
     )
+    if leaf_key_usage:
+        leaf_builder = leaf_builder.add_extension(_server_key_usage(rsa_key=key_type == "rsa"), critical=True)
+    if leaf_extended_key_usage:
+        leaf_builder = leaf_builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+    leaf_builder = leaf_builder.add_extension(_san(hosts), critical=False)
+    if leaf_key_identifiers:
+        leaf_builder = leaf_builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False
+        ).add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    leaf = leaf_builder.sign(ca_key, hashes.SHA256())
 
     ca_path, cert_path, key_path = out / "ca.pem", out / "server.pem", out / "server.key"
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
