@@ -168,7 +168,7 @@ def test_committed_secret_in_tracked_file_fails_with_file_and_line(repo_audit):
     finding = one(audit.findings, "secrets.repo.committed_secret", "shop/app/settings.py:4")
     assert finding.status is Status.FAIL
     assert finding.severity is Severity.HIGH
-    assert finding.observed == "AWS Access Key (detect-secrets)"
+    assert finding.observed == "AWS Access Key; found by: AWSKeyDetector"
     assert secrets.CommittedSecret(file="app/settings.py", line=4, kind="AWS Access Key") in audit.committed
     assert AWS_KEY in (repo / "app/settings.py").read_text().splitlines()[3]
 
@@ -204,13 +204,27 @@ def test_template_with_real_looking_value_warns_placeholder_template_passes(repo
 
 def test_compose_and_dockerfile_literals_fail(repo_audit):
     _, audit = repo_audit
+    # Per container file: what is wrong with the file.
     literal = {f.target: f for f in by_id(audit.findings, "secrets.repo.literal")}
-    assert set(literal) == {"shop/docker-compose.yml:9", "shop/Dockerfile:2"}
+    assert set(literal) == {"shop/docker-compose.yml", "shop/Dockerfile"}
     assert all(f.status is Status.FAIL for f in literal.values())
-    assert literal["shop/docker-compose.yml:9"].observed == (
-        "POSTGRES_PASSWORD is a literal in compose service 'db' environment"
+    assert literal["shop/docker-compose.yml"].observed == (
+        "1 secret literal(s): POSTGRES_PASSWORD at line 9 (compose service 'db' environment); "
+        "each secret is reported once under secrets.repo.committed_secret"
     )
-    assert literal["shop/Dockerfile:2"].observed == "NPM_TOKEN is a literal in Dockerfile ARG"
+    assert literal["shop/Dockerfile"].observed.startswith("1 secret literal(s): NPM_TOKEN at line 2 (Dockerfile ARG)")
+    # Per secret: once, naming the detector.
+    compose = one(audit.findings, "secrets.repo.committed_secret", "shop/docker-compose.yml:9")
+    assert compose.observed == (
+        "POSTGRES_PASSWORD is a literal in compose service 'db' environment; found by: secret literal"
+    )
+    assert "${VAR}" in compose.remediation
+    # detect-secrets sees this one too: still one finding, listing both detectors.
+    docker = one(audit.findings, "secrets.repo.committed_secret", "shop/Dockerfile:2")
+    assert docker.observed == (
+        "NPM_TOKEN is a literal in Dockerfile ARG; Base64 High Entropy String; "
+        "found by: Base64HighEntropyString, secret literal"
+    )
 
 
 def test_hits_table_lists_every_hit_without_values(repo_audit):
@@ -219,9 +233,12 @@ def test_hits_table_lists_every_hit_without_values(repo_audit):
     assert list(table.columns) == ["file", "line", "what", "found by"]
     whats = set(table["what"])
     assert "AWS Access Key" in whats
-    assert "POSTGRES_PASSWORD literal in compose service 'db' environment" in whats
-    assert "NPM_TOKEN literal in Dockerfile ARG" in whats
+    assert "POSTGRES_PASSWORD is a literal in compose service 'db' environment" in whats
+    assert "NPM_TOKEN is a literal in Dockerfile ARG; Base64 High Entropy String" in whats
     assert "env file tracked by git" in whats
+    # One row per secret: no (file, line) twice.
+    located = table.dropna(subset=["line"])
+    assert not located.duplicated(subset=["file", "line"]).any()
     assert_no_value(audit)
 
 
@@ -243,10 +260,10 @@ def test_exclude_globs_match_paths_and_names(tmp_path):
     audit = secrets.audit(
         env_for(secrets={"repo_path": str(repo), "exclude": ["app/*", "Dockerfile", "*.production", "tests/*"]})
     )
-    assert audit.committed == []
-    assert one(audit.findings, "secrets.repo.committed_secret").status is Status.PASS
+    assert audit.committed == []  # detect-secrets found nothing in what is left
     assert one(audit.findings, "secrets.repo.env_file_tracked").status is Status.PASS
-    assert [f.target for f in by_id(audit.findings, "secrets.repo.literal")] == ["shop/docker-compose.yml:9"]
+    assert [f.target for f in by_id(audit.findings, "secrets.repo.literal")] == ["shop/docker-compose.yml"]
+    assert [f.target for f in by_id(audit.findings, "secrets.repo.committed_secret")] == ["shop/docker-compose.yml:9"]
 
 
 def test_custom_env_templates(tmp_path):
@@ -303,7 +320,11 @@ def test_large_files_are_not_scanned(tmp_path):
     git(repo, "commit", "-q", "-m", "x")
     audit = secrets.audit(env_for(secrets={"repo_path": str(repo), "max_file_bytes": 1000}))
     assert audit.scanned_files == 1
-    assert one(audit.findings, "secrets.repo.committed_secret").status is Status.PASS
+    # A file left unread is no evidence that it holds no secret: warn, naming it, never pass.
+    finding = one(audit.findings, "secrets.repo.committed_secret")
+    assert finding.status is Status.WARN and finding.target == "big"
+    assert "1 larger than secrets.max_file_bytes (1,000 bytes) were not: big.py" in finding.observed
+    assert audit.too_large == ["big.py"]
 
 
 def test_tracked_but_deleted_file_is_skipped(tmp_path):
@@ -530,8 +551,13 @@ def test_demo_secrets_area(tmp_path):
     fails = {(f.check_id, f.target) for f in audit.findings if f.status is Status.FAIL}
     assert ("secrets.repo.committed_secret", "sample-repo/app/settings.py:7") in fails
     assert ("secrets.repo.env_file_tracked", "sample-repo/deploy/.env.production") in fails
-    assert ("secrets.repo.literal", "sample-repo/Dockerfile:3") in fails
-    assert ("secrets.repo.literal", "sample-repo/docker-compose.yml:13") in fails
+    assert ("secrets.repo.literal", "sample-repo/Dockerfile") in fails
+    assert ("secrets.repo.literal", "sample-repo/docker-compose.yml") in fails
+    assert ("secrets.repo.committed_secret", "sample-repo/Dockerfile:3") in fails
+    assert ("secrets.repo.committed_secret", "sample-repo/docker-compose.yml:13") in fails
+    # The tracked env file's secret: two detect-secrets plugins and the env-file parser, one finding.
+    env_line = one(audit.findings, "secrets.repo.committed_secret", "sample-repo/deploy/.env.production:2")
+    assert env_line.observed.endswith("found by: Base64HighEntropyString, KeywordDetector, env file")
     assert ("secrets.env.shared", "NEXTAUTH_SECRET") in fails
     assert not any("fixtures" in target for _, target in fails)
     template = one(audit.findings, "secrets.repo.template_values", "sample-repo/.env.example")

@@ -6,6 +6,15 @@ not read ``.env`` files or compose/Dockerfile ``ENV`` lines well (DESIGN §10), 
 covered by the kit's own env-file parser and ``secret_literals``. Values are never shown:
 hits name file, line and kind; cross-environment comparison uses keyed fingerprints (HMAC
 with a random key made for this run), never plain hashes.
+
+One finding per secret. Several detectors often see the same secret (detect-secrets'
+AWSKeyDetector and KeywordDetector on one line, the literal scanner on a Dockerfile ``ENV``
+detect-secrets also flags, the env-file parser on a tracked ``.env`` line): their hits are
+merged on (file, line) into one ``secrets.repo.committed_secret`` finding that lists every
+detector, with the highest of their severities. Two different secrets on one line stay two
+findings (told apart by a keyed fingerprint, never shown; the target then carries the
+column). File-level findings (a tracked env file, a container file with literals, a filled
+template) say what is wrong with the file and point at those per-secret findings.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import hmac
+import re
 import secrets as random_source
 import subprocess
 from dataclasses import dataclass, field
@@ -22,11 +32,11 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from harden_lib.checks.config_rules import secret_strength
-from harden_lib.envfile import EnvFile, load_env_file, looks_like_secret
+from harden_lib.envfile import EnvFile, is_well_known_value, load_env_file, looks_like_secret, url_password
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import is_secret_key, register_secret
-from harden_lib.secret_literals import LiteralSecret, is_compose_file, is_dockerfile, scan_file
+from harden_lib.secret_literals import LiteralSecret, is_compose_file, is_dockerfile, is_literal_secret, scan_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,9 +78,46 @@ class SecretsParams(BaseModel):
 
 @dataclass(frozen=True)
 class CommittedSecret:
+    """One detect-secrets hit (one plugin, one line): the raw evidence behind ``SecretsAudit.secrets``."""
+
     file: str
     line: int
     kind: str
+
+
+#: The names of the kit's own detectors, as listed next to detect-secrets' plugin names.
+LITERAL_DETECTOR = "secret literal"
+ENV_DETECTOR = "env file"
+#: detect-secrets plugins whose hits are no credential (a public IP address); all others are high.
+_LOW_DETECTORS = frozenset({"IPPublicDetector"})
+_SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+@dataclass(frozen=True)
+class SecretLine:
+    """One committed secret, however many detectors found it. Never holds the value.
+
+    ``column`` is set when two different secrets share the line (then it tells them apart);
+    ``fingerprint`` is an HMAC with a key made for this run (equal within a run = same value),
+    kept out of ``repr`` and never shown.
+    """
+
+    file: str  # repo-relative
+    line: int
+    detectors: tuple[str, ...]
+    kinds: tuple[str, ...] = ()  # detect-secrets secret types ("AWS Access Key", …)
+    contexts: tuple[str, ...] = ()  # "NPM_TOKEN is a literal in Dockerfile ARG", …
+    severity: Severity = Severity.HIGH
+    column: int | None = None
+    fingerprint: str = field(default="", repr=False, compare=False)
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+
+    @property
+    def what(self) -> str:
+        return "; ".join([*self.contexts, *([", ".join(self.kinds)] if self.kinds else [])])
 
 
 @dataclass
@@ -84,17 +131,21 @@ class SecretsAudit:
     repo_name: str = ""
     scanned_files: int = 0
     fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> env -> fingerprint
+    secrets: list[SecretLine] = field(default_factory=list)  # one per committed secret, all detectors merged
+    too_large: list[str] = field(default_factory=list)  # tracked files not scanned (max_file_bytes)
 
     def hits_table(self) -> pd.DataFrame:
+        """One row per committed secret (listing every detector that found it), one per tracked env file."""
         import pandas as pd
 
         rows = [
-            {"file": f"{self.repo_name}/{c.file}", "line": c.line, "what": c.kind, "found by": "detect-secrets"}
-            for c in self.committed
-        ]
-        rows += [
-            {"file": h.file, "line": h.line, "what": f"{h.key} literal in {h.where}", "found by": "harden"}
-            for h in self.literals
+            {
+                "file": f"{self.repo_name}/{h.file}",
+                "line": h.line,
+                "what": h.what,
+                "found by": ", ".join(h.detectors),
+            }
+            for h in self.secrets
         ]
         rows += [
             {"file": f"{self.repo_name}/{p}", "line": None, "what": "env file tracked by git", "found by": "harden"}
@@ -165,11 +216,26 @@ def is_env_file(name: str) -> bool:
     return name == ".env" or name.startswith(".env.") or name.endswith(".env")
 
 
-def scan_committed(repo: Path, files: list[str]) -> list[CommittedSecret]:
+@dataclass(frozen=True)
+class _Hit:
+    """One detector's hit on one line; ``value`` only lives here, to merge hits, and is never shown."""
+
+    file: str  # repo-relative
+    line: int
+    detector: str
+    severity: Severity
+    value: str | None = field(default=None, repr=False)
+    kind: str = ""
+    context: str = ""
+
+
+def _detect_secrets(repo: Path, files: list[str]) -> list[_Hit]:
     """detect-secrets over ``files`` (repo-relative), with its default plugins and filters."""
     from detect_secrets import SecretsCollection
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import default_settings
 
+    plugins = {kind: cls.__name__ for kind, cls in get_mapping_from_secret_type_to_class().items()}
     collection = SecretsCollection(root=str(repo))
     with default_settings():
         # One process: a pool of forks from inside a Jupyter kernel or a threaded runner is fragile.
@@ -177,9 +243,136 @@ def scan_committed(repo: Path, files: list[str]) -> list[CommittedSecret]:
             collection.scan_file(path)
     hits = []
     for filename, secret in collection:
-        register_secret(secret.secret_value)  # so scrubbing catches it, should it travel anywhere
-        hits.append(CommittedSecret(file=filename, line=secret.line_number or 0, kind=secret.type))
-    return sorted(set(hits), key=lambda h: (h.file, h.line, h.kind))
+        if secret.secret_value:
+            register_secret(secret.secret_value)  # so scrubbing catches it, should it travel anywhere
+        detector = plugins.get(secret.type, secret.type)
+        severity = Severity.LOW if detector in _LOW_DETECTORS else Severity.HIGH
+        hits.append(_Hit(filename, secret.line_number or 0, detector, severity, secret.secret_value, kind=secret.type))
+    return hits
+
+
+def scan_committed(repo: Path, files: list[str]) -> list[CommittedSecret]:
+    """detect-secrets over ``files`` (repo-relative): one entry per plugin and line (raw evidence)."""
+    return _committed(_detect_secrets(repo, files))
+
+
+def _committed(hits: list[_Hit]) -> list[CommittedSecret]:
+    found = {CommittedSecret(file=h.file, line=h.line, kind=h.kind) for h in hits}
+    return sorted(found, key=lambda h: (h.file, h.line, h.kind))
+
+
+# --------------------------------------------------------------------------- one finding per secret
+
+
+def _line_text(repo: Path, path: str, line: int, cache: dict[str, list[str]]) -> str:
+    if path not in cache:
+        try:
+            cache[path] = (repo / path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            cache[path] = []
+    lines = cache[path]
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _literal_value(text: str, key: str) -> str | None:
+    """The value written after ``key`` on a compose/Dockerfile line (``K=v``, ``K: v``, ``ENV K v``)."""
+    match = re.search(rf"(?<![\w.-]){re.escape(key)}[\"']?(?:\s*[=:]\s*|\s+)(\"[^\"]*\"|'[^']*'|[^\s#]+)", text)
+    if not match:
+        return None
+    value = match.group(1).strip("\"'")
+    return value or None
+
+
+#: Characters that continue a token (a key, a base64 string, a URL password) on either side of a hit.
+_TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/.~%")
+
+
+def _span(text: str, value: str | None) -> tuple[int, int] | None:
+    """Where a detector's value sits on the line, widened to the whole token.
+
+    Detectors report different pieces of one secret (detect-secrets' GitHubTokenDetector gives
+    just ``ghp``, a keyword detector the quoted string, the env-file parser the whole value):
+    widened to the token around them, the pieces of one secret overlap and different secrets
+    on one line do not.
+    """
+    if not value or not text:
+        return None
+    start = text.find(value)
+    if start < 0:
+        return None
+    end = start + len(value)
+    while start > 0 and text[start - 1] in _TOKEN:
+        start -= 1
+    while end < len(text) and (text[end] in _TOKEN or text[end] == "="):  # base64 padding
+        end += 1
+    return start, end
+
+
+def merge_hits(hits: list[_Hit], line_text: dict[tuple[str, int], str]) -> list[SecretLine]:
+    """One ``SecretLine`` per secret: hits grouped on (file, line), then by overlapping position on the line.
+
+    A hit whose value cannot be located on the line (a multi-line value) joins the line's first
+    secret: on one line, one finding too many is worse than two detectors' names on one finding.
+    """
+    run_key = random_source.token_bytes(32)
+    by_line: dict[tuple[str, int], list[_Hit]] = {}
+    for hit in hits:
+        by_line.setdefault((hit.file, hit.line), []).append(hit)
+    out: list[SecretLine] = []
+    for (file, line), group in sorted(by_line.items()):
+        text = line_text.get((file, line), "")
+        located = sorted(((_span(text, h.value), h) for h in group), key=lambda x: (x[0] is None, x[0] or (0, 0)))
+        clusters: list[tuple[list[tuple[int, int]], list[_Hit]]] = []
+        for span, hit in located:
+            home = None
+            if span is None:
+                home = clusters[0] if clusters else None
+            else:
+                home = next((c for c in clusters if any(a < span[1] and span[0] < b for a, b in c[0])), None)
+            if home is None:
+                home = ([], [])
+                clusters.append(home)
+            if span is not None:
+                home[0].append(span)
+            home[1].append(hit)
+        for spans, cluster in clusters:
+            widest = max(spans, key=lambda sp: sp[1] - sp[0], default=None)
+            secret = text[widest[0] : widest[1]] if widest else max((h.value or "" for h in cluster), key=len)
+            column = min(a for a, _ in spans) + 1 if len(clusters) > 1 and spans else None
+            fingerprint = hmac.new(run_key, secret.encode(), hashlib.sha256).hexdigest()[:16] if secret else ""
+            detectors = sorted({h.detector for h in cluster}, key=lambda d: (d in (LITERAL_DETECTOR, ENV_DETECTOR), d))
+            out.append(
+                SecretLine(
+                    file=file,
+                    line=line,
+                    detectors=tuple(detectors),
+                    kinds=tuple(sorted({h.kind for h in cluster if h.kind})),
+                    contexts=tuple(dict.fromkeys(h.context for h in cluster if h.context)),
+                    severity=max((h.severity for h in cluster), key=_SEVERITY_ORDER.index),
+                    column=column,
+                    fingerprint=fingerprint,
+                )
+            )
+    return sorted(out, key=lambda h: (h.file, h.line, h.column or 0))
+
+
+def _env_file_hits(repo: Path, path: str) -> tuple[list[_Hit], str | None]:
+    """Secret values of a tracked env file, line by line (detect-secrets misses unquoted ``KEY=value``)."""
+    try:
+        parsed = load_env_file(repo / path)
+    except HardenError as exc:
+        return [], str(exc)
+    hits = []
+    for key, value in parsed.values.items():
+        if not value or key not in parsed.lines:
+            continue
+        password = url_password(value)
+        if is_literal_secret(key, value) or (password and not is_well_known_value(password)):
+            hits.append(
+                _Hit(path, parsed.lines[key], ENV_DETECTOR, Severity.HIGH, value,
+                     context=f"{key} is set in a tracked env file")
+            )  # fmt: skip
+    return hits, None
 
 
 def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
@@ -214,7 +407,9 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
         return
     files, is_git = tracked_files(repo)
     files = [f for f in files if not _excluded(f, params.exclude)]
-    sized = [f for f in files if (repo / f).is_file() and (repo / f).stat().st_size <= params.max_file_bytes]
+    present = [f for f in files if (repo / f).is_file()]
+    sized = [f for f in present if (repo / f).stat().st_size <= params.max_file_bytes]
+    audit.too_large = [f for f in present if f not in set(sized)]
     audit.scanned_files = len(sized)
     name = repo.name
     audit.repo_name = name
@@ -231,22 +426,79 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
             )
         )
 
-    audit.committed = scan_committed(repo, sized)  # repo-relative paths
-    for hit in audit.committed:
+    # Every detector's hits, merged into one finding per secret.
+    hits = _detect_secrets(repo, sized)
+    audit.committed = _committed(hits)
+    templates = params.env_templates
+    audit.tracked_env_files = [
+        f for f in files if is_env_file(Path(f).name) and not any(fnmatch.fnmatch(Path(f).name, t) for t in templates)
+    ]
+    env_errors: dict[str, str] = {}
+    for path in audit.tracked_env_files:
+        if path in sized:
+            env_hits, error = _env_file_hits(repo, path)
+            hits += env_hits
+            if error:
+                env_errors[path] = error
+    container_files = [f for f in sized if is_compose_file(Path(f).name) or is_dockerfile(Path(f).name)]
+    texts: dict[str, list[str]] = {}
+    literal_files: dict[str, list[LiteralSecret]] = {}
+    for path in container_files:
+        found = scan_file(repo / path, display=f"{name}/{path}")
+        audit.literals.extend(found)
+        for literal in found:
+            literal_files.setdefault(path, []).append(literal)
+            text = _line_text(repo, path, literal.line, texts)
+            hits.append(
+                _Hit(path, literal.line, LITERAL_DETECTOR, Severity.HIGH, _literal_value(text, literal.key),
+                     context=f"{literal.key} is a literal in {literal.where}")
+            )  # fmt: skip
+    line_text = {(h.file, h.line): _line_text(repo, h.file, h.line, texts) for h in hits}
+    audit.secrets = merge_hits(hits, line_text)
+
+    for secret in audit.secrets:
+        remediation = (
+            "Remove it from the code, rotate it (it is in the git history for good), and load it from the "
+            "environment or a secret manager."
+        )
+        if LITERAL_DETECTOR in secret.detectors:
+            remediation += (
+                " In compose files use a ${VAR} reference; in Dockerfiles a build secret (RUN --mount=type=secret):"
+                " a literal also ends up in the image layers."
+            )
         audit.findings.append(
             _finding(
                 "secrets.repo.committed_secret",
                 "No secret is committed to the repository",
                 Status.FAIL,
-                f"{name}/{hit.file}:{hit.line}",
-                f"{hit.kind} (detect-secrets)",
+                f"{name}/{secret.location}",
+                f"{secret.what}; found by: {', '.join(secret.detectors)}",
                 "no secrets in tracked files",
-                "Remove it from the code, rotate it (it is in the git history for good), and load it from the "
-                "environment or a secret manager.",
+                remediation,
+                severity=secret.severity,
                 references=refs,
             )
         )
-    if not audit.committed:
+    if audit.too_large:
+        shown = ", ".join(audit.too_large[:5]) + (
+            f" (+{len(audit.too_large) - 5} more)" if len(audit.too_large) > 5 else ""
+        )
+        audit.findings.append(
+            _finding(
+                "secrets.repo.committed_secret",
+                "No secret is committed to the repository",
+                Status.WARN,
+                name,
+                f"{len(sized)} tracked files scanned, but {len(audit.too_large)} larger than secrets.max_file_bytes "
+                f"({params.max_file_bytes:,} bytes) were not: {shown}",
+                "every tracked file scanned",
+                "Raise secrets.max_file_bytes, or exclude the files (secrets.exclude) once you know they hold no "
+                "secret.",
+                severity=Severity.MEDIUM,
+                references=refs,
+            )
+        )
+    elif not audit.secrets:
         audit.findings.append(
             _finding(
                 "secrets.repo.committed_secret",
@@ -259,18 +511,24 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
             )
         )
 
-    templates = params.env_templates
-    audit.tracked_env_files = [
-        f for f in files if is_env_file(Path(f).name) and not any(fnmatch.fnmatch(Path(f).name, t) for t in templates)
-    ]
     for path in audit.tracked_env_files:
+        inside = [h for h in audit.secrets if h.file == path]
+        observed = "tracked by git"
+        if inside:
+            lines = ", ".join(str(h.line) for h in inside)
+            observed += (
+                f"; holds {len(inside)} secret value(s) (line {lines}), each reported once under "
+                "secrets.repo.committed_secret"
+            )
+        if path in env_errors:
+            observed += f"; could not be parsed line by line ({env_errors[path]})"
         audit.findings.append(
             _finding(
                 "secrets.repo.env_file_tracked",
                 "No real .env file is tracked by git",
                 Status.FAIL,
                 f"{name}/{path}",
-                "tracked by git",
+                observed,
                 f"only templates ({', '.join(templates)}) are tracked",
                 f"git rm --cached {path}, add it to .gitignore, rotate every secret it held.",
                 references=("Secrets management: keep .env.production out of git",),
@@ -292,23 +550,22 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
     for path in template_files:
         check_template(repo / path, f"{name}/{path}", audit)
 
-    container_files = [f for f in sized if is_compose_file(Path(f).name) or is_dockerfile(Path(f).name)]
-    for path in container_files:
-        audit.literals.extend(scan_file(repo / path, display=f"{name}/{path}"))
-    for hit in audit.literals:
+    for path, found in literal_files.items():
+        listed = "; ".join(f"{h.key} at line {h.line} ({h.where})" for h in found)
         audit.findings.append(
             _finding(
                 "secrets.repo.literal",
                 "Container files take secrets from the environment, not literals",
                 Status.FAIL,
-                hit.target,
-                f"{hit.key} is a literal in {hit.where}",
+                f"{name}/{path}",
+                f"{len(found)} secret literal(s): {listed}; each secret is reported once under "
+                "secrets.repo.committed_secret",
                 "secrets passed as ${VAR} references, build secrets or a secret store",
                 "Replace the literal with a ${VAR} reference (compose) or a build secret (Dockerfile "
                 "RUN --mount=type=secret), and rotate the value: it is in the image layers and git history.",
             )
         )
-    if container_files and not audit.literals:
+    if container_files and not literal_files:
         audit.findings.append(
             _finding(
                 "secrets.repo.literal",
