@@ -39,9 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="audit one or more environments and write HTML/JSON/CSV/JUnit reports")
-    run.add_argument("--env", action="append", required=True, metavar="NAME", help="params/NAME.yaml (repeatable)")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--env", action="append", metavar="NAME", help="params/NAME.yaml (repeatable)")
+    which.add_argument("--all", action="store_true", help="every environment in the params folder")
     run.add_argument("--areas", type=_split_areas, help="comma-separated subset of areas to run")
-    run.add_argument("--workers", type=int, default=2, help="notebooks executed in parallel (default 2)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="notebooks executed in parallel: warm kernels here, or Dask workers for dask-local (default 2)",
+    )
+    run.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start a new kernel for every notebook instead of reusing warm kernels (slower)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=("local", "dask-local", "dask"),
+        default="local",
+        help="where notebooks run: local warm kernels (default), a Dask LocalCluster, or a Dask scheduler",
+    )
+    run.add_argument("--scheduler", metavar="tcp://HOST:8786", help="the Dask scheduler for --executor dask")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default reports/)")
     run.add_argument("--params-dir", type=Path, default=Path("params"), help="params folder (default params/)")
 
@@ -90,13 +109,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harden_lib.params import environment_names
     from harden_lib.runner import Runner
 
-    if args.workers < 1 or args.workers > 16:
-        print("harden: error: --workers must be between 1 and 16", file=sys.stderr)
+    if args.workers < 1 or args.workers > 64:
+        print("harden: error: --workers must be between 1 and 64", file=sys.stderr)
         return EXIT_USAGE
-    runner = Runner(reports_dir=args.reports, params_dir=args.params_dir, workers=args.workers)
-    result = runner.run(args.env, args.areas)
+    if args.executor == "dask" and not args.scheduler:
+        print("harden: error: --executor dask needs --scheduler tcp://HOST:8786", file=sys.stderr)
+        return EXIT_USAGE
+    if args.scheduler and args.executor != "dask":
+        print("harden: error: --scheduler is only used with --executor dask", file=sys.stderr)
+        return EXIT_USAGE
+    names = environment_names(args.params_dir) if args.all else args.env
+    if not names:
+        print(f"harden: error: no environment found in {args.params_dir}", file=sys.stderr)
+        return EXIT_USAGE
+    runner = Runner(
+        reports_dir=args.reports,
+        params_dir=args.params_dir,
+        workers=args.workers,
+        fresh_kernels=args.fresh_kernels,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
+    result = runner.run(names, args.areas)
     for env in result.environments:
         where = env.run_dir / "index.html" if env.run_dir else "(no report)"
         print(f"{env.environment}: {env.verdict} (exit {env.exit_code}) {env.error or ''} {where}".replace("  ", " "))

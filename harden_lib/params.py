@@ -257,6 +257,16 @@ def environment_path(name: str, params_dir: str | os.PathLike[str] = "params") -
     return Path(params_dir) / f"{name}.yaml"
 
 
+def environment_names(params_dir: str | os.PathLike[str] = "params") -> list[str]:
+    """What ``harden run --all`` runs: every ``*.yaml`` directly in the params folder.
+
+    Shared bases and checklist profiles live in sub-folders (``base/``, ``checklists/``) and
+    templates are named ``*.example.yaml``, so neither is mistaken for an environment.
+    """
+    folder = Path(params_dir)
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.is_file() and not p.name.endswith(".example.yaml"))
+
+
 def _read_yaml(file: Path) -> dict[str, Any]:
     try:
         text = file.read_text(encoding="utf-8")

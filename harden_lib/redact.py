@@ -14,7 +14,9 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
@@ -150,14 +152,35 @@ class SecretRegistry:
 #: The process-wide registry; params loading and env-file parsing register into it.
 SECRETS = SecretRegistry()
 
+#: The registry of the environment being worked on in this thread/task, when the runner works
+#: on several environments at once (each one's secrets must scrub its own reports only).
+_ACTIVE_REGISTRY: ContextVar[SecretRegistry | None] = ContextVar("harden_active_secrets", default=None)
+
+
+def active_registry() -> SecretRegistry:
+    """The registry ``register_secret`` and ``scrub`` use here: the scoped one, else ``SECRETS``."""
+    scoped = _ACTIVE_REGISTRY.get()
+    return SECRETS if scoped is None else scoped  # an empty scoped registry is falsy (``__len__``)
+
+
+@contextmanager
+def secret_scope(registry: SecretRegistry | None = None) -> Iterator[SecretRegistry]:
+    """Within the block (and this context only), secrets register into and scrub from ``registry``."""
+    registry = registry if registry is not None else SecretRegistry()
+    token = _ACTIVE_REGISTRY.set(registry)
+    try:
+        yield registry
+    finally:
+        _ACTIVE_REGISTRY.reset(token)
+
 
 def register_secret(value: str | None) -> None:
-    SECRETS.add(value)
+    active_registry().add(value)
 
 
 def scrub(text: str) -> str:
     """Replace every registered secret value in ``text``."""
-    return SECRETS.scrub(text)
+    return active_registry().scrub(text)
 
 
 #: Longest server-controlled value shown in a finding or evidence table.

@@ -17,24 +17,29 @@ import platform
 import secrets
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden_lib.areas import AREAS, SUMMARY
 from harden_lib.errors import HardenError
 from harden_lib.exports import write_findings_csv, write_findings_json, write_junit
 from harden_lib.findings import Finding, atomic_write_text
+from harden_lib.lanes import NotebookResult, NotebookTask
 from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR, attach_demo, project_root
 from harden_lib.params import Environment, environment_path, load_environment
-from harden_lib.redact import SECRETS, register_secret, scrub
+from harden_lib.redact import SecretRegistry, active_registry, register_secret, scrub, secret_scope
 from harden_lib.reports_index import write_reports_index, write_run_index
 from harden_lib.summary import EXECUTION_FILE, collect, flatten, verdict
+
+if TYPE_CHECKING:
+    from harden_lib.executors import Executor
 
 EXIT_GO = 0
 EXIT_NO_GO = 1
@@ -44,8 +49,8 @@ EXIT_USAGE = 64
 #: Parameters every notebook's ``parameters`` cell must declare (references, never secrets).
 NOTEBOOK_PARAMETERS = ("params_path", "run_dir")
 
-#: Kernel start failures worth one retry (papermill issue 511: parallel kernels racing).
-_STARTUP_RACES = ("Address already in use", "Kernel didn't respond", "Kernel died before replying")
+#: Where notebooks execute: warm lanes here, a Dask LocalCluster, or an existing Dask scheduler.
+EXECUTORS = ("local", "dask-local", "dask")
 
 
 @dataclass
@@ -57,6 +62,7 @@ class AreaRun:
     error: str | None = None
     html: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    kernel: str = ""  # warm (reused), fresh or replaced
 
 
 @dataclass
@@ -92,21 +98,23 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
-def _kernel_manager_logging_to(log_path: Path) -> type:
-    """A kernel manager whose kernel writes stdout/stderr to ``log_path`` instead of our terminal.
+class _Counter:
+    """Notebooks and environments done so far, and a naive ETA, for the progress lines."""
 
-    Kernels otherwise print their own warnings (e.g. ipykernel's TCP notice) into the
-    runner's progress output; in the run's ``logs/`` folder they are kept as evidence.
-    """
-    from jupyter_client.manager import AsyncKernelManager
+    def __init__(self, total: int, environments: int) -> None:
+        self.total = total
+        self.environments = environments
+        self.notebooks = 0
+        self.environments_done = 0
+        self.started = time.monotonic()
 
-    class LoggedKernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> Any:
-            with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-                kw["stdout"] = kw["stderr"] = log
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return LoggedKernelManager
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        left = self.total - self.notebooks
+        eta = f", ETA {elapsed / self.notebooks * left:.0f}s" if self.notebooks and left else ""
+        return (
+            f"[{self.notebooks}/{self.total} notebooks, {self.environments_done}/{self.environments} environments{eta}]"
+        )
 
 
 class Progress:
@@ -122,8 +130,30 @@ class Progress:
             print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
 
 
+@dataclass
+class _EnvState:
+    """One environment's progress through a run (the runner's bookkeeping, not exported)."""
+
+    name: str
+    outcome: EnvRun
+    registry: SecretRegistry
+    started: float
+    started_at: datetime
+    params_path: Path
+    env: Environment | None = None
+    selected: list[str] = field(default_factory=list)
+    results: dict[str, AreaRun] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+
+
 class Runner:
-    """Runs environments one after another, each environment's areas in parallel."""
+    """Runs every (environment, area) notebook on one shared pool of warm kernels.
+
+    Every environment's areas are queued at once; an environment's summary jumps the queue
+    as soon as its own areas are done, and its reports are written (in a background thread)
+    while other environments' notebooks still run. Each environment has its own secret
+    registry, so one environment's secrets never scrub, or leak into, another's reports.
+    """
 
     def __init__(
         self,
@@ -133,6 +163,9 @@ class Runner:
         notebooks: Path | str | None = None,
         workers: int = 2,
         progress: Callable[[str], None] | None = None,
+        fresh_kernels: bool = False,
+        executor: str | Executor = "local",
+        scheduler: str | None = None,
     ) -> None:
         # Absolute, because kernels run with the notebooks folder as their working directory.
         self.reports_dir = Path(reports_dir).resolve()
@@ -140,44 +173,192 @@ class Runner:
         self.notebooks = (Path(notebooks) if notebooks else notebooks_dir()).resolve()
         self.workers = max(1, workers)
         self.progress = progress or Progress()
+        self.fresh_kernels = fresh_kernels
+        #: an executor started by the caller (tests, benchmarks) is reused across runs, never closed here
+        self.shared_executor: Executor | None = None
+        if not isinstance(executor, str):
+            self.shared_executor, executor = executor, executor.name
+        elif executor not in EXECUTORS:
+            raise HardenError(f"unknown executor '{executor}'; known: {', '.join(EXECUTORS)}")
+        if executor == "dask" and not scheduler and self.shared_executor is None:
+            raise HardenError("--executor dask needs --scheduler tcp://HOST:8786")
+        self.executor_name = executor
+        self.scheduler = scheduler
+        self.executor_stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ public
 
     def run(self, env_names: Sequence[str], areas: Sequence[str] | None = None) -> RunResult:
-        results = []
-        for name in env_names:
-            results.append(self.run_environment(name, areas))
+        # Kernels start and preload while the environments are prepared.
+        executor = self.shared_executor or self._start_executor()
+        states: list[_EnvState] = []
+        try:
+            states = [self._open(name, areas) for name in env_names]
+            self._schedule(executor, [s for s in states if s.env is not None])
+        finally:
+            self.executor_stats = executor.stats()
+            if executor is not self.shared_executor:
+                executor.close()
         write_reports_index(self.reports_dir)
-        return RunResult(results)
+        return RunResult([s.outcome for s in states])
 
     def run_environment(self, name: str, areas: Sequence[str] | None = None) -> EnvRun:
-        started = time.monotonic()
+        return self.run([name], areas).environments[0]
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _start_executor(self) -> Executor:
+        from harden_lib.executors import DaskExecutor, LocalExecutor, area_modules
+
+        preload = area_modules(list(AREAS))
+        if self.executor_name == "local":
+            log_dir = Path(tempfile.mkdtemp(prefix="harden-lanes-"))
+            return LocalExecutor(
+                self.workers, log_dir=log_dir, cwd=self.notebooks, fresh=self.fresh_kernels, preload_modules=preload
+            )
+        return DaskExecutor(
+            scheduler=self.scheduler if self.executor_name == "dask" else None,
+            workers=self.workers,
+            fresh=self.fresh_kernels,
+            preload_modules=preload,
+        )
+
+    def _open(self, name: str, areas: Sequence[str] | None) -> _EnvState:
+        """Load and check one environment's params and create its run folder (errors are kept)."""
         started_at = datetime.now(UTC)
-        outcome = EnvRun(environment=name)
-        params_path = environment_path(name, self.params_dir)
-        try:
-            env = self._prepare(params_path)
-        except HardenError as exc:
-            outcome.error = scrub(str(exc))
-            self.progress(f"[{name}] cannot run: {outcome.error}")
-            return outcome
-        selected = [a for a in env.areas if areas is None or a in areas]
-        outcome.run_id = new_run_id(started_at)
-        run_dir = self.reports_dir / env.name / outcome.run_id
+        state = _EnvState(
+            name=name,
+            outcome=EnvRun(environment=name),
+            registry=SecretRegistry(),
+            started=time.monotonic(),
+            started_at=started_at,
+            params_path=environment_path(name, self.params_dir),
+        )
+        with secret_scope(state.registry):
+            try:
+                env = self._prepare(state.params_path)
+            except HardenError as exc:
+                state.outcome.error = scrub(str(exc))
+                self.progress(f"[{name}] cannot run: {state.outcome.error}")
+                return state
+        state.env = env
+        state.selected = [a for a in env.areas if areas is None or a in areas]
+        state.pending = set(state.selected)
+        state.outcome.run_id = new_run_id(started_at)
+        run_dir = self.reports_dir / env.name / state.outcome.run_id
         run_dir.mkdir(parents=True, exist_ok=False)
-        outcome.run_dir = run_dir
-        self.progress(f"[{name}] run {outcome.run_id}: areas {', '.join(selected) or '(none)'}")
+        (run_dir / "logs").mkdir()
+        state.outcome.run_dir = run_dir
+        self.progress(f"[{name}] run {state.outcome.run_id}: areas {', '.join(state.selected) or '(none)'}")
+        return state
 
-        area_runs = self._execute_areas(env, params_path, run_dir, selected)
-        self._write_execution(run_dir, area_runs)
-        summary_run = self._execute_one(SUMMARY, params_path, run_dir, env)
-        area_runs[SUMMARY] = summary_run
+    def _schedule(self, executor: Executor, states: list[_EnvState]) -> None:
+        """Submit every area of every environment; each summary as soon as its areas are done."""
+        total = sum(len(s.selected) + 1 for s in states)
+        counter = _Counter(total=total, environments=len(states))
+        if states:
+            self.progress(f"{total} notebooks of {len(states)} environment(s) queued on {self._where()}")
+        futures: dict[Future, tuple[_EnvState, str]] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="harden-reports") as reports:
+            finishing: list[Future] = []
+            for state in states:
+                for area in state.selected:
+                    futures[self._submit(executor, state, area)] = (state, area)
+                if not state.selected:
+                    futures[self._submit_summary(executor, state)] = (state, SUMMARY)
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    state, area = futures.pop(future)
+                    run = self._area_run(state, area, future)
+                    counter.notebooks += 1
+                    verb = "finished" if run.ok else f"FAILED ({run.error})"
+                    self.progress(f"[{state.name}] {area} {verb} in {run.seconds:.1f}s  {counter.line()}")
+                    if area == SUMMARY:
+                        state.results[SUMMARY] = run
+                        finishing.append(reports.submit(self._finish_in_scope, state, counter))
+                        continue
+                    state.results[area] = run
+                    state.pending.discard(area)
+                    if not state.pending:
+                        futures[self._submit_summary(executor, state)] = (state, SUMMARY)
+            for job in finishing:
+                job.result()
 
-        per_area = collect(env.model_copy(update={"areas": selected}), run_dir)
+    def _where(self) -> str:
+        kernels = "fresh kernels" if self.fresh_kernels else "warm kernels"
+        if self.executor_name == "local":
+            return f"{self.workers} local {kernels}"
+        if self.executor_name == "dask-local":
+            return f"a Dask LocalCluster of {self.workers} workers ({kernels})"
+        return f"the Dask scheduler {self.scheduler} ({kernels})"
+
+    def _task(self, state: _EnvState, area: str, priority: int) -> NotebookTask:
+        assert state.env is not None and state.outcome.run_dir is not None
+        run_dir = state.outcome.run_dir
+        return NotebookTask(
+            environment=state.name,
+            area=area,
+            notebook=str(self.notebooks / f"{area}.ipynb"),
+            output=str(run_dir / f"{area}.ipynb"),
+            parameters={"params_path": str(state.params_path.resolve()), "run_dir": str(run_dir)},
+            cwd=str(self.notebooks),
+            cell_timeout=state.env.execution.cell_timeout,
+            log_path=str(run_dir / "logs" / f"{area}.kernel.log"),
+            env_vars=_demo_variables() if state.env.demo.enabled else {},
+            priority=priority,
+        )
+
+    def _submit(self, executor: Executor, state: _EnvState, area: str) -> Future:
+        return executor.submit(self._task(state, area, priority=10))
+
+    def _submit_summary(self, executor: Executor, state: _EnvState) -> Future:
+        assert state.outcome.run_dir is not None
+        self._write_execution(state.outcome.run_dir, state.results)
+        return executor.submit(self._task(state, SUMMARY, priority=0), _summary_inputs(state.outcome.run_dir))
+
+    def _area_run(self, state: _EnvState, area: str, future: Future) -> AreaRun:
+        """The executor's result as an ``AreaRun``; files a remote worker returned are written here."""
+        title = AREAS[area].title if area in AREAS else "Summary: GO / NO-GO"
+        run = AreaRun(area=area, title=title)
+        try:
+            result: NotebookResult = future.result()
+        except Exception as exc:  # the executor itself failed (a lost Dask worker, …)
+            run.error = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
+        else:
+            run.ok, run.error, run.seconds = result.ok, result.error, result.seconds
+            run.kernel = result.kernel
+            assert state.outcome.run_dir is not None
+            for relative, content in result.files.items():
+                path = state.outcome.run_dir / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+        if run.error:
+            with secret_scope(state.registry):
+                run.error = scrub(run.error)[:500]
+        return run
+
+    def _finish_in_scope(self, state: _EnvState, counter: _Counter) -> None:
+        with secret_scope(state.registry):
+            try:
+                self._finish(state)
+            except Exception as exc:  # never lose the other environments' reports over one
+                state.outcome.error = scrub(f"writing the reports failed: {type(exc).__name__}: {exc}")[:500]
+                state.outcome.exit_code = EXIT_INCOMPLETE
+                self.progress(f"[{state.name}] {state.outcome.error}")
+        counter.environments_done += 1
+
+    def _finish(self, state: _EnvState) -> None:
+        """Collect the findings, decide, write every report and export, switch ``latest``."""
+        env, outcome, run_dir = state.env, state.outcome, state.outcome.run_dir
+        assert env is not None and run_dir is not None
+        area_runs = {a: state.results[a] for a in [*state.selected, SUMMARY] if a in state.results}
+        per_area = collect(env.model_copy(update={"areas": state.selected}), run_dir)
         decision = verdict(env, per_area)
         for area, findings in per_area.items():
             if area in area_runs:  # 'governance' has no notebook of its own
                 area_runs[area].counts = _counts(findings)
+        summary_run = area_runs[SUMMARY]
         summary_run.counts = _counts(flatten(per_area))
         complete = all(r.ok for r in area_runs.values())
         outcome.areas = list(area_runs.values())
@@ -194,12 +375,13 @@ class Runner:
         write_findings_json(run_dir / "findings.json", env.name, outcome.run_id, findings)
         write_findings_csv(run_dir / "findings.csv", env.name, findings)
         write_junit(run_dir / "junit.xml", env.name, findings, durations)
-        run_info = self._run_info(env, outcome, started_at, time.monotonic() - started, decision.result.blocking)
+        run_info = self._run_info(
+            env, outcome, state.started_at, time.monotonic() - state.started, decision.result.blocking
+        )
         atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
         write_run_index(run_dir, run_info, decision.result.blocking)
         _switch_latest(run_dir)
-        self.progress(f"[{name}] {outcome.headline} Report: {run_dir / 'index.html'}")
-        return outcome
+        self.progress(f"[{state.name}] {outcome.headline} Report: {run_dir / 'index.html'}")
 
     # ------------------------------------------------------------------ steps
 
@@ -232,62 +414,6 @@ class Runner:
         missing = [p for p in NOTEBOOK_PARAMETERS if p not in declared]
         if missing:
             raise HardenError(f"{path}: parameters cell does not declare {', '.join(missing)}")
-
-    def _execute_areas(
-        self, env: Environment, params_path: Path, run_dir: Path, areas: list[str]
-    ) -> dict[str, AreaRun]:
-        results: dict[str, AreaRun] = {}
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="harden-area") as pool:
-            futures = {pool.submit(self._execute_one, a, params_path, run_dir, env): a for a in areas}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-        return {a: results[a] for a in areas}
-
-    def _execute_one(self, area: str, params_path: Path, run_dir: Path, env: Environment) -> AreaRun:
-        import papermill
-        from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-        title = AREAS[area].title if area in AREAS else "Summary: GO / NO-GO"
-        result = AreaRun(area=area, title=title)
-        output = run_dir / f"{area}.ipynb"
-        log_path = run_dir / "logs" / f"{area}.kernel.log"
-        log_path.parent.mkdir(exist_ok=True)
-        parameters = {"params_path": str(params_path.resolve()), "run_dir": str(run_dir.resolve())}
-        self.progress(f"[{env.name}] {area} started")
-        began = time.monotonic()
-        for attempt in (1, 2):
-            try:
-                papermill.execute_notebook(
-                    str(self.notebooks / f"{area}.ipynb"),
-                    str(output),
-                    parameters=parameters,
-                    progress_bar=False,
-                    log_output=False,
-                    execution_timeout=env.execution.cell_timeout,
-                    cwd=str(self.notebooks),
-                    kernel_manager_class=_kernel_manager_logging_to(log_path),
-                )
-                result.ok = True
-                break
-            except papermill.PapermillExecutionError as exc:
-                result.error = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
-            except CellTimeoutError:
-                result.error = f"a cell ran longer than {env.execution.cell_timeout} s (execution.cell_timeout)"
-            except DeadKernelError:
-                result.error = "the kernel died (out of memory or crashed)"
-            except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                if attempt == 1 and any(race in message for race in _STARTUP_RACES):
-                    self.progress(f"[{env.name}] {area} kernel start failed ({message[:80]}); retrying once")
-                    continue
-                result.error = message
-            break
-        result.seconds = time.monotonic() - began
-        if result.error:
-            result.error = scrub(result.error)[:500]
-        state = "finished" if result.ok else f"FAILED ({result.error})"
-        self.progress(f"[{env.name}] {area} {state} in {result.seconds:.1f}s")
-        return result
 
     def _write_execution(self, run_dir: Path, runs: dict[str, AreaRun]) -> None:
         document = {
@@ -401,6 +527,19 @@ def _register_env_file_secrets(env: Environment) -> None:
             load_env_file(Path(env_file))  # registers secret-like values as a side effect
 
 
+def _demo_variables() -> dict[str, str]:
+    """Where the runner's demo target listens, for the kernels (URLs and a CA path: no secrets)."""
+    return {var: os.environ[var] for var in (DEMO_URL_VAR, DEMO_HTTP_URL_VAR, DEMO_CA_VAR) if var in os.environ}
+
+
+def _summary_inputs(run_dir: Path) -> dict[str, bytes]:
+    """What the summary notebook reads from the run folder (sent along to a remote worker)."""
+    files = {EXECUTION_FILE: (run_dir / EXECUTION_FILE).read_bytes()}
+    for path in sorted((run_dir / "findings").glob("*.json")):
+        files[f"findings/{path.name}"] = path.read_bytes()
+    return files
+
+
 def _placeholder_notebook(run: AreaRun):
     """A one-cell notebook that says why an area has no executed notebook."""
     import nbformat
@@ -416,7 +555,7 @@ def _placeholder_notebook(run: AreaRun):
 
 def _scrub_notebook(notebook: Any) -> int:
     """Replace any registered secret value in outputs; returns how many fields changed."""
-    if not len(SECRETS):
+    if not len(active_registry()):
         return 0
     changed = 0
 
@@ -444,7 +583,7 @@ def _scrub_notebook(notebook: Any) -> int:
 
 def _scrub_logs(folder: Path) -> None:
     """Kernel logs are written by code we do not control: scrub known secrets out of them."""
-    if not folder.is_dir() or not len(SECRETS):
+    if not folder.is_dir() or not len(active_registry()):
         return
     for log in folder.glob("*.log"):
         text = log.read_text(encoding="utf-8", errors="replace")
