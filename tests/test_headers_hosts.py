@@ -306,3 +306,38 @@ def test_failed_preflight_is_an_error_not_a_pass(pki: CertBundle) -> None:
     assert cors.status is Status.ERROR and "preflight: failed" in cors.observed
     outcome = report.scores[site.base_url + "/"].outcome("cross-origin-resource-sharing")
     assert outcome.result == "cross-origin-resource-sharing-not-implemented" and "preflight failed" in outcome.detail
+
+
+# --------------------------------------------------------------------------- found by bench_observatory
+
+
+def test_redirect_loop_fails_and_is_judged_as_the_observatory_judges_it(pki: CertBundle) -> None:
+    with (
+        serve({"*": page(GOOD)}, certs=pki) as site,
+        serve({"*": lambda h: Reply(301, [("Location", "/again" + h.path[:20])], "")}, tls=False) as plain,
+    ):
+        report = audit(env_for({"base_url": site.base_url, "http_url": plain.base_url}, pki))
+        hops = [r for r in plain.requests if r[0] == "GET"]
+    assert len(hops) == 11  # the first request and the Observatory's 10 redirects, then judged
+    redirect = redirect_findings(report.findings)[plain.base_url + "/"]
+    assert redirect.status is Status.FAIL and "Still redirecting after 10 redirects" in redirect.observed
+    assert report.scores[site.base_url + "/"].outcome("redirection").result == "redirection-not-to-https"
+
+
+def test_browsers_and_the_observatory_read_content_types_differently() -> None:
+    """A meta CSP on a ``Text/HTML`` page binds browsers (harden's check) but not the grade."""
+    import httpx
+
+    from harden_lib.checks.headers import analyse_page
+    from harden_lib.http import FetchResult
+
+    body = '<html><head><meta http-equiv="Content-Security-Policy" content="default-src \'none\'"></head></html>'
+    result = FetchResult(
+        "https://a.example/", 200, httpx.Headers([("Content-Type", "Text/HTML")]), body.encode(), False, 0.0, "HTTP/1.1"
+    )
+    analysis = analyse_page("https://a.example/", result)
+    present = next(f for f in analysis.findings if f.check_id == "headers.csp.present")
+    assert present.status is Status.WARN and "<meta http-equiv>" in present.observed
+    assert analysis.score is not None
+    assert analysis.score.outcome("content-security-policy").result == "csp-not-implemented"
+    assert analysis.score.outcome("subresource-integrity").result == "sri-not-implemented-response-not-html"

@@ -474,3 +474,80 @@ def test_score_frame_and_plot() -> None:
     assert sorted(round(b.get_width()) for b in bars) == sorted(o.modifier for o in score.outcomes)
     assert f"{score.score} ({score.grade})" == "40 (D+)"
     assert "40 (D+)" in fig.axes[0].get_title()
+
+
+# --------------------------------------------------------------------------- found by bench_observatory
+
+
+@pytest.mark.parametrize(
+    ("cookie", "url", "expected"),
+    [
+        # tough-cookie (the Observatory's jar) drops a cookie whose Domain the host does not match ...
+        ("sessionid=1; Domain=example.com", "https://www.example.com/", "cookies-session-without-secure-flag"),
+        ("sessionid=1; Domain=.EXAMPLE.com", "https://www.example.com/", "cookies-session-without-secure-flag"),
+        ("sessionid=1; Domain=example.com", "https://shop.other.org/", "cookies-not-found"),
+        ("sessionid=1; Domain=sub.www.example.com", "https://www.example.com/", "cookies-not-found"),
+        # ... or is a public suffix / an IPv4 address (even the host's own) ...
+        ("sessionid=1; Domain=com", "https://www.example.com/", "cookies-not-found"),
+        ("sessionid=1; Domain=192.0.2.7", "https://192.0.2.7/", "cookies-not-found"),
+        ("sessionid=1; Domain=", "https://192.0.2.7/", "cookies-session-without-secure-flag"),
+        # ... and silently drops prefix violations (case-sensitive) ...
+        ("__Secure-sessionid=1; HttpOnly", "https://a.example/", "cookies-not-found"),
+        ("__Host-sessionid=1; Secure; HttpOnly; Path=/x", "https://a.example/", "cookies-not-found"),
+        (
+            "__Host-sessionid=1; Secure; HttpOnly",
+            "https://a.example/dir/page",
+            "cookies-not-found",
+        ),  # default path /dir
+        ("__Host-sessionid=1; Secure; HttpOnly", "https://a.example/", "cookies-secure-with-httponly-sessions"),
+        ("__host-sessionid=1; HttpOnly", "https://a.example/", "cookies-session-without-secure-flag"),
+    ],
+)
+def test_cookie_jar_acceptance_matches_tough_cookie(cookie: str, url: str, expected: str) -> None:
+    assert outcome([("Set-Cookie", cookie)], url=url)["cookies"] == expected
+
+
+def test_a_later_cookie_with_the_same_name_and_path_replaces_the_earlier() -> None:
+    cookies = [("Set-Cookie", "sessionid=a; Secure; HttpOnly"), ("Set-Cookie", "sessionid=b; Secure")]
+    assert outcome(cookies)["cookies"] == "cookies-session-without-httponly-flag"
+    cookies.reverse()
+    assert outcome(cookies)["cookies"] == "cookies-secure-with-httponly-sessions"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "html"),
+    [
+        ("text/html; charset=utf-8", True),
+        ("application/xhtml+xml", True),
+        ("Text/HTML", False),  # quirk: not lower-cased
+        ("text/html ; charset=utf-8", False),  # quirk: not trimmed before ';'
+        (None, False),  # no Content-Type: not HTML for the Observatory
+    ],
+)
+def test_what_the_observatory_calls_html(content_type: str | None, html: bool) -> None:
+    headers = [("Content-Type", content_type)] if content_type else []
+    body = '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'"><script src="http://x.org/a.js">'
+    got = outcome(headers, body)
+    assert obs.is_html(httpx.Headers(headers)) is html
+    assert (got["subresource-integrity"] == "sri-not-implemented-response-not-html") is not html
+    assert (got["content-security-policy"] == "csp-not-implemented") is not html  # meta read only from HTML
+
+
+def test_a_redirect_chain_cut_at_ten_is_judged_on_the_route_seen() -> None:
+    hops = tuple((301, f"http://a.example/{i}") for i in range(11))
+    probe = RedirectProbe("http://a.example/", hops, "more than 10 redirects", obs.TOO_MANY)
+    assert outcome([], redirect=probe)["redirection"] == "redirection-not-to-https"
+
+
+def test_untested_redirect_worst_case_and_summary() -> None:
+    score = observatory_score(page([]))
+    worst = score.worst_case()
+    assert (score.score, worst.score) == (30, 10)
+    assert worst.outcome("redirection").result == "redirection-missing"
+    assert worst.outcome("redirection").modifier == -20
+    text = score.summary()
+    assert "not tested, counted as 0: cross-origin-resource-sharing" in text
+    assert "redirection (no plain-HTTP address was probed)" in text
+    assert "at worst score 10, grade F" in text
+    skipped = RedirectProbe("http://a.example/", error="disabled", error_kind=obs.SKIPPED)
+    assert observatory_score(page([]), redirect=skipped).outcome("redirection").detail == "not probed: disabled"

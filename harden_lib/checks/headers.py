@@ -31,17 +31,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harden_lib.checks import csp as csp_mod
 from harden_lib.checks.observatory import (
     GRADES,
+    MAX_REDIRECTS,
     OBSERVATORY_CORS_ORIGIN,
     REDIRECT_STATUSES,
     SKIPPED,
     TEST_LINKS,
+    TOO_MANY,
     CorsProbe,
     ObservatoryScore,
     PageScan,
     RedirectProbe,
     evaluate,
     grade_rank,
-    is_html,
     plot_modifiers,
     scan_html,
     score_frame,
@@ -1447,6 +1448,17 @@ def _grade_finding(target: str, score: ObservatoryScore, min_grade: str) -> Find
 # --------------------------------------------------------------------------- one response
 
 
+def _is_html_for_browsers(headers: Any) -> bool:
+    """Whether a browser renders the response as HTML (so its meta policies apply).
+
+    Media types are case-insensitive, and without a Content-Type browsers sniff the body;
+    the Observatory grade uses its own stricter reading (``observatory.is_html``).
+    """
+    values = headers.get_list("content-type")
+    mime = (values[0] if values else "").split(";")[0].strip().lower()
+    return not mime or mime in {"text/html", "application/xhtml+xml"}
+
+
 @dataclass
 class PageAnalysis:
     """Findings and Observatory score of one page (what ``analyse_response`` returns, plus the score)."""
@@ -1473,7 +1485,7 @@ def analyse_page(
     target = safe_text(redact_url(url), 300)
     headers = result.headers
     https = urlsplit(result.url).scheme.lower() == "https"
-    html = is_html(headers)
+    html = _is_html_for_browsers(headers)
     scan = scan_html(result.text) if html else None
 
     findings: list[Finding] = []
@@ -1582,7 +1594,7 @@ def _error_kind(message: str) -> str:
     return "other"
 
 
-def probe_redirect(client: httpx.Client, start: str, max_hops: int = 5) -> RedirectProbe:
+def probe_redirect(client: httpx.Client, start: str, max_hops: int = MAX_REDIRECTS) -> RedirectProbe:
     """Follow the plain-HTTP address hop by hop (each hop through ``fetch``, no auto-follow).
 
     Hop by hop, so every status code and ``Location`` is seen, and a failure is pinned to
@@ -1612,7 +1624,7 @@ def probe_redirect(client: httpx.Client, start: str, max_hops: int = 5) -> Redir
             return RedirectProbe(start, tuple(hops), locations=tuple(locations))
         url = nxt
     return RedirectProbe(
-        start, tuple(hops), f"{redact_url(start)}: more than {max_hops} redirects", "other", url, tuple(locations)
+        start, tuple(hops), f"{redact_url(start)}: more than {max_hops} redirects", TOO_MANY, url, tuple(locations)
     )
 
 
@@ -1627,6 +1639,14 @@ def redirect_finding(probe: RedirectProbe) -> Finding:
             target,
             f"Not tested: {safe_text(probe.error or 'not probed', 200)}. The Observatory grade of the pages on "
             "this host counts the redirect as not tested (0), never as a pass.",
+        )
+    if probe.error_kind == TOO_MANY:
+        return _make(
+            "headers.redirect_https",
+            Status.FAIL,
+            target,
+            f"Still redirecting after {len(probe.hops) - 1} redirects (browsers give up with too many "
+            f"redirects): {route}",
         )
     if probe.error is not None:
         if probe.error_kind == "connect" and not probe.hops:
@@ -1787,7 +1807,8 @@ def audit(env: Environment) -> HeadersAudit:
             make_client(env, headers=plain_headers, cookies=no_cookie_jar()) as plain,
             ThreadPoolExecutor(max_workers=workers) as pool,
         ):
-            probes = list(pool.map(lambda a: probe_redirect(plain, a + "/", env.http.max_redirects), addresses))
+            # Up to the Observatory's redirect budget (10), so a long chain is judged as it judges it.
+            probes = list(pool.map(lambda a: probe_redirect(plain, a + "/"), addresses))
         report.redirects = dict(zip(addresses, probes, strict=True))
     else:
         reason = "disabled by headers.check_redirect: false"

@@ -135,6 +135,10 @@ NOT_TESTED = "not-tested"
 OBSERVATORY_CORS_ORIGIN = "https://http-observatory.security.mozilla.org"
 #: ``REDIRECT_STATUS_CODES`` of src/retriever/session.js: the only statuses its retriever follows.
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: ``MAX_REDIRECTS`` of src/retriever/session.js: redirects followed before the chain is judged as is.
+MAX_REDIRECTS = 10
+#: ``RedirectProbe.error_kind`` of a chain cut at ``MAX_REDIRECTS``: judged on the route seen.
+TOO_MANY = "too-many"
 #: The worst result a test that was not run could have had (for ``ObservatoryScore.worst_case``).
 #: CORS: ``universal-access`` is unreachable upstream (see the module docstring), so its worst
 #: reachable results all carry modifier 0.
@@ -536,8 +540,9 @@ class RedirectProbe:
 
     ``hops`` lists every response in order as ``(status, url)``, the first being the
     plain-HTTP URL itself. ``error_kind`` is ``connect`` (nothing listens), ``tls``
-    (a certificate failed verification on the way), ``other``, or ``SKIPPED`` (no request was
-    made; ``error`` says why); ``error_at`` is the URL whose request failed.
+    (a certificate failed verification on the way), ``TOO_MANY`` (still redirecting after
+    ``MAX_REDIRECTS``: the route seen is judged, as upstream), ``other``, or ``SKIPPED`` (no
+    request was made; ``error`` says why); ``error_at`` is the URL whose request failed.
     """
 
     start: str
@@ -608,14 +613,21 @@ def scan_html(text: str) -> PageScan:
 
 
 def is_html(headers: Any) -> bool:
-    mime = _content_type(headers)
-    return not mime or mime in HTML_TYPES
+    """Whether the Observatory treats the response as HTML (reads its meta tags and scripts).
+
+    Quirk kept (retriever.js, subresource-integrity.js): the media type is the first
+    Content-Type up to ``;``, exactly as sent — not lower-cased, not trimmed — so
+    ``Text/HTML`` or ``text/html ;charset=utf-8`` is not HTML, and neither is a response
+    without a Content-Type (browsers would sniff it; the Observatory does not).
+    """
+    return _content_type(headers) in HTML_TYPES
 
 
 def _content_type(headers: Any) -> str:
-    # Node keeps only the first Content-Type; the Observatory splits off parameters.
+    # Node keeps only the first Content-Type (it drops duplicates) and trims surrounding
+    # whitespace of the value; the Observatory splits off parameters and nothing more.
     values = headers.get_list("content-type") if hasattr(headers, "get_list") else [headers.get("content-type", "")]
-    return (values[0] if values else "").split(";")[0].strip().lower()
+    return (values[0] if values else "").strip().split(";")[0]
 
 
 def _first_header(headers: Any, name: str) -> str | None:
@@ -944,30 +956,84 @@ class _JarCookie:
     same_site: str | None  # tough-cookie: "strict" / "lax" / "none", else undefined
 
 
-def _jar_cookies(raw_cookies: Sequence[str]) -> list[_JarCookie]:
-    """The cookies tough-cookie would store, reduced to what the cookies test reads."""
-    out: list[_JarCookie] = []
+def _default_path(path: str) -> str:
+    """RFC 6265 §5.1.4 default-path (tough-cookie ``defaultPath``)."""
+    if not path or not path.startswith("/"):
+        return "/"
+    cut = path.rfind("/")
+    return "/" if cut == 0 else path[:cut]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _cookie_domain_accepted(domain: str, host: str) -> bool:
+    """tough-cookie ``setCookie`` steps 5-6 for a ``Domain`` attribute.
+
+    Rejected: a public suffix (tldts finds no registrable domain: here a single label or an
+    IPv4 address — multi-label suffixes such as ``co.uk`` are not recognised without the
+    Public Suffix List) and a domain the request host does not domain-match.
+    """
+    if ":" not in domain and (_is_ip(domain) or "." not in domain):
+        return False
+    if domain == host:
+        return True
+    return host.endswith("." + domain) and not _is_ip(host)
+
+
+def _jar_cookies(raw_cookies: Sequence[str], url: str = "") -> list[_JarCookie]:
+    """The cookies tough-cookie (5.x, as the Observatory sets them) would store for ``url``.
+
+    Mirrors its ``setCookie``: strict parsing (a pair needs a non-empty name and "="),
+    ``Domain`` must domain-match the host and not be a public suffix, the ``__Secure-`` and
+    ``__Host-`` prefix rules (case-sensitive; silently dropped), and a later cookie with the
+    same name, domain and path replaces an earlier one.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    stored: dict[tuple[str, str, str], _JarCookie] = {}
     for raw in raw_cookies:
         pair, _, attributes = raw.partition(";")
         if "=" not in pair:
             continue  # tough-cookie (strict mode) rejects a cookie without "="
         key = pair.split("=", 1)[0].strip()
-        if not key or key == "heroku-session-affinity":  # COOKIES_TO_DELETE
+        if not key:
             continue
         secure = http_only = False
         same_site: str | None = None
+        domain = ""
+        path: str | None = None
         for attribute in attributes.split(";"):
             name, _, value = attribute.partition("=")
             name = name.strip().lower()
+            value = value.strip()
             if name == "secure":
                 secure = True
             elif name == "httponly":
                 http_only = True
             elif name == "samesite":
-                value = value.strip().lower()
+                value = value.lower()
                 same_site = value if value in {"strict", "lax", "none"} else None
-        out.append(_JarCookie(key, secure, http_only, same_site))
-    return out
+            elif name == "domain" and value:
+                domain = value.lstrip(".").lower()
+            elif name == "path":
+                path = value or None
+        if domain and host and not _cookie_domain_accepted(domain, host):
+            continue
+        if path is None or not path.startswith("/"):
+            path = _default_path(parts.path)
+        if key.startswith("__Secure-") and not secure:
+            continue
+        if key.startswith("__Host-") and not (secure and not domain and path == "/"):
+            continue
+        stored[(key, domain or host, path)] = _JarCookie(key, secure, http_only, same_site)
+    # COOKIES_TO_DELETE of cookies.js
+    return [c for c in stored.values() if c.key != "heroku-session-affinity"]
 
 
 def _contains_invalid_samesite(raw: str) -> bool:
@@ -983,14 +1049,14 @@ def _contains_invalid_samesite(raw: str) -> bool:
     return False
 
 
-def cookies_test(raw_cookies: Sequence[str], hsts_passed: bool) -> tuple[str, bool, str]:
+def cookies_test(raw_cookies: Sequence[str], hsts_passed: bool, url: str = "") -> tuple[str, bool, str]:
     """``cookiesTest`` of src/analyzer/tests/cookies.js."""
     expectation = "cookies-secure-with-httponly-sessions"
     result: str | None = None
     for raw in raw_cookies:
         if _contains_invalid_samesite(raw):
             result = _only_if_worse("cookies-samesite-flag-invalid", result, _COOKIE_ORDER)
-    cookies = _jar_cookies(raw_cookies)
+    cookies = _jar_cookies(raw_cookies, url)
     if not cookies:
         result = "cookies-not-found"
     else:
@@ -1088,7 +1154,7 @@ def redirection_test(probe: RedirectProbe | None, preloaded: bool = False) -> tu
         result = "redirection-invalid-cert"
     elif probe.error_kind == "connect" and not probe.hops:
         result = "redirection-not-needed-no-http"
-    elif probe.error is not None or not route:
+    elif (probe.error is not None and probe.error_kind != TOO_MANY) or not route:
         # Upstream calls any failed plain-HTTP session "not needed" (a pass); an unprobed
         # redirect must not pass here, so it is "not tested" with the reason.
         return NOT_TESTED, False, f"probe of {probe.start} failed: {probe.error or 'no response'}"[:400]
@@ -1162,10 +1228,9 @@ _SRI_ORDER = (
 def sri_test(headers: Any, url: str, scan: PageScan | None) -> tuple[str, bool, str]:
     """``subresourceIntegrityTest`` of src/analyzer/tests/subresource-integrity.js."""
     expectation = "sri-implemented-and-external-scripts-loaded-securely"
-    mime = _content_type(headers)
     result: str | None = None
     detail = ""
-    if mime and mime not in HTML_TYPES:
+    if not is_html(headers):
         result = "sri-not-implemented-response-not-html"
     elif scan is None or scan.error:
         return "html-not-parseable", False, (scan.error if scan else "")
@@ -1307,11 +1372,14 @@ def evaluate(
     plain-HTTP address (None: ``not-tested``). ``scan`` is an already parsed page
     (``scan_html``), to avoid parsing the body twice.
     """
-    if scan is None and is_html(headers):
+    # Meta tags and scripts are read only from what the Observatory calls HTML.
+    if not is_html(headers):
+        scan = None
+    elif scan is None:
         scan = scan_html(body_text)
     csp = csp_test(headers, url, scan)
     hsts = hsts_test(headers, url, verified, hsts_preloaded)
-    cookies = cookies_test(_set_cookies(headers), hsts[1])
+    cookies = cookies_test(_set_cookies(headers), hsts[1], url)
     cors_outcome = cors_test(cors)
     redirection = redirection_test(redirect, hsts_preloaded)
     referrer = referrer_policy_test(headers, scan)
