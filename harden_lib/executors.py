@@ -98,7 +98,6 @@ def _lane_plugin_class() -> type:
             self.preload_modules = tuple(preload_modules)
             self.fresh = fresh
             self.lane: KernelLane | None = None
-            self.lock = threading.Lock()
 
         def setup(self, worker: Any) -> None:
             from harden_lib.runner import notebooks_dir

@@ -417,9 +417,8 @@ class KernelLane:
                 chunk = log.read(1_000_000)
         except OSError:
             return
-        if chunk:
-            with open(destination, "a", encoding="utf-8") as out:
-                out.write(self._scrub(chunk.decode("utf-8", errors="replace")))
+        with open(destination, "a", encoding="utf-8") as out:  # created even when the kernel said nothing
+            out.write(self._scrub(chunk.decode("utf-8", errors="replace")))
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harden_lib.demo.certs import CertBundle, generate_chain
@@ -20,3 +22,39 @@ def _fresh_secret_registry():
     SECRETS.clear()
     yield
     SECRETS.clear()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "params" / "examples"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo audited the README's way: from a project folder, relative --reports/--params-dir.
+
+    Session-scoped: the end-to-end, leak and executor tests all read this one run.
+    Returns (exit code, reports folder, run folder).
+    """
+    from harden_lib import cli
+    from harden_lib.demo import running_demo
+
+    running_demo().reset_rate_limits()  # each run starts from a fresh limiter, whatever ran before
+    work = tmp_path_factory.mktemp("work")
+    (work / "params").symlink_to(ROOT / "params")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        code = cli.main(["run", "--env", "demo", "--reports", "reports", "--params-dir", "params"])
+    reports = work / "reports"
+    return code, reports, (reports / "demo" / "latest").resolve()
+
+
+@pytest.fixture(scope="session")
+def examples_run(tmp_path_factory):
+    """Every example environment in one ``harden run --all`` (they share the warm kernels)."""
+    from harden_lib import cli
+    from harden_lib.demo import running_demo
+
+    running_demo().reset_rate_limits()  # each run starts from a fresh limiter, whatever ran before
+    reports = tmp_path_factory.mktemp("examples") / "reports"
+    code = cli.main(["run", "--all", "--params-dir", str(EXAMPLES), "--reports", str(reports)])
+    return code, reports

@@ -42,19 +42,6 @@ def demo_secret_values() -> list[str]:
     return values
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The README's way: run from the project folder with relative --reports/--params-dir."""
-    work = tmp_path_factory.mktemp("work")
-    (work / "params").symlink_to(ROOT / "params")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(work)
-        code = cli.main(["run", "--env", "demo", "--reports", "reports", "--params-dir", "params"])
-    reports = work / "reports"
-    run_dir = (reports / "demo" / "latest").resolve()
-    return code, reports, run_dir
-
-
 def test_demo_is_no_go_with_every_report(demo_run):
     code, reports, run_dir = demo_run
     assert code == 1

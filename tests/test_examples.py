@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from harden_lib import cli
 from harden_lib.checklist import filled_checklist
 from harden_lib.params import load_environment
 from harden_lib.summary import collect, flatten
@@ -16,11 +16,12 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_example_runs_and_reads_like_the_filled_in_checklist(example, tmp_path):
-    reports = tmp_path / "reports"
-    code = cli.main(["run", "--env", example.stem, "--params-dir", str(EXAMPLES), "--reports", str(reports)])
+def test_example_runs_and_reads_like_the_filled_in_checklist(example, examples_run):
+    code, reports = examples_run
     assert code == 1  # the examples carry realistic mistakes
     run_dir = (reports / example.stem / "latest").resolve()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["exit_code"] == 1 and all(a["ok"] for a in run["areas"]), run["areas"]
     env = load_environment(example)
     assert env.profile is not None
     table = filled_checklist(env.profile, flatten(collect(env, run_dir)))

@@ -163,6 +163,10 @@ class RateLimiter:
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        with self._lock:
+            self._hits.clear()
+
     def hit(self, client: str) -> int | None:
         """Record a request; None when allowed, else the seconds until the oldest hit expires."""
         now = time.monotonic()
@@ -651,6 +655,18 @@ class DemoTarget:
     def secret_values(self) -> dict[str, str]:
         """Cookie name -> the random value this target hands out; must never reach a report."""
         return {"session": self._session, "csrftoken": self._csrftoken}
+
+    def reset_rate_limits(self) -> None:
+        """Forget every client's rate-limit hits, as a restarted app would.
+
+        The limits are per client address and last up to an hour, so a second audit from the
+        same process would otherwise find them half used: tests and benchmarks that compare
+        two runs against one demo call this between the runs.
+        """
+        with self._lock:
+            site = getattr(self._https, "site", None)
+            for limiter in getattr(site, "limiters", {}).values():
+                limiter.reset()
 
     def __repr__(self) -> str:
         where = f"{self.base_url}, {self.http_url}" if self.running else "stopped"
