@@ -56,6 +56,11 @@ def preload(area_modules: tuple[str, ...] = ()) -> str:
             failed.append(f"{name} ({type(exc).__name__})")
     _warm_matplotlib()
     _snapshot()
+    # Everything imported so far lives as long as the kernel: move it out of the collector's
+    # sight, so the full collection of every reset scans only what notebooks allocated
+    # (~65 ms -> a few ms per collection with pandas, matplotlib and sslyze loaded).
+    gc.collect()
+    gc.freeze()
     seconds = time.perf_counter() - started
     return f"preloaded {len(PRELOAD) + len(area_modules) - len(failed)} modules in {seconds:.2f}s" + (
         f"; not importable: {', '.join(failed)}" if failed else ""
@@ -101,8 +106,7 @@ def reset(env_vars: Mapping[str, str] | None = None, cwd: str | None = None) -> 
     _restore_environ(env_vars or {})
     os.chdir(cwd or _baseline["cwd"])
     warnings.filters[:] = _baseline["warnings"]
-    gc.collect()
-    return "reset"
+    return "reset"  # InteractiveShell.reset already ran a full collection
 
 
 def _reset_harden_state() -> None:

@@ -34,6 +34,9 @@ from typing import Any
 STARTUP_RACES = ("Address already in use", "Kernel didn't respond", "Kernel died before replying")
 ENGINE_NAME = "harden-lane"
 RESET_TIMEOUT = 60.0
+#: No IPython history database: papermill never reads it, and writing it (SQLite, shared by every
+#: kernel of the user) cost ~80 ms per reset and serialised parallel kernels on its lock.
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
 _MAX_ERROR = 500
 
 
@@ -272,7 +275,7 @@ class KernelLane:
         started = time.monotonic()
         manager_class = _kernel_manager_logging_to(self.log_path)
         self.km = manager_class(kernel_name="python3")
-        self._run(self.km.start_kernel(cwd=str(self.cwd)))
+        self._run(self.km.start_kernel(cwd=str(self.cwd), extra_arguments=KERNEL_ARGUMENTS))
         self.kc = self.km.client()
         self.kc.start_channels()
         self._run(self.kc.wait_for_ready(timeout=60))

@@ -208,37 +208,73 @@ def test_validate_command(tmp_path, capsys):
     assert "gate.fail_on" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "area",
-    [
-        "config",
-        "headers",
-        "tls",
-        "secrets",
-        "operations",
-        "surface",
-        "cors",
-        "ratelimit",
-        "datastores",
-        "containers",
-        "dependencies",
-        "commands",
-        "summary",
-    ],
-)
-def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, tmp_path, monkeypatch):
-    """Opened in JupyterLab with default parameters, a notebook starts the demo target itself."""
-    import papermill
+@pytest.fixture(scope="module")
+def default_lanes(tmp_path_factory):
+    """Two warm lanes whose kernels know of no runner's demo target (as in a fresh JupyterLab)."""
+    import os
 
+    from harden_lib.areas import AREAS
+    from harden_lib.executors import LocalExecutor, area_modules
     from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR
 
-    for var in (DEMO_URL_VAR, DEMO_HTTP_URL_VAR, DEMO_CA_VAR):
-        monkeypatch.delenv(var, raising=False)  # no runner: nothing tells the kernel where a demo is
-    out = tmp_path / f"{area}.ipynb"
-    papermill.execute_notebook(
-        str(notebooks_dir() / f"{area}.ipynb"), str(out), progress_bar=False, cwd=str(notebooks_dir())
+    saved = {v: os.environ.pop(v) for v in (DEMO_URL_VAR, DEMO_HTTP_URL_VAR, DEMO_CA_VAR) if v in os.environ}
+    executor = LocalExecutor(
+        2, log_dir=tmp_path_factory.mktemp("lanes"), cwd=notebooks_dir(), preload_modules=area_modules(list(AREAS))
     )
-    executed = nbformat.read(out, as_version=4)
+    yield executor
+    executor.close()
+    os.environ.update(saved)
+
+
+AREA_NOTEBOOKS = [
+    "config",
+    "headers",
+    "tls",
+    "secrets",
+    "operations",
+    "surface",
+    "cors",
+    "ratelimit",
+    "datastores",
+    "containers",
+    "dependencies",
+    "commands",
+    "summary",
+]
+
+
+@pytest.fixture(scope="module")
+def default_runs(default_lanes, tmp_path_factory):
+    """Every notebook executed on its default parameters (no params path, no run folder)."""
+    from harden_lib.lanes import NotebookTask
+
+    out = tmp_path_factory.mktemp("defaults")
+    futures = {}
+    for area in AREA_NOTEBOOKS:
+        task = NotebookTask(
+            environment="defaults",
+            area=area,
+            notebook=str(notebooks_dir() / f"{area}.ipynb"),
+            output=str(out / f"{area}.ipynb"),
+            parameters={},
+            cwd=str(notebooks_dir()),
+            cell_timeout=300,
+            log_path=str(out / "logs" / f"{area}.log"),
+        )
+        futures[area] = default_lanes.submit(task)
+    return out, {area: future.result(timeout=600) for area, future in futures.items()}
+
+
+@pytest.mark.parametrize("area", AREA_NOTEBOOKS)
+def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, default_runs):
+    """Opened in JupyterLab with default parameters, a notebook starts the demo target itself.
+
+    The notebooks run on warm kernels that were started without any runner's demo variables,
+    so each kernel finds no demo and starts its own, exactly as a kernel in JupyterLab does.
+    """
+    out, results = default_runs
+    assert results[area].ok, results[area].error
+    executed = nbformat.read(out / f"{area}.ipynb", as_version=4)
     outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the area shows at least one chart"
