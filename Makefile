@@ -15,15 +15,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)
 
-# redis-server and PostgreSQL for the datastores tests (Debian packages; root installs them when
-# missing, anyone else is told the command). The tests start their own throwaway servers.
+# redis-server and PostgreSQL for the datastores tests, nginx and openssl for the TLS tests (Debian
+# packages; root installs them when missing, anyone else is told the command). The tests start their
+# own throwaway servers.
 services:
-	@if command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  echo "redis-server and PostgreSQL are installed"; \
+	@if command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } && command -v openssl >/dev/null; then \
+	  echo "redis-server, PostgreSQL, nginx and openssl are installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx openssl >/dev/null; \
 	else \
-	  echo "missing: run 'sudo apt-get install -y redis-server postgresql' (datastore tests skip until then)"; \
+	  echo "missing: run 'sudo apt-get install -y redis-server postgresql nginx openssl' (those tests skip until then)"; \
 	fi
 
 # Set up, run the demo audit, print where the report is. The demo is NO-GO on purpose (exit 1).
