@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import shutil
+import socketserver
 import ssl
 import subprocess
 import sys
@@ -466,16 +467,26 @@ def plain_routes(case: Case) -> Callable[[BaseHTTPRequestHandler], tuple[int, He
     return route
 
 
+class _Server(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` without the reverse DNS look-up of its address at bind time."""
+
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
 @contextlib.contextmanager
 def running(
     address: str, port: int, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext | None
 ) -> Iterator[None]:
-    server = ThreadingHTTPServer((address, port), handler)
-    server.daemon_threads = True
+    server = _Server((address, port), handler)
     server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     if context is not None:
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: ~250 servers are shut down one after another at the end
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield

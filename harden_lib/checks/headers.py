@@ -3,10 +3,13 @@
 For each configured URL the page is fetched once through the shared, hardened client
 (``harden_lib.http``) and its response headers are checked one by one — HSTS, CSP, framing,
 MIME sniffing, referrer, permissions, cross-origin isolation, cookies, information leaks,
-CORS — each as a ``Finding`` with a stable ``check_id`` and the URL as target. The
-plain-HTTP address is probed once, hop by hop, to see that it redirects to HTTPS. Every
-page also gets its Mozilla HTTP Observatory score (``harden_lib.checks.observatory``),
-reported as ``headers.observatory.grade``.
+CORS (the page's own GET and the Observatory's preflight) — each as a ``Finding`` with a
+stable ``check_id`` and the URL as target. The plain-HTTP address of every page's host is
+probed once, hop by hop, to see that it redirects to HTTPS (``plain_http_address``: http_url
+for base_url's origin, ``headers.http_urls`` for others, else ``http://host`` on port 80), and
+each page is graded with its own host's result. Every page also gets its Mozilla HTTP
+Observatory score (``harden_lib.checks.observatory``), reported as ``headers.observatory.grade``;
+a redirect that could not be probed is said so, never counted as a pass.
 
 Why the split between ``run`` and ``analyse_response``: the analysis is a pure function of
 a ``FetchResult`` so notebooks and tests can analyse saved or synthetic responses without
@@ -550,7 +553,8 @@ CHECKS: dict[str, CheckSpec] = {
     "headers.cors": CheckSpec(
         "Other sites cannot read responses with the user's cookies (CORS)",
         Severity.HIGH,
-        "No Access-Control-Allow-Origin reflecting arbitrary origins with credentials",
+        "Neither the page's GET nor its preflight answers with Access-Control-Allow-Origin reflecting arbitrary "
+        "origins with credentials, 'null', or (in production) '*'",
         "Allow only a fixed list of trusted origins; never reflect the Origin header with "
         "Access-Control-Allow-Credentials: true.",
         (_MDN + "Access-Control-Allow-Origin", _obs("cross-origin-resource-sharing")),
@@ -1404,7 +1408,11 @@ def _cors_finding(target: str, page_headers: Any, preflight: CorsProbe | None, p
         status, severity, text = _cors_verdict(preflight.headers, preflight.origin, production)
         where = f"OPTIONS with Origin: {safe_text(preflight.origin, 80)} → {preflight.status}"
         verdicts.append((status, severity, text, where))
-    worst = max(verdicts, key=lambda v: _CORS_RANK[v[0]])
+
+    def badness(verdict: tuple[Status, Severity | None, str, str]) -> tuple[int, int]:
+        return _CORS_RANK[verdict[0]], (verdict[1] or CHECKS["headers.cors"].severity).rank
+
+    worst = max(verdicts, key=badness)
     observed = "; ".join(f"{where}: {text}" for _, _, text, where in verdicts)
     return _make("headers.cors", worst[0], target, observed, severity=worst[1])
 

@@ -502,7 +502,9 @@ def outcome_for(result: str, passed: bool | None = None, detail: str = "", test:
     if result == NOT_TESTED:
         if test is None:
             raise ValueError("not-tested needs the test name")
-        return TestOutcome(test, result, 0, NOT_TESTED_DESCRIPTION.get(test, "Not tested"), False, detail)
+        # The reason goes into the description, so tables that show only descriptions say why.
+        description = f"Not tested: {detail[:300]}" if detail else NOT_TESTED_DESCRIPTION.get(test, "Not tested")
+        return TestOutcome(test, result, 0, description, False, detail)
     try:
         owner, modifier, description = SCORE_TABLE[result]
     except KeyError:
