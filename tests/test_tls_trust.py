@@ -94,7 +94,7 @@ def test_nginx_with_an_openssl_cli_private_ca_passes_everything_but_the_profile(
     assert got.pop("tls.cert.profile") == "warn"
     assert got == {k: "pass" for k in got}, {k: v for k, v in got.items() if v != "pass"}
     assert by_id(report.findings)["tls.cert.key"].observed == "RSA 2048 bits"
-    assert "CA Example Internal Root: no keyUsage" in by_id(report.findings)["tls.cert.profile"].observed
+    assert "CA Example Nginx Root: no keyUsage" in by_id(report.findings)["tls.cert.profile"].observed
 
 
 def test_a_cert_from_an_unknown_ca_still_fails_trust(tmp_path) -> None:
@@ -215,3 +215,40 @@ def test_offline_verification_does_not_guess_past_a_date_error(tmp_path) -> None
     bundle = generate_chain(tmp_path, not_before=now - timedelta(days=30), not_after=now - timedelta(days=1))
     result = verify_received_chain([load(bundle.cert_path)], [TrustStore("ours", cafile=bundle.ca_path)], now)
     assert result.trusted is None and "certificate has expired" in result.detail
+
+
+def test_a_missing_ca_bundle_is_an_error_not_a_verdict(tmp_path) -> None:
+    bundle = generate_chain(tmp_path, leaf_key_identifiers=False)
+    with serve({"*": Reply(200, [], "ok")}, certs=bundle) as served:
+        found = by_id(tls.run(env_for(served.base_url, tmp_path / "no-such-ca.pem")))
+    trusted = found["tls.cert.trusted"]
+    assert trusted.status is Status.ERROR and "(http.ca_bundle) does not exist" in trusted.observed
+    assert found["tls.cert.hostname"].status is Status.PASS  # the rest of the scan is unaffected
+
+
+def test_a_same_named_ca_ahead_in_the_bundle_breaks_a_leaf_without_aki_and_says_why(tmp_path) -> None:
+    """A CA re-created under the same name, the old one still first in the bundle: OpenSSL (curl, nginx
+    upstreams) takes the old one, because a leaf without AKI names its issuer by subject only."""
+    need(openssl_binary(), "openssl")
+    old = openssl_private_ca(tmp_path / "old")  # same subject as the scenario's root
+    with tls_server("openssl_ca", tmp_path / "served") as served:
+        old_first, new_first = tmp_path / "old-first.pem", tmp_path / "new-first.pem"
+        old_first.write_text(old.ca_path.read_text() + Path(served.ca_path).read_text())
+        new_first.write_text(Path(served.ca_path).read_text() + old.ca_path.read_text())
+        broken = by_id(tls.run(env_for(served.base_url, old_first, mozilla_profile="modern")))["tls.cert.trusted"]
+        fine = by_id(tls.run(env_for(served.base_url, new_first, mozilla_profile="modern")))["tls.cert.trusted"]
+    assert broken.status is Status.FAIL and "certificate signature failure" in broken.observed
+    assert "the leaf has no authorityKeyIdentifier, so OpenSSL picks its issuer by name alone" in broken.observed
+    assert fine.status is Status.PASS
+
+
+def test_an_unreadable_ca_bundle_is_an_error_unless_another_store_trusts_the_chain(tmp_path) -> None:
+    bundle = generate_chain(tmp_path, ca_key_usage=False)
+    garbage = tmp_path / "bundle.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    with serve({"*": Reply(200, [], "ok")}, certs=bundle) as served:
+        found = by_id(tls.run(env_for(served.base_url, garbage)))
+    trusted = found["tls.cert.trusted"]
+    assert trusted.status is Status.ERROR, trusted.observed
+    assert "http.ca_bundle (bundle.pem) could not be loaded" in trusted.observed
+    assert "the system store" in trusted.observed  # what could be judged is still said

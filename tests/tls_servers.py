@@ -133,6 +133,10 @@ def openssl_private_ca(
 ) -> CertBundle:
     """A private CA and a leaf made with the real ``openssl`` CLI, as a how-to would make them.
 
+    Scenarios give their roots different names: a leaf without authorityKeyIdentifier names its
+    issuer only by subject, so with two same-named CAs in one bundle OpenSSL may take the wrong
+    one ("certificate signature failure") — a real trap, tested on its own, not in every scenario.
+
     The root: ``openssl req -x509 -newkey …`` with nothing else — on Debian it gets basicConstraints
     and key identifiers from the default config, and **no keyUsage**. The leaf: a CSR signed with
     ``openssl x509 -req`` and an ``-extfile`` holding only the subjectAltName; OpenSSL 3 adds key
@@ -189,7 +193,7 @@ def openssl_ca(folder: Path) -> tuple[CertBundle, ssl.SSLContext]:
 
 def openssl_wrong_host(folder: Path) -> tuple[CertBundle, ssl.SSLContext]:
     """Private CA from the openssl CLI, leaf for another name only (db.internal.example)."""
-    bundle = openssl_private_ca(folder, ("db.internal.example",), key_type="rsa")
+    bundle = openssl_private_ca(folder, ("db.internal.example",), key_type="rsa", root_name="Example DB Root")
     return bundle, _context(bundle)
 
 
@@ -204,6 +208,7 @@ def expired_no_aki(folder: Path) -> tuple[CertBundle, ssl.SSLContext]:
         leaf_key_identifiers=False,
         leaf_key_usage=False,
         leaf_extended_key_usage=False,
+        ca_common_name="Expired Leaf Root",
     )
     return bundle, _context(bundle)
 
@@ -216,7 +221,7 @@ def unknown_ca(folder: Path) -> tuple[CertBundle, ssl.SSLContext]:
 
 def nginx_openssl_ca(folder: Path) -> tuple[CertBundle, None]:
     """Real nginx, Mozilla 'intermediate' configuration, RSA chain from the openssl CLI (no keyUsage/AKI)."""
-    return openssl_private_ca(folder, key_type="rsa", days=60), None
+    return openssl_private_ca(folder, key_type="rsa", days=60, root_name="Example Nginx Root"), None
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import logging
 import re
 import threading
 import time
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from harden_lib.params import Environment
 
 AREA = "tls"
+LOG = logging.getLogger(__name__)
 
 #: STARTTLS protocols sslyze can negotiate before the TLS handshake (its
 #: ``ProtocolWithOpportunisticTlsEnum``), by the name used in params.
@@ -525,7 +527,7 @@ def scan(specs: Sequence[ScanSpec], params: TlsParams, ca_bundle: Path | None = 
         with ThreadPoolExecutor(min(len(specs), MAX_PARALLEL_PROBES), thread_name_prefix="harden-tls") as pool:
             futures = {
                 spec.label: pool.submit(
-                    contextvars.copy_context().run, _scan_one, spec, out[spec.label], params, ca_bundle, stores, slots
+                    contextvars.copy_context().run, _scan_one, spec, out[spec.label], params, stores, slots
                 )
                 for spec in specs
             }
@@ -533,7 +535,8 @@ def scan(specs: Sequence[ScanSpec], params: TlsParams, ca_bundle: Path | None = 
                 try:
                     future.result()
                 except Exception:  # a bug must not cost the other hosts their results
-                    out[label].error = "the scan failed unexpectedly (an internal error of harden; see the logs)"
+                    LOG.exception("tls scan of one target failed")
+                    out[label].error = "the scan failed unexpectedly (an internal error of harden, logged)"
     if bundle_problem:
         for host_scan in out.values():
             if host_scan.error is None and host_scan.certificate is not None and not host_scan.certificate.trusted:
@@ -545,7 +548,6 @@ def _scan_one(
     spec: ScanSpec,
     host_scan: HostScan,
     params: TlsParams,
-    ca_bundle: Path | None,
     stores: Sequence[TrustStore],
     slots: threading.BoundedSemaphore,
 ) -> None:
@@ -560,27 +562,25 @@ def _scan_one(
     with slots:
         started = time.monotonic()
         try:
-            _scan_with_sslyze(spec, first, host_scan, params, ca_bundle, stores)
+            _scan_with_sslyze(spec, first, host_scan, params, stores)
         finally:
             host_scan.seconds = round(spent + time.monotonic() - started, 2)
 
 
-def _sslyze_request(spec: ScanSpec, ip: str, params: TlsParams, ca_bundle: Path | None) -> Any:
+def _sslyze_request(spec: ScanSpec, ip: str, params: TlsParams) -> Any:
+    """sslyze's request for one target, at the address the probe reached.
+
+    No custom CA file is handed to sslyze: its path validation is not used (trust is OpenSSL's,
+    see ``tls_trust``), and a CA bundle its parser rejects would cost the whole certificate scan.
+    """
     from sslyze import (
-        CertificateInfoExtraArgument,
         ProtocolWithOpportunisticTlsEnum,
-        ScanCommandsExtraArguments,
         ServerNetworkConfiguration,
         ServerNetworkLocation,
         ServerScanRequest,
     )
     from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
 
-    extra = ScanCommandsExtraArguments()
-    if ca_bundle is not None and Path(ca_bundle).is_file():
-        extra = ScanCommandsExtraArguments(
-            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_bundle))
-        )
     network = ServerNetworkConfiguration(
         tls_server_name_indication=spec.server_name,
         tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum[spec.starttls.upper()] if spec.starttls else None,
@@ -591,7 +591,6 @@ def _sslyze_request(spec: ScanSpec, ip: str, params: TlsParams, ca_bundle: Path 
         server_location=ServerNetworkLocation(spec.host, spec.port, ip_address=ip),
         network_configuration=network,
         scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
-        scan_commands_extra_arguments=extra,
     )
 
 
@@ -633,12 +632,11 @@ def _scan_with_sslyze(
     first: ProbeResult,
     host_scan: HostScan,
     params: TlsParams,
-    ca_bundle: Path | None,
     stores: Sequence[TrustStore],
 ) -> None:
     assert first.ip is not None
     try:
-        request = _sslyze_request(spec, first.ip, params, ca_bundle)
+        request = _sslyze_request(spec, first.ip, params)
     except Exception as exc:  # bad input must not stop the other targets
         host_scan.error = safe_text(f"cannot set up the scan: {exc}", 300)
         return

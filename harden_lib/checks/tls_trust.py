@@ -222,11 +222,12 @@ def verify_with_openssl(
     """OpenSSL's verdict on the server's chain against ``stores`` (see the module doc for the rules)."""
     now = now or datetime.now(UTC)
     failures: list[tuple[str, str]] = []
+    unloadable: list[str] = []
     for store in stores:
         try:
             first = _handshake(ip, port, server_name, starttls_protocol, store, timeout, check_time=True)
         except (ssl.SSLError, OSError) as exc:  # the store itself cannot be loaded
-            failures.append((store.name, f"the store could not be loaded ({safe_text(str(exc), 100)})"))
+            unloadable.append(f"{store.name} could not be loaded ({safe_text(str(exc), 120)})")
             continue
         if first.ok:
             return TrustResult(True, f"OpenSSL path validation succeeds against {store.name}", "", first.chain)
@@ -249,15 +250,35 @@ def verify_with_openssl(
             failures.append((store.name, again.reason))
             continue
         failures.append((store.name, first.reason))
-    return TrustResult(False, _failure_text(failures))
+    if unloadable:  # not judged against every store it should be: no verdict
+        judged = f"; {_failure_text(failures, None)}" if failures else ""
+        return TrustResult(None, "; ".join(unloadable) + judged)
+    return TrustResult(False, _failure_text(failures, received_chain[0] if received_chain else None))
 
 
-def _failure_text(failures: Sequence[tuple[str, str]]) -> str:
+def _failure_text(failures: Sequence[tuple[str, str]], leaf: x509.Certificate | None) -> str:
     reasons = {reason for _, reason in failures}
     if len(reasons) == 1:
         names = " and ".join(name for name, _ in failures)
-        return f"OpenSSL path validation fails against {names}: {failures[0][1]}"
-    return "OpenSSL path validation fails: " + "; ".join(f"{name}: {reason}" for name, reason in failures)
+        text = f"OpenSSL path validation fails against {names}: {failures[0][1]}"
+    else:
+        text = "OpenSSL path validation fails: " + "; ".join(f"{name}: {reason}" for name, reason in failures)
+    if leaf is not None and any("signature failure" in r for r in reasons) and not _has_aki(leaf):
+        text += (
+            " (the leaf has no authorityKeyIdentifier, so OpenSSL picks its issuer by name alone: probably a "
+            "different CA with the same name in the store was taken for it)"
+        )
+    return text
+
+
+def _has_aki(cert: x509.Certificate) -> bool:
+    from cryptography import x509
+
+    try:
+        cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return True
 
 
 def verify_received_chain(
@@ -307,7 +328,7 @@ def verify_received_chain(
         )
     if not failures:
         return TrustResult(None, "no trust store file to verify against" + note)
-    return TrustResult(False, _failure_text(failures) + note)
+    return TrustResult(False, _failure_text(failures, chain[0]) + note)
 
 
 def _load(nassl_chain: Sequence[object]) -> tuple[x509.Certificate, ...]:
