@@ -47,9 +47,11 @@ from harden_lib.checks.observatory import (
     evaluate,
     grade_rank,
     plot_modifiers,
+    plot_scores,
     scan_html,
     score_frame,
     score_outcomes,
+    scores_frame,
 )
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
@@ -1875,11 +1877,13 @@ __all__ = [
     "parse_set_cookie",
     "plain_http_address",
     "plot_modifiers",
+    "plot_scores",
     "probe_redirect",
     "redact_set_cookie",
     "redirect_finding",
     "run",
     "safe_text",
     "score_frame",
+    "scores_frame",
     "url_origin",
 ]

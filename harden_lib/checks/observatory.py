@@ -64,6 +64,8 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from harden_lib.redact import redact_url, safe_text
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -1455,6 +1457,63 @@ def score_frame(score: ObservatoryScore) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["test", "title", "result", "modifier", "counted", "passed", "description"])
+
+
+def scores_frame(scores: Mapping[str, ObservatoryScore]) -> pd.DataFrame:
+    """One row per page: score, grade, tests passed and every test's modifier (one table for many pages).
+
+    Drawing one modifier chart per page cost 0.5 s a page (19-32 s for 40 URLs); this table
+    carries the same numbers for every page at once.
+    """
+    import pandas as pd
+
+    rows = []
+    tests: list[str] = []
+    for url, score in scores.items():
+        row: dict[str, object] = {
+            "page": safe_text(redact_url(url), 120),
+            "score": score.score,
+            "grade": score.grade,
+            "tests passed": f"{score.tests_passed}/{len(score.outcomes)}",
+            "bonuses counted": score.bonus_applied,
+        }
+        for o in score.outcomes:
+            if o.test not in tests:
+                tests.append(o.test)
+            row[o.test] = o.modifier
+        rows.append(row)
+    columns = ["page", "score", "grade", "tests passed", "bonuses counted", *tests]
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: Pages drawn in the score chart; the rest are listed in ``scores_frame``'s table.
+MAX_SCORE_BARS = 40
+
+
+def plot_scores(scores: Mapping[str, ObservatoryScore]) -> Figure:
+    """Every page's score in one chart (lowest first), coloured by grade letter, capped at 40 bars."""
+    from harden_lib.render import figure
+
+    ranked = sorted(scores.items(), key=lambda item: (item[1].score, item[0]))
+    shown = ranked[:MAX_SCORE_BARS]
+    fig = figure(7.5, 1.3 + 0.32 * max(len(shown), 1))
+    ax = fig.subplots()
+    if not shown:
+        ax.text(0.5, 0.5, "no page could be scored", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    colours = {"A": "#2e7d32", "B": "#558b2f", "C": "#ef8f00", "D": "#d84315", "F": "#c62828"}
+    labels = [safe_text(redact_url(url), 60) for url, _ in shown][::-1]
+    values = [score.score for _, score in shown][::-1]
+    bars = ax.barh(labels, values, color=[colours[score.grade[0]] for _, score in shown][::-1])
+    ax.bar_label(bars, labels=[f"{score.score} ({score.grade})" for _, score in shown][::-1], padding=3, fontsize=8)
+    ax.set_xlim(0, 140)
+    ax.axvline(100, color="#333333", linewidth=0.6, linestyle=":")
+    ax.set_xlabel("Mozilla HTTP Observatory score (100 = no penalty; bonuses up to 135)")
+    more = f" — lowest {len(shown)} of {len(ranked)}; all in the table" if len(ranked) > len(shown) else ""
+    ax.set_title(f"Observatory score per page{more}", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
 
 
 def plot_modifiers(score: ObservatoryScore) -> Figure:
