@@ -137,6 +137,22 @@ def load_env_file(path: str | Path) -> EnvFile:
     return EnvFile(path=path, values=values, lines=lines, problems=tuple(problems), duplicates=duplicates)
 
 
+def register_file_secrets(path: str | Path | None) -> bool:
+    """Teach the scrubber an env file's secret values without judging the file.
+
+    For processes that show text but do not run the config checks (a kernel running another
+    area, the runner): whatever they print is scrubbed of the env file's secrets too. A file
+    that cannot be read is left to the config area to report; returns whether it was read.
+    """
+    if not path or not Path(path).is_file():
+        return False
+    try:
+        load_env_file(path)
+    except HardenError:
+        return False
+    return True
+
+
 def _no_value_message(key: str) -> str:
     """A line without '=': usually a typo, sometimes a token pasted on its own line."""
     if looks_like_secret(key):

@@ -3,6 +3,12 @@
 JUnit XML is written with the standard library's ElementTree (it escapes text and
 attributes); one testcase per finding, so CI systems list every check, with failures and
 errors where CI users expect them.
+
+Every export goes through the same scrubbing as the notebooks and HTML reports
+(``redact.scrub_output``: the secrets this process knows, URL passwords and credential query
+parameters). The area files ``findings/<area>.json`` are written by the kernels, which may not
+know every secret the runner knows (an env file another area loaded, the demo's cookies), so
+the runner scrubs them again with ``scrub_area_files`` before anything is exported.
 """
 
 from __future__ import annotations
@@ -15,9 +21,51 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harden_lib.findings import COLUMNS, Finding, Status, atomic_write_text
+from harden_lib.redact import scrub_output, scrub_tree
+
+#: The text fields of a finding (everything else is an enum, a date or a number).
+_TEXT_FIELDS = ("area", "check_id", "title", "target", "observed", "expected", "remediation", "waiver")
+
+
+def scrub_finding(finding: Finding) -> Finding:
+    """The finding with every text field scrubbed (returns the same object when nothing changed)."""
+    update: dict[str, object] = {}
+    for name in _TEXT_FIELDS:
+        value = getattr(finding, name)
+        cleaned = scrub_output(value)
+        if cleaned != value:
+            update[name] = cleaned
+    references = tuple(scrub_output(r) for r in finding.references)
+    if references != finding.references:
+        update["references"] = references
+    return finding.model_copy(update=update) if update else finding
+
+
+def scrub_findings(findings: Sequence[Finding]) -> list[Finding]:
+    return [scrub_finding(f) for f in findings]
+
+
+def scrub_area_files(run_dir: Path) -> int:
+    """Rewrite ``findings/<area>.json`` scrubbed with what this process knows; returns files changed.
+
+    A file that is not valid JSON is left for the summary to report (it becomes an error
+    finding there), but is scrubbed as text all the same.
+    """
+    changed = 0
+    for path in sorted((Path(run_dir) / "findings").glob("*.json")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            cleaned = json.dumps(scrub_tree(json.loads(text)), indent=2, ensure_ascii=False) + "\n"
+        except json.JSONDecodeError:
+            cleaned = scrub_output(text)
+        if cleaned != text:
+            atomic_write_text(path, cleaned)
+            changed += 1
+    return changed
 
 
 def write_findings_json(path: Path, environment: str, run_id: str, findings: Sequence[Finding]) -> None:
+    findings = scrub_findings(findings)
     document = {
         "environment": environment,
         "run_id": run_id,
@@ -27,6 +75,7 @@ def write_findings_json(path: Path, environment: str, run_id: str, findings: Seq
 
 
 def write_findings_csv(path: Path, environment: str, findings: Sequence[Finding]) -> None:
+    findings = scrub_findings(findings)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["environment", *COLUMNS])
@@ -51,6 +100,7 @@ def _xml_text(value: str) -> str:
 
 def write_junit(path: Path, environment: str, findings: Sequence[Finding], durations: dict[str, float]) -> None:
     """One testsuite per area, one testcase per finding."""
+    findings = scrub_findings(findings)
     root = ET.Element("testsuites", name=f"harden {environment}")
     by_area: dict[str, list[Finding]] = {}
     for finding in findings:

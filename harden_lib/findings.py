@@ -172,7 +172,9 @@ def save_findings(findings: Sequence[Finding], run_dir: Path | str, area: str) -
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "findings": [f.model_dump(mode="json") for f in findings],
     }
-    atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    from harden_lib.redact import scrub_tree  # the secrets and URL credentials this process knows
+
+    atomic_write_text(path, json.dumps(scrub_tree(document), indent=2, ensure_ascii=False) + "\n")
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import HttpUrl
 
+from harden_lib.envfile import register_file_secrets
 from harden_lib.findings import Finding, gate, save_findings
 from harden_lib.params import Environment, load_environment
 
@@ -49,7 +50,10 @@ def attach_demo(env: Environment) -> Environment:
 def open_environment(params_path: str | os.PathLike[str] | None = None) -> Environment:
     """The environment a notebook audits: ``params_path``, or the demo when it is empty."""
     path = Path(params_path) if params_path else default_params_path()
-    return attach_demo(load_environment(path))
+    env = attach_demo(load_environment(path))
+    # Every area's output is scrubbed of the env file's secrets, not only the config area's.
+    register_file_secrets(env.config.env_file)
+    return env
 
 
 def finish(findings: Sequence[Finding], env: Environment, area: str, run_dir: str | os.PathLike[str] | None) -> str:

@@ -35,7 +35,7 @@ from harden_lib.checks.tls import TlsParams
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Severity
 from harden_lib.governance import Attestation, SignOffs, Waiver
-from harden_lib.redact import REDACTED, is_secret_key, redact_url, register_secret
+from harden_lib.redact import REDACTED, is_secret_key, redact_urls, register_secret
 
 KeyPath = tuple[str | int, ...]
 
@@ -414,14 +414,20 @@ def _register_url_password(value: str) -> None:
 
 
 def _mask_literal_secrets(node: Any, key: str = "") -> Any:
+    """The params as written, safe to show: what a secret-named key holds is masked (a
+    ``${VAR}`` reference stays, its ``:-default`` does not), and every URL in any string loses
+    its password and credential query parameters (``redact.redact_urls``)."""
     if isinstance(node, dict):
         return {k: _mask_literal_secrets(v, str(k)) for k, v in node.items()}
     if isinstance(node, list):
         return [_mask_literal_secrets(v, key) for v in node]
-    if isinstance(node, str) and key and is_secret_key(key) and not _PLACEHOLDER.fullmatch(node.strip()):
-        return REDACTED
-    if isinstance(node, str) and "://" in node and "@" in node:
-        return redact_url(node)  # a password written into a URL
+    if isinstance(node, str) and key and is_secret_key(key):
+        reference = _PLACEHOLDER.fullmatch(node.strip())
+        if not reference:
+            return REDACTED
+        return re.sub(r":-[^}]*\}$", f":-{REDACTED}}}", node.strip()) if ":-" in node else node
+    if isinstance(node, str):
+        return redact_urls(node)
     return node
 
 

@@ -17,30 +17,133 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote_plus
 
 REDACTED = "[REDACTED]"
 
-#: Key names that hold secrets. Matched on word parts so ``TOKEN_URL`` style names still count.
-_SECRET_NAME = re.compile(
-    r"(?:^|[_\-.])(?:SECRET|PASSWORD|PASSWD|PASS|PWD|TOKEN|APIKEY|API_KEY|PRIVATE|CREDENTIALS?|"
-    r"AUTH|AUTHORIZATION|COOKIE|SESSION|SIGNING|ENCRYPTION|KEY|DSN|SALT|PEPPER|CLIENT_SECRET|"
-    r"ACCESS_KEY|WEBHOOK)(?:$|[_\-.])",
-    re.IGNORECASE,
+# --------------------------------------------------------------------------- secret names
+
+#: Splits a name into words: separators (``_ - . / space``), camelCase and digit runs, so
+#: ``dbPassword``, ``DB-PASS``, ``x_api_key`` and ``OAuth2Token`` are read word by word.
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+#: Words that name a secret wherever they stand in a name (``DB_PASSWORD``, ``PASSWORD_HASH``).
+_SECRET_WORDS = frozenset(
+    """password passwords passwd passphrase pass pwd pw secret secrets token tokens apikey credential
+    credentials cred creds key keys salt pepper sig signature dsn webhook mnemonic nsec privkey
+    requirepass masterauth sessid sessionid phpsessid jsessionid connectionstring""".split()  # noqa: SIM905
 )
-#: Key names that look secret-ish but hold public identifiers.
-_PUBLIC_NAME = re.compile(r"(?:^|_)(?:PUBLIC|PUBKEY|NEXT_PUBLIC|KEY_ID|KEYID)(?:$|_)", re.IGNORECASE)
+#: Words that name a secret only as the last word (``REDIS_AUTH``, ``SESSION``, ``Set-Cookie``),
+#: not as a modifier (``AUTH_PROVIDER``, ``SESSION_TTL``, ``COOKIE_SECURE``).
+_HEAD_WORDS = frozenset("auth authorization cookie cookies session private seed otp hmac bearer".split())  # noqa: SIM905
+#: A glued word ending in one of these is a secret word too (``PGPASSWORD``, ``MYSQLPWD``,
+#: ``clientsecret``, ``authtoken``); only endings count, so ``TOKENIZER`` or ``SECRETARY`` do not.
+_GLUED_ENDINGS = (
+    "password",
+    "passwords",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "secrets",
+    "token",
+    "tokens",
+    "apikey",
+    "secretkey",
+    "privatekey",
+    "accesskey",
+    "signingkey",
+    "encryptionkey",
+    "masterkey",
+    "credential",
+    "credentials",
+)
+#: Words after the secret word that make the name describe a secret rather than hold one:
+#: ``TOKEN_URL``, ``API_KEY_ID``, ``SECRET_NAME``, ``PASSWORD_FILE`` (a path), ``SESSION_SECRET_TTL``.
+_QUALIFIERS = frozenset(
+    """id ids name names url urls uri uris endpoint host hostname port path file files dir directory
+    location length len size min max count ttl expiry expires expiration lifetime age timeout interval
+    duration seconds minutes hours days type kind mode algorithm alg algo header headers field param
+    parameter prefix suffix enabled enable disabled required policy provider issuer audience scope
+    scopes strategy method version rotation format arn vault store label""".split()  # noqa: SIM905
+)
+#: Secret words whose values are URLs carrying their credential (a Slack webhook's path, a Sentry
+#: DSN): ``SLACK_WEBHOOK_URL`` stays secret although ``url`` is a qualifier.
+_URL_BEARING = frozenset({"webhook", "dsn"})
+#: Words that mark a value published on purpose (``PUBLIC_KEY``, ``STRIPE_PUBLISHABLE_KEY``,
+#: ``NEXT_PUBLIC_*``, ``pubkey``). They make a name public only when its secret words are key-like.
+_PUBLIC_WORDS = frozenset({"public", "publishable", "pub", "pubkey", "anon"})
+_KEY_LIKE = frozenset({"key", "keys", "sig", "signature"})
+#: Query-string parameters that carry credentials although their names are not secret words:
+#: an OAuth authorization ``code``, a CAS ``ticket``, session ids.
+_SECRET_QUERY_NAMES = frozenset({"code", "ticket", "sid", "session_id"})
+
+
+def name_words(name: str) -> list[str]:
+    """The lower-cased words of a key, header or parameter name (see ``_WORD``).
+
+    ``connection string`` is read as one word (``AZURE_STORAGE_CONNECTION_STRING`` holds keys).
+    """
+    words = [w.lower() for w in _WORD.findall(name)]
+    for i in range(len(words) - 1, 0, -1):
+        if words[i - 1] == "connection" and words[i] == "string":
+            words[i - 1 : i + 1] = ["connectionstring"]
+    return words
+
+
+def _is_secret_word(word: str) -> bool:
+    return word in _SECRET_WORDS or word.endswith(_GLUED_ENDINGS)
+
+
+@lru_cache(maxsize=4096)
+def is_secret_key(name: str) -> bool:
+    """Whether a config key, header, option or query-parameter name holds a secret, by its words.
+
+    The rule, applied to ``name_words(name)``:
+
+    1. A *secret word* anywhere (``password passwd passphrase pass pwd pw secret token apikey
+       credential(s) cred(s) key(s) salt pepper sig signature dsn webhook mnemonic`` …), or a
+       glued word *ending* in a strong one (``PGPASSWORD``, ``MYSQLPWD``, ``clientsecret``), or
+       a *head word* (``auth authorization cookie session private seed otp hmac``) as the last
+       word (``REDIS_AUTH``, ``Set-Cookie``) marks a secret. Whole words only: ``PASSENGER``,
+       ``BYPASS``, ``KEYBOARD``, ``MONKEY``, ``TOKENIZER`` and ``COMPASS`` are not ``pass``,
+       ``key`` or ``token``.
+    2. A *qualifier* after the last secret word (``id name url uri endpoint host port path file
+       length ttl expiry timeout type mode algorithm header prefix enabled policy provider`` …)
+       makes the name describe a secret instead of holding one: ``TOKEN_URL``, ``API_KEY_ID``,
+       ``AWS_ACCESS_KEY_ID``, ``PASSWORD_FILE``, ``SESSION_SECRET_TTL``. Exception: ``webhook``
+       and ``dsn`` URLs carry their credential, so ``SLACK_WEBHOOK_URL`` stays secret.
+    3. A *public word* (``public publishable pub pubkey anon``) makes a name public when its only
+       secret words are key-like (``PUBLIC_KEY``, ``VAPID_PUBLIC_KEY``, ``STRIPE_PUBLISHABLE_KEY``,
+       ``NEXT_PUBLIC_SUPABASE_ANON_KEY``); ``NEXT_PUBLIC_API_SECRET`` stays secret.
+
+    A name that is both (``KEY_ID_SECRET``) is judged by its last secret word. Errs towards
+    hiding: a flag such as ``PASS_THROUGH`` is shown by shape, which costs nothing.
+    """
+    words = name_words(name)
+    if not words:
+        return False
+    last = len(words) - 1
+    hits = [i for i, w in enumerate(words) if _is_secret_word(w) or (w in _HEAD_WORDS and i == last)]
+    if not hits:
+        return False
+    final = hits[-1]
+    if words[final] not in _URL_BEARING and any(w in _QUALIFIERS for w in words[final + 1 :]):
+        return False
+    published = any(w in _PUBLIC_WORDS for w in words)
+    return not (published and all(words[i] in _KEY_LIKE for i in hits))
+
+
+def is_secret_query_param(name: str) -> bool:
+    """A URL query (or fragment) parameter that carries a credential: secret-named or a known one."""
+    plain = unquote_plus(name).strip()
+    return is_secret_key(plain) or plain.lower() in _SECRET_QUERY_NAMES
+
 
 _URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _MIN_REGISTERED_LEN = 4
-
-
-def is_secret_key(name: str) -> bool:
-    """Whether a config key or header name holds a secret by its name."""
-    normalised = name.replace("-", "_").upper()
-    if normalised.startswith("NEXT_PUBLIC_") or _PUBLIC_NAME.search(normalised):
-        return False
-    return bool(_SECRET_NAME.search(normalised))
 
 
 def character_classes(value: str) -> list[str]:
@@ -82,24 +185,69 @@ def describe_secret(value: str | None) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password in the user-info and secret-named query values replaced."""
-    if not _URL_SCHEME.match(url or ""):
+    """The URL with its credentials replaced, the rest kept as written.
+
+    Replaced: the password of the user-info (``scheme://user:[REDACTED]@host``), a user-info
+    that is itself a token (``https://ghp_…@github.com``), and the value of every query or
+    fragment parameter that carries a credential (``access_token``, ``token``, ``api_key``,
+    ``key``, ``sig``, ``signature``, ``X-Amz-Signature``, ``password``, an OAuth ``code`` and
+    generally any secret-named parameter, in any letter case; see ``is_secret_query_param``).
+    A path or other text without a scheme keeps everything but its credential parameters.
+    The text is not re-encoded, so what is left reads exactly as it was written.
+    """
+    if not url:
         return url
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hostport = netloc.rpartition("@")
-            user, sep, _password = userinfo.partition(":")
-            netloc = f"{user}:{REDACTED}@{hostport}" if sep else f"{userinfo}@{hostport}"
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            if any(is_secret_key(k) for k, _ in pairs):
-                query = urlencode([(k, REDACTED if is_secret_key(k) else v) for k, v in pairs], safe="[]")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return REDACTED
+    match = _URL_SCHEME.match(url)
+    if not match:
+        return redact_query_params(url)
+    head, rest = url[: match.end()], url[match.end() :]
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    if "@" in authority:
+        userinfo, _, hostport = authority.rpartition("@")
+        user, sep, password = userinfo.partition(":")
+        if password:
+            userinfo = f"{user}:{REDACTED}"
+        elif _token_like(user):
+            userinfo = REDACTED + sep
+        authority = f"{userinfo}@{hostport}"
+    return head + authority + redact_query_params(tail)
+
+
+def _token_like(text: str) -> bool:
+    """A user-info or bare value shaped like a credential (long, random-looking)."""
+    text = unquote_plus(text)
+    if len(text) < 16 or any(c.isspace() for c in text):
+        return False
+    return shannon_entropy_bits(text) / len(text) >= 3.0
+
+
+#: ``name=value`` after ``?``, ``&``, ``;`` or ``#``. In HTML-escaped text ``&amp;token=x`` the
+#: ``;`` of the entity leads the name, so escaped URLs are covered too.
+_QUERY_PAIR = re.compile(r"(?P<lead>[?&;#])(?P<name>[A-Za-z0-9_.\-\[\]%+~]+)=(?P<value>[^&;#\s'\"<>`]*)")
+#: A URL inside text: a scheme, ``://`` and everything up to whitespace, a quote or a bracket.
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>`]+")
+
+
+def redact_query_params(text: str) -> str:
+    """Every credential-carrying ``name=value`` of a query string or fragment in ``text`` redacted."""
+    if "=" not in text:
+        return text
+
+    def pair(match: re.Match[str]) -> str:
+        value = match.group("value")
+        if not value or value == REDACTED or not is_secret_query_param(match.group("name")):
+            return match.group(0)
+        return f"{match.group('lead')}{match.group('name')}={REDACTED}"
+
+    return _QUERY_PAIR.sub(pair, text)
+
+
+def redact_urls(text: str) -> str:
+    """Every URL in free text through ``redact_url``, and credential query parameters anywhere."""
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return redact_query_params(text)
 
 
 def redact_value(name: str, value: str) -> str:
@@ -181,6 +329,258 @@ def register_secret(value: str | None) -> None:
 def scrub(text: str) -> str:
     """Replace every registered secret value in ``text``."""
     return active_registry().scrub(text)
+
+
+def scrub_output(text: str) -> str:
+    """The scrubbing every written output gets: known secrets, then URL credentials.
+
+    Applied to executed notebooks, HTML, ``findings/<area>.json``, ``findings.json``/``.csv``,
+    ``junit.xml``, ``run.json``, the index pages, logs and progress lines alike, so no door
+    lets out what another one hides.
+    """
+    if not text:
+        return text
+    return redact_urls(scrub(text))
+
+
+def scrub_tree(node: Any) -> Any:
+    """``scrub_output`` applied to every string of a JSON-like tree (dict keys included)."""
+    if isinstance(node, str):
+        return scrub_output(node)
+    if isinstance(node, dict):
+        return {scrub_tree(k) if isinstance(k, str) else k: scrub_tree(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return type(node)(scrub_tree(v) for v in node)
+    return node
+
+
+# --------------------------------------------------------------------------- free text
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+#: A PEM private key block (any kind: RSA, EC, OPENSSH, ENCRYPTED …); the body is the secret.
+_PEM_BLOCK = re.compile(
+    r"(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?P<body>.*?)(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_BODY_LINE = re.compile(r"^(?:[A-Za-z0-9+/=]+|[A-Za-z\-]+: .*|)$")  # base64, Proc-Type:, blank
+#: ``Authorization: <scheme> <credentials>`` (also ``Proxy-Authorization``, ``=`` and quoted forms):
+#: everything after the scheme up to the end of the line or the closing quote is the credential.
+_AUTH_HEADER = re.compile(
+    r"(?i)(?P<head>\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*(?P<q>[\"']?))"
+    r"(?:(?P<scheme>bearer|basic|digest|token|bot|negotiate|ntlm|hmac|apikey|sso-key|aws4-hmac-sha256)\s+)?"
+    r"(?P<value>[^\n\"']+)"
+)
+#: A bare ``Bearer x`` / ``Basic x`` / ``token x`` (a credential shaped value after an auth scheme).
+_SCHEME_TOKEN = re.compile(r"(?i)\b(?P<scheme>bearer|basic|token|bot)(?P<sep>\s+)(?P<value>[A-Za-z0-9._~+/\-]{8,}=*)")
+#: ``--password x``, ``--api-key=x``, ``--client-secret "x y"``.
+_LONG_FLAG = re.compile(
+    r"(?<![\w-])--(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?P<sep>=|\s+)(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+)"
+)
+#: Short options that take a password in well-known clients (``-p`` alone is too often a port or
+#: ``mkdir -p``, so it counts only after these programs on the same line): ``mysql -pX``,
+#: ``mariadb -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X`` / ``--user user:X``.
+_TOOL_FLAGS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"\b(?:mysql\w*|mariadb\w*)\b"), re.compile(r"(?<=\s)-p(?P<value>[^\s\-]\S*)")),
+    (re.compile(r"\bsshpass\b"), re.compile(r"(?<=\s)-p\s*(?P<value>\S+)")),
+    (re.compile(r"\bredis-cli\b"), re.compile(r"(?<=\s)-a\s+(?P<value>\S+)")),
+    (re.compile(r"\bcurl\b"), re.compile(r"(?<=\s)(?:-u|--user)\s+[\"']?[^:\s\"']*:(?P<value>[^\s\"']+)")),
+)
+#: ``KEY=value``, ``KEY: value``, ``"key": "value"``, ``'key': 'value'``, ``key => value``,
+#: ``key := value`` anywhere in a line (after ``export``, a prefix, in a comment …): the key and
+#: separator; ``_PAIR_VALUE`` reads the value only for a secret-named key (linear on any input).
+_PAIR = re.compile(
+    r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=kq)(?P<sep>[ \t]*(?:=>|:=|=|:)[ \t]*)"
+)
+_PAIR_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+")
+#: A secret-named word followed by a quoted string: ``PASSWORD 'x'`` (SQL), ``token "x"``.
+_NAME_QUOTED = re.compile(
+    r"(?<![\w.\-])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>[ \t]+)(?P<value>'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\")"
+)
+#: A config directive line ``requirepass x`` / ``password x`` (redis.conf and the like).
+_DIRECTIVE = re.compile(
+    r"(?m)^(?P<head>[ \t]*(?:#[ \t]*)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[ \t]+)(?P<value>\S+)[ \t]*$"
+)
+_NETRC = re.compile(r"(?i)(?P<head>\blogin\s+\S+\s+password\s+)(?P<value>\S+)")
+#: Credentials recognisable by their shape alone (vendor prefixes, JWTs).
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9\-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{35}"
+    r"|npm_[A-Za-z0-9]{36}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+)
+#: Values that hide nothing: masks, placeholders, empties.
+_NOT_A_VALUE = re.compile(r"^(?:|\*+|x{3,}|X{3,}|null|none|nil|true|false|undefined|\$\{[^}]*\}|\$[A-Za-z_]\w*)$")
+
+
+def _quoted(value: str) -> tuple[str, str, str]:
+    """Split a matched value into (opening quote, body, closing quote)."""
+    if value[:1] in ("'", '"'):
+        close = value[-1] if len(value) > 1 and value[-1] == value[0] else ""
+        return value[0], value[1 : len(value) - len(close)], close
+    return "", value, ""
+
+
+def _hides(value: str) -> bool:
+    """Whether a matched value may hold a secret (not already redacted, a mask or a placeholder)."""
+    body = _quoted(value)[1].strip()
+    return REDACTED not in body and not _NOT_A_VALUE.match(body)
+
+
+def _shaped(value: str) -> bool:
+    """A credential has digits, mixed case or symbols; ``expired`` or ``validation`` is prose."""
+    return (
+        any(c.isdigit() for c in value)
+        or not (value.islower() or value.isupper())
+        or any(not c.isalnum() for c in value)
+    )
+
+
+def _redact_value(value: str) -> str:
+    opening, _, closing = _quoted(value)
+    return f"{opening}{REDACTED}{closing}"
+
+
+def redact_text(text: str) -> str:
+    """Free text (command output, logs, error messages) with every credential form replaced.
+
+    In order: ANSI escapes removed (a colour code must not split a key from its value);
+    registered secret values; PEM private key bodies (also a tail that starts inside a block);
+    URL passwords and credential query parameters (``redact_urls``); ``Authorization:``
+    headers (scheme kept) and bare ``Bearer``/``Basic``/``token`` credentials; ``--password x``
+    / ``--api-key=x`` style options and the short password options of well-known clients
+    (``mysql -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X``); secret-named
+    pairs in any notation (``KEY=value``, ``export API_TOKEN=x``, ``# old: NEXTAUTH_SECRET=x``,
+    ``"password": "x"``, ``password: 'x'``, ``key => x``; with spaces around the separator the
+    value runs to the end of the line, as in YAML and INI files); a secret-named word before a
+    quoted string (SQL ``PASSWORD 'x'``); directive lines (``requirepass x``, ``.netrc``
+    ``login u password x``); and vendor-shaped tokens (GitHub, GitLab, Slack, Stripe, Google
+    API keys, npm, JWTs). Names are judged by ``is_secret_key``; masks (``****``), placeholders
+    (``${VAR}``) and ``null``/``true`` are left alone.
+    """
+    if not text:
+        return text
+    text = scrub(_ANSI.sub("", text))
+    text = _redact_pem(text)
+    text = redact_urls(text)
+    text = _AUTH_HEADER.sub(_auth_header, text)
+    text = _SCHEME_TOKEN.sub(_scheme_token, text)
+    text = _LONG_FLAG.sub(_long_flag, text)
+    text = _redact_tool_flags(text)
+    text = _redact_pairs(text)
+    text = _NAME_QUOTED.sub(_name_quoted, text)
+    text = _DIRECTIVE.sub(_directive, text)
+    text = _NETRC.sub(lambda m: m.group("head") + REDACTED, text)
+    return _TOKEN_SHAPES.sub(REDACTED, text)
+
+
+def _redact_pem(text: str) -> str:
+    if "PRIVATE KEY-----" not in text:
+        return text
+    first_end = _PEM_END.search(text)
+    first_begin = _PEM_BLOCK.search(text)
+    if first_end and (first_begin is None or first_end.start() < first_begin.start()):
+        # The kept tail of an output starts inside a key: its base64 lines precede the END line.
+        lines = text[: first_end.start()].split("\n")
+        keep = len(lines) - 1  # the (empty) rest of the line the END starts on
+        while keep > 0 and _PEM_BODY_LINE.match(lines[keep - 1].rstrip("\r")):
+            keep -= 1
+        text = "\n".join([*lines[:keep], REDACTED, ""]) + text[first_end.start() :]
+    return _PEM_BLOCK.sub(lambda m: f"{m.group('begin')}\n{REDACTED}\n{m.group('end')}", text)
+
+
+def _auth_header(match: re.Match[str]) -> str:
+    if not _hides(match.group("value")):
+        return match.group(0)
+    scheme = f"{match.group('scheme')} " if match.group("scheme") else ""
+    return f"{match.group('head')}{scheme}{REDACTED}"
+
+
+def _scheme_token(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if not _shaped(value) or REDACTED in value:
+        return match.group(0)
+    return f"{match.group('scheme')}{match.group('sep')}{REDACTED}"
+
+
+def _long_flag(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if not is_secret_key(match.group("name")) or value.startswith("-") or not _hides(value):
+        return match.group(0)
+    return f"--{match.group('name')}{match.group('sep')}{_redact_value(value)}"
+
+
+def _redact_tool_flags(text: str) -> str:
+    if not any(name in text for name in ("mysql", "mariadb", "sshpass", "redis-cli", "curl")):
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        for program, option in _TOOL_FLAGS:
+            found = program.search(line)
+            if found:
+                start = found.end()
+                line = line[:start] + option.sub(_tool_value, line[start:])
+        lines[index] = line
+    return "\n".join(lines)
+
+
+def _tool_value(match: re.Match[str]) -> str:
+    if not _hides(match.group("value")):
+        return match.group(0)
+    return match.group(0)[: match.start("value") - match.start()] + REDACTED
+
+
+def _redact_pairs(text: str) -> str:
+    """Secret-named pairs redacted; other pairs are skipped by their name only, so a secret pair
+    later on the same line (``LOG: connect password=x``) is still found.
+
+    Tight separators (``KEY=value``, ``key:value``) end an unquoted value at whitespace, as a
+    shell does; spaced ones (``password: a b``, ``password = a b``) run to the end of the line,
+    as YAML and INI values do.
+    """
+    out: list[str] = []
+    pos = 0
+    line_end, marker = -1, -1  # the current line's end and its last REDACTED, found once per line
+    while match := _PAIR.search(text, pos):
+        start, sep = match.end(), match.group("sep")
+        value = _PAIR_VALUE.match(text, start) if is_secret_key(match.group("key")) else None
+        if value is None:
+            out.append(text[pos:start])
+            pos = start
+            continue
+        opening, body, closing = _quoted(value.group(0))
+        end = value.end()
+        if not opening and sep.strip() != sep:
+            if start > line_end:
+                found = text.find("\n", start)
+                line_end = len(text) if found < 0 else found
+                marker = text.rfind(REDACTED, start, line_end)
+            end, body = line_end, text[start:line_end]
+            done = marker >= start
+        else:
+            done = REDACTED in body
+        if done or (len(body) <= 200 and _NOT_A_VALUE.match(body.strip())):
+            out.append(text[pos:start])
+            pos = start
+            continue
+        out.append(text[pos:start] + opening + REDACTED + closing)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _name_quoted(match: re.Match[str]) -> str:
+    if not is_secret_key(match.group("key")) or not _hides(match.group("value")):
+        return match.group(0)
+    return f"{match.group('key')}{match.group('sep')}{_redact_value(match.group('value'))}"
+
+
+def _directive(match: re.Match[str]) -> str:
+    key, value = match.group("key"), match.group("value")
+    if not is_secret_key(key) or not _hides(value):
+        return match.group(0)
+    if key.lower() not in ("requirepass", "masterauth") and not _shaped(value):
+        return match.group(0)  # "Password changed", "Token expired": prose, not a directive
+    return match.group("head") + REDACTED
 
 
 #: Longest server-controlled value shown in a finding or evidence table.

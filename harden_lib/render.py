@@ -3,22 +3,33 @@
 Charts are displayed as explicit PNG images. A bare ``matplotlib.figure.Figure`` displayed in
 a kernel yields only ``text/plain`` unless pyplot's inline backend happened to be activated,
 so the chart silently vanished from reports; an ``Image`` always carries its pixels.
+
+Text from params or a scanned server never reaches Markdown raw: nbconvert renders Markdown
+outputs with raw HTML and live links (``[x](javascript:…)``, ``<img onerror=…>``). Notebooks
+build their Markdown with ``md_escape`` / ``md_url`` / ``environment_line``, and as a second
+line of defence ``notebook_to_html`` renders every Markdown *output* itself and keeps only safe
+tags, attributes and link schemes (http, https, mailto, in-page anchors).
 """
 
 from __future__ import annotations
 
+import copy
 import io
+import re
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harden_lib.findings import STATUS_ORDER, Finding, GateResult, Status, findings_frame
+from harden_lib.redact import redact_url, scrub_output
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
     from pandas.io.formats.style import Styler
+
+    from harden_lib.params import Environment
 
 #: One colour per status, used by tables and charts alike so a report reads consistently.
 STATUS_COLOURS: dict[str, str] = {
@@ -41,6 +52,35 @@ _CELL_BACKGROUND = {
 }
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+# --------------------------------------------------------------------------- Markdown text
+
+#: Characters with a meaning in Markdown (CommonMark lets any ASCII punctuation be backslash-escaped).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+
+
+def md_escape(value: object) -> str:
+    """Text from params or a server, safe inside Markdown: shown as written, never interpreted.
+
+    Whitespace is collapsed to single spaces (no new block, heading or list can start), every
+    Markdown punctuation character is backslash-escaped (no emphasis, link, image, autolink:
+    ``:`` is escaped too, so ``javascript:``/``https://`` text is never linkified), ``& < >``
+    become entities (no raw HTML), and known secrets and URL credentials are scrubbed.
+    """
+    text = " ".join(scrub_output(str(value)).split())
+    return escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
+
+
+def md_url(url: object) -> str:
+    """A URL for a Markdown heading or sentence: credentials redacted, then ``md_escape``."""
+    return md_escape(redact_url(str(url)))
+
+
+def environment_line(env: Environment) -> str:
+    """The line every area notebook opens with: environment name and (escaped) description."""
+    description = md_escape(env.description) if env.description.strip() else "_no description_"
+    return f"Environment **{md_escape(env.name)}** — {description}"
 
 
 def figure(width: float = 7.0, height: float = 3.5) -> Figure:
@@ -182,9 +222,50 @@ def html_exporter():
 
 
 def notebook_to_html(notebook: Any, resources: dict[str, Any] | None = None) -> str:
-    """Render an executed notebook (a ``NotebookNode``) as one self-contained HTML page."""
-    body, _ = html_exporter().from_notebook_node(notebook, resources=resources or {})
+    """Render an executed notebook (a ``NotebookNode``) as one self-contained HTML page.
+
+    Markdown outputs are rendered here and sanitized (``sanitize_markdown_outputs``) on a
+    copy, so the ``.ipynb`` keeps its Markdown and the HTML carries no live script or link.
+    """
+    body, _ = html_exporter().from_notebook_node(sanitize_markdown_outputs(notebook), resources=resources or {})
     return body
+
+
+#: What a Markdown output may become in a report: text formatting, lists, tables, headings.
+_SAFE_TAGS = frozenset(
+    """a abbr b blockquote br code del div em h1 h2 h3 h4 h5 h6 hr i li ol p pre s span strong sub sup
+    table tbody td th thead tr ul""".split()  # noqa: SIM905
+)
+_SAFE_ATTRIBUTES = {"a": ["href", "title"], "*": ["class", "id"], "td": ["align"], "th": ["align"]}
+_SAFE_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+
+def sanitize_markdown_outputs(notebook: Any) -> Any:
+    """A copy of the notebook whose Markdown outputs are sanitized HTML.
+
+    nbconvert turns ``text/markdown`` outputs into HTML with raw HTML and any link scheme left
+    live. Each is rendered with nbconvert's own Markdown renderer and cleaned with bleach (an
+    allow-list of tags and attributes, links only to http, https, mailto or in-page anchors;
+    everything else is escaped and shown as text). Markdown cells are the notebook's own text
+    and are left alone.
+    """
+    if not any("text/markdown" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])):
+        return notebook
+    import bleach
+    from nbconvert.filters.markdown import markdown2html_mistune
+
+    clean = copy.deepcopy(notebook)
+    for cell in clean.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/markdown" not in data:
+                continue
+            source = data.pop("text/markdown")
+            html = markdown2html_mistune("".join(source) if isinstance(source, list) else str(source))
+            data["text/html"] = bleach.clean(
+                html, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols=_SAFE_PROTOCOLS, strip=False
+            )
+    return clean
 
 
 def verdict_banner(result: GateResult, environment: str) -> str:

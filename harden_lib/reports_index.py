@@ -1,4 +1,9 @@
-"""The HTML entry pages: one per run (verdict, areas, links) and one across all runs."""
+"""The HTML entry pages: one per run (verdict, areas, links) and one across all runs.
+
+Jinja autoescapes every value; run records and findings are scrubbed again here
+(``redact.scrub_tree``), so an index page never shows more than the exports do, including a
+``run.json`` written by an older version of harden.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harden_lib.exports import scrub_findings
 from harden_lib.findings import STATUS_ORDER, Finding, atomic_write_text
+from harden_lib.redact import scrub_tree
 from harden_lib.render import TEMPLATES
 
 
@@ -23,7 +30,11 @@ def write_run_index(run_dir: Path, run_info: dict[str, Any], blocking: Sequence[
     html = (
         _jinja()
         .get_template("run_index.html.j2")
-        .render(run=run_info, blocking=list(blocking)[:30], statuses=[s.value for s in STATUS_ORDER])
+        .render(
+            run=scrub_tree(run_info),
+            blocking=scrub_findings(list(blocking)[:30]),
+            statuses=[s.value for s in STATUS_ORDER],
+        )
     )
     path = run_dir / "index.html"
     atomic_write_text(path, html)
@@ -37,8 +48,10 @@ def list_runs(reports_dir: Path) -> list[dict[str, Any]]:
         if run_json.parent.name == "latest" or run_json.parent.is_symlink():
             continue
         try:
-            info = json.loads(run_json.read_text(encoding="utf-8"))
+            info = scrub_tree(json.loads(run_json.read_text(encoding="utf-8")))
         except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(info, dict):
             continue
         latest = run_json.parent.parent / "latest"
         info["latest"] = latest.is_symlink() and latest.resolve() == run_json.parent.resolve()

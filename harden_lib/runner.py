@@ -29,12 +29,26 @@ from typing import TYPE_CHECKING, Any
 
 from harden_lib.areas import AREAS, SUMMARY
 from harden_lib.errors import HardenError
-from harden_lib.exports import write_findings_csv, write_findings_json, write_junit
+from harden_lib.exports import (
+    scrub_area_files,
+    scrub_findings,
+    write_findings_csv,
+    write_findings_json,
+    write_junit,
+)
 from harden_lib.findings import Finding, atomic_write_text
 from harden_lib.lanes import NotebookResult, NotebookTask
 from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR, attach_demo, project_root
 from harden_lib.params import Environment, environment_path, load_environment
-from harden_lib.redact import SecretRegistry, active_registry, register_secret, scrub, secret_scope
+from harden_lib.redact import (
+    SecretRegistry,
+    redact_text,
+    register_secret,
+    scrub,
+    scrub_output,
+    scrub_tree,
+    secret_scope,
+)
 from harden_lib.reports_index import write_reports_index, write_run_index
 from harden_lib.summary import EXECUTION_FILE, collect, flatten, verdict
 
@@ -127,7 +141,8 @@ class Progress:
 
     def __call__(self, message: str) -> None:
         with self.lock:
-            print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
+            # Progress lines carry URLs and error texts: the same redaction as command output.
+            print(f"[{time.monotonic() - self.started:6.1f}s] {redact_text(message)}", file=self.stream, flush=True)
 
 
 @dataclass
@@ -353,7 +368,9 @@ class Runner:
         env, outcome, run_dir = state.env, state.outcome, state.outcome.run_dir
         assert env is not None and run_dir is not None
         area_runs = {a: state.results[a] for a in [*state.selected, SUMMARY] if a in state.results}
+        scrub_area_files(run_dir)  # the kernels may not have known every secret this process knows
         per_area = collect(env.model_copy(update={"areas": state.selected}), run_dir)
+        per_area = {area: scrub_findings(found) for area, found in per_area.items()}
         decision = verdict(env, per_area)
         for area, findings in per_area.items():
             if area in area_runs:  # 'governance' has no notebook of its own
@@ -455,7 +472,7 @@ class Runner:
         seconds: float,
         blocking: Sequence[Finding],
     ) -> dict[str, Any]:
-        return {
+        info = {
             "environment": env.name,
             "run_id": outcome.run_id,
             "started": started_at.isoformat(timespec="seconds"),
@@ -474,6 +491,7 @@ class Runner:
             "areas": [asdict(a) for a in outcome.areas],
             "counts": next((a.counts for a in outcome.areas if a.area == SUMMARY), _counts_from_areas(outcome.areas)),
         }
+        return scrub_tree(info)  # run.json and the run's index page show it
 
 
 # --------------------------------------------------------------------------- helpers
@@ -554,19 +572,19 @@ def _placeholder_notebook(run: AreaRun):
 
 
 def _scrub_notebook(notebook: Any) -> int:
-    """Replace any registered secret value in outputs; returns how many fields changed."""
-    if not len(active_registry()):
-        return 0
+    """Scrub sources and outputs (``redact.scrub_output``); returns how many fields changed."""
     changed = 0
 
     def clean(value: Any) -> Any:
         nonlocal changed
         if isinstance(value, str):
-            new = scrub(value)
+            new = scrub_output(value)
             changed += new != value
             return new
         if isinstance(value, list):
             return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
         return value
 
     for cell in notebook.cells:
@@ -583,11 +601,11 @@ def _scrub_notebook(notebook: Any) -> int:
 
 def _scrub_logs(folder: Path) -> None:
     """Kernel logs are written by code we do not control: scrub known secrets out of them."""
-    if not folder.is_dir() or not len(active_registry()):
+    if not folder.is_dir():
         return
     for log in folder.glob("*.log"):
         text = log.read_text(encoding="utf-8", errors="replace")
-        cleaned = scrub(text)
+        cleaned = scrub_output(text)
         if cleaned != text:
             atomic_write_text(log, cleaned)
 

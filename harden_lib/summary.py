@@ -26,7 +26,7 @@ from harden_lib.findings import (
     gate,
     load_findings,
 )
-from harden_lib.redact import scrub
+from harden_lib.redact import scrub_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +48,7 @@ def area_error(area: str, message: str) -> Finding:
         status=Status.ERROR,
         severity=Severity.CRITICAL,
         target=area,
-        observed=scrub(message)[:1000],
+        observed=scrub_output(message)[:1000],
         expected="the area's notebook runs to the end and saves its findings",
         remediation="Open the area's HTML report for the failing cell, fix the cause (params, reachability) "
         "and run again.",
@@ -212,7 +212,7 @@ def params_table(env: Environment) -> pd.DataFrame:
             for index, value in enumerate(node):
                 walk(value, f"{prefix}[{index}]")
         else:
-            rows.append((prefix, scrub(json.dumps(node, default=str))[:300]))
+            rows.append((prefix, scrub_output(json.dumps(node, default=str))[:300]))
 
     walk(env.redacted_params(), "")
     files = ", ".join(str(p) for p in env.files)

@@ -109,3 +109,62 @@ def test_demo_commands():
     table = report.table()
     assert table.loc[table["command"] == "relay probe", "exit code"].item() == "killed"
     assert commands.plot_durations(report)
+
+
+def test_output_redaction_every_form_from_a_real_process(tmp_path):
+    """A real command prints a credential in every form tools and logs use; none survives."""
+    import secrets as random_secrets
+    import string
+
+    def canary(prefix: str) -> str:
+        return prefix + "".join(random_secrets.choice(string.ascii_letters + string.digits) for _ in range(20))
+
+    planted = {
+        "json": canary("Js"),
+        "yaml": canary("Ym"),
+        "comment": canary("Cm"),
+        "export": canary("Ex"),
+        "bearer": canary("Br"),
+        "flag": canary("Fl"),
+        "mysql": canary("My"),
+        "camel": canary("Cc"),
+        "sql": canary("Sq"),
+        "query": canary("Qy"),
+        "pem": canary("Pm"),
+        "known": canary("Kn"),  # registered (as an env file's value would be), printed without a key
+    }
+    register_secret(planted["known"])
+    script = tmp_path / "leaky.py"
+    script.write_text(
+        "import json\n"
+        f"print(json.dumps({{'user': 'app', 'password': {planted['json']!r}}}))\n"
+        f"print(\"db:\\n  password: '{planted['yaml']}'\")\n"
+        f"print('# old: NEXTAUTH_SECRET={planted['comment']}')\n"
+        f"print('+ export API_TOKEN={planted['export']}')\n"
+        f"print('> Authorization: Bearer {planted['bearer']}')\n"
+        f"print('running deploy --password {planted['flag']} --verbose')\n"
+        f"print('+ mysql -h db -u app -p{planted['mysql']} app')\n"
+        f"print('clientSecret: {planted['camel']}')\n"
+        f"print(\"ALTER ROLE app PASSWORD '{planted['sql']}';\")\n"
+        f"print('GET https://api.example.com/v1?page=1&access_token={planted['query']}')\n"
+        f"print('-----BEGIN PRIVATE KEY-----\\n{planted['pem']}\\n-----END PRIVATE KEY-----')\n"
+        f"print('value is {planted['known']}')\n"
+        "raise SystemExit(3)\n"
+    )
+    spec = CommandSpec(name="leaky", run=[sys.executable, str(script)], timeout=10, severity="low", on_fail="warn")
+    finding = commands.judge(spec, commands.run_command(spec), lines=40)
+    text = " ".join([finding.observed, finding.target, finding.remediation, finding.title])
+    leaked = [name for name, value in planted.items() if value in text]
+    assert not leaked, leaked
+    assert finding.status == "warn" and "exit 3" in finding.observed
+    # What auditors need stays readable: the keys, the user, the URL without its token.
+    assert "NEXTAUTH_SECRET=[REDACTED]" in finding.observed and '"user": "app"' in finding.observed
+    assert "https://api.example.com/v1?page=1&access_token=[REDACTED]" in finding.observed
+
+
+def test_command_line_from_params_is_redacted():
+    token = "Tk9" + "x7Yq2" * 5
+    spec = CommandSpec(name="cli", run=f"mysql -h db -p{token} -e 'select 1' || true; exit 1", timeout=5)
+    finding = run(spec)
+    assert token not in finding.observed and token not in finding.remediation
+    assert "-p[REDACTED]" in finding.remediation

@@ -93,7 +93,9 @@ def test_required_passes_and_fails_per_key(env_path):
         ("config.required", "app.env:MISSING_KEY", Status.FAIL),
         ("config.required", "app.env:OTHER_RPC_PASSWORD", Status.FAIL),
     ]
-    assert found[0].severity is Severity.HIGH and found[0].observed == "production (line 2)"
+    # A required key is shown by shape only, whatever its name: never its value.
+    assert found[0].severity is Severity.HIGH and found[0].observed.startswith("present, 10 chars, classes lower")
+    assert "production" not in found[0].observed and found[0].observed.endswith("(line 2)")
     assert found[1].observed == "absent" and found[2].observed == "present but empty (line 27)"
     assert found[1].title == "MISSING_KEY is set"
     assert "Set MISSING_KEY in the env file" in found[1].remediation
@@ -651,3 +653,68 @@ def test_a_pasted_token_line_leaks_neither_in_findings_nor_inventory(tmp_path):
     inventory = env_inventory(config.load_env_file(path))
     assert token not in repr(found) + inventory.to_csv()
     assert list(inventory["key"]) == ["A", "[REDACTED]"]
+
+
+def _word_canary(prefix: str) -> str:
+    """A unique value that does not *look* secret (lower-case words): only the key name can hide it."""
+    import secrets as random_secrets
+    import string
+
+    return prefix + "-" + "".join(random_secrets.choice(string.ascii_lowercase) for _ in range(14))
+
+
+def test_secret_names_written_other_ways_are_shown_by_shape_only(tmp_path):
+    hidden = {
+        key: _word_canary(key.lower().replace("_", "")[:6])
+        for key in (
+            "PGPASSWORD",
+            "MYSQL_PWD",
+            "clientSecret",
+            "apiKey",
+            "SSH_PASSPHRASE",
+            "SMTP_PW",
+            "GCP_CREDENTIALS",
+            "AZURE_CREDENTIAL",
+            "JWT_PRIVATE_KEY",
+            "db-pass",
+        )
+    }
+    shown = {
+        "PUBLIC_KEY": "visible-public-key",
+        "PASSENGER_COUNT": "twelve-seats",
+        "TOKEN_URL": "https://idp.example.com/token",
+    }
+    token = _word_canary("status")
+    lines = [f"{k}={v}" for k, v in {**hidden, **shown}.items()]
+    lines.append(f"STATUS_URL=https://status.example.com/feed?page=2&access_token={token}")
+    path = tmp_path / "names.env"
+    path.write_text("\n".join(lines) + "\n")
+    rules = [
+        {"kind": "required", "keys": [*hidden, *shown]},
+        {"kind": "url", "key": "STATUS_URL", "schemes": ["https"], "id": "config.status.https"},
+    ]
+    found = evaluate(path, *rules)
+    params = ConfigParams.model_validate({"env_file": path, "rules": rules})
+    inventory = env_inventory(config.load_env_file(path), params.rules)
+    blob = repr(found) + inventory.to_csv()
+    leaked = [k for k, v in {**hidden, "STATUS_URL": token}.items() if v in blob]
+    assert not leaked, leaked
+    kinds = dict(zip(inventory["key"], inventory["kind"], strict=True))
+    assert all(kinds[k] == "secret" for k in hidden)
+    values = dict(zip(inventory["key"], inventory["shown"], strict=True))
+    assert values["PUBLIC_KEY"] == "visible-public-key" and values["TOKEN_URL"] == "https://idp.example.com/token"
+    assert values["STATUS_URL"] == "https://status.example.com/feed?page=2&access_token=[REDACTED]"
+    url = one(found, "config.status.https", "names.env:STATUS_URL")
+    assert url.status is Status.PASS and "access_token=[REDACTED]" in url.observed
+
+
+def test_required_never_prints_a_value_whatever_the_key_is_called(tmp_path):
+    """A required key often holds a credential under an innocent name: only its shape is shown."""
+    values = {"DATABASE_URL": "postgres-" + _word_canary("db"), "RELAY_BLOB": _word_canary("relay"), "MODE": "strict"}
+    path = tmp_path / "req.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    found = rule_findings(evaluate(path, {"kind": "required", "keys": list(values)}))
+    assert [f.status for f in found] == [Status.PASS] * 3
+    for finding, value in zip(found, values.values(), strict=True):
+        assert value not in finding.observed
+        assert finding.observed.startswith(f"present, {len(value)} chars, classes ")

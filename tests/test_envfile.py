@@ -199,3 +199,36 @@ def test_a_token_pasted_on_its_own_line_is_reported_without_quoting_it(tmp_path)
     assert [(p.line, token in p.message) for p in env.problems] == [(2, False)]
     assert "looks like a pasted secret" in env.problems[0].message
     assert scrub(f"x {token} y") == f"x {REDACTED} y"
+
+
+def test_values_under_secret_names_written_other_ways_are_registered(tmp_path):
+    """Lower-case word values (not secret-shaped): only the key name can tell they are secrets."""
+    values = {
+        "PGPASSWORD": "pg-alpha-bravo-charlie",
+        "MYSQL_PWD": "mysql-delta-echo-foxtrot",
+        "clientSecret": "client-golf-hotel-india",
+        "apiKey": "api-juliet-kilo-lima",
+        "BACKUP_PASSPHRASE": "backup-mike-november",
+        "SMTP_PW": "smtp-oscar-papa-quebec",
+        "GOOGLE_CREDENTIALS": "google-romeo-sierra",
+        "JWT_PRIVATE_KEY": "jwt-tango-uniform-victor",
+    }
+    public = {"PASSENGER_COUNT": "passengers-whiskey-xray", "KEYBOARD_LAYOUT": "keyboard-yankee-zulu"}
+    lines = "".join(f"{k}={v}\n" for k, v in {**values, **public}.items())
+    load_env_file(write_env(tmp_path, lines))
+    text = " ".join([*values.values(), *public.values()])
+    cleaned = scrub(text)
+    assert all(v not in cleaned for v in values.values())
+    assert all(v in cleaned for v in public.values())
+
+
+def test_register_file_secrets_for_processes_that_do_not_run_the_config_checks(tmp_path):
+    from harden_lib.envfile import register_file_secrets
+
+    path = write_env(tmp_path, f"SESSION_SECRET={SESSION}\n")
+    assert register_file_secrets(path) is True
+    assert scrub(f"x {SESSION}") == f"x {REDACTED}"
+    assert register_file_secrets(tmp_path / "missing.env") is False
+    assert register_file_secrets(None) is False
+    (tmp_path / "bad.env").write_bytes(b"\xff\xfe\x00")
+    assert register_file_secrets(tmp_path / "bad.env") is False

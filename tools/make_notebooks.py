@@ -27,9 +27,10 @@ def area_notebook(area: str, intro: str, body: list) -> nbformat.NotebookNode:
             "from harden_lib import findings_frame\n"
             f"from harden_lib.checks import {area}\n"
             "from harden_lib.notebook import finish, open_environment\n"
-            "from harden_lib.render import plot_status_counts, show_figure, show_findings, style_findings\n\n"
+            "from harden_lib.render import environment_line, plot_status_counts, show_figure, show_findings, "
+            "style_findings\n\n"
             "env = open_environment(params_path)\n"
-            f"display(Markdown(f\"Environment **{{env.name}}** — {{env.description or 'no description'}}\"))"
+            "display(Markdown(environment_line(env)))  # params text is escaped, never rendered as markup"
         ),
         *body,
         new_markdown_cell("## Save\nThe findings of this area are saved for the summary and the exports."),
@@ -101,8 +102,9 @@ HEADERS = area_notebook(
             "least 90. The grade is read from the score."
         ),
         new_code_cell(
+            "from harden_lib.render import md_url\n\n"
             "for url, score in report.scores.items():\n"
-            "    display(Markdown(f'**{url}**: score **{score.score}**, grade **{score.grade}**'))\n"
+            "    display(Markdown(f'**{md_url(url)}**: score **{score.score}**, grade **{score.grade}**'))\n"
             "    display(headers.score_frame(score))\n"
             "    show_figure(headers.plot_modifiers(score))"
         ),
@@ -149,8 +151,9 @@ TLS = area_notebook(
             "(`cbc`: CBC mode, `no_fs`: no forward secrecy, `rc4`, `3des`, `null`, `export`, `anon`)."
         ),
         new_code_cell(
+            "from harden_lib.render import md_escape\n\n"
             "for target in report.scans:\n"
-            "    display(Markdown(f'**{target}**'))\n"
+            "    display(Markdown(f'**{md_escape(target)}**'))\n"
             "    display(report.host_table(target))"
         ),
         new_markdown_cell(
@@ -449,7 +452,7 @@ SUMMARY = _notebook(
             "from IPython.display import HTML, Markdown, display\n\n"
             "from harden_lib import summary\n"
             "from harden_lib.notebook import open_environment\n"
-            "from harden_lib.render import show_figure, style_findings, verdict_banner\n\n"
+            "from harden_lib.render import md_escape, show_figure, style_findings, verdict_banner\n\n"
             "env = open_environment(params_path)\n"
             "per_area = summary.collect(env, run_dir)\n"
             "decision = summary.verdict(env, per_area)\n"
@@ -501,7 +504,7 @@ SUMMARY = _notebook(
         new_code_cell(
             "from harden_lib import checklist\n\n"
             "if env.profile:\n"
-            "    display(Markdown(f'**{env.profile.title}**: ' + ', '.join(f'{n} {k}' for k, n in "
+            "    display(Markdown(f'**{md_escape(env.profile.title)}**: ' + ', '.join(f'{n} {k}' for k, n in "
             "checklist.coverage_counts(env.profile).items())))\n"
             "    display(style_findings(checklist.filled_checklist(env.profile, summary.flatten(per_area))))\n"
             "else:\n"

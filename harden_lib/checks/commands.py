@@ -4,8 +4,11 @@ Commands come only from the params file (never from the scanned target). Each ru
 session/process group with a timeout; on timeout the whole group is killed (SIGTERM, then
 SIGKILL), so a shell's children and grandchildren cannot outlive the check, and nothing is left
 behind after a normal exit either. Output is read with a bounded buffer (only the tail is
-kept) and every line shown is redacted: registered secrets, passwords in URLs, secret-named
-``KEY=value`` pairs and bearer tokens.
+kept) and everything shown (the output's last lines and the command line) goes through
+``harden_lib.redact.redact_text``: registered secrets, URL passwords and credential query
+parameters, ``Authorization``/``Bearer`` credentials, secret-named pairs in any notation
+(``KEY=x``, ``"password": "x"``, ``password: 'x'``, ``# old: NEXTAUTH_SECRET=x``), password
+options (``--password x``, ``mysql -pX``), PEM private keys and vendor-shaped tokens.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import REDACTED, is_secret_key, redact_url, safe_text, scrub
+from harden_lib.redact import redact_text, safe_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,10 +39,6 @@ if TYPE_CHECKING:
     from harden_lib.params import Environment
 
 AREA = "commands"
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+")
-_PAIR = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)(?P<quote>['\"]?)(?P<value>[^\s'\"]+)")
-_BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{8,}")
 
 
 class CommandSpec(BaseModel):
@@ -109,20 +108,6 @@ class CommandResult:
     output: str = ""  # the decoded tail, NOT yet redacted
     truncated: bool = False
     start_error: str = ""
-
-
-def redact_text(text: str) -> str:
-    """Output made safe to show: registered secrets, URL passwords, secret-named values, tokens."""
-    text = scrub(_ANSI.sub("", text))
-    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)  # before pairs: `Authorization: Bearer x`
-
-    def pair(match: re.Match[str]) -> str:
-        if is_secret_key(match.group("key")) and match.group("value") != REDACTED:
-            return f"{match.group('key')}{match.group('sep')}{match.group('quote')}{REDACTED}"
-        return match.group(0)
-
-    return _PAIR.sub(pair, text)
 
 
 def _argv(spec: CommandSpec) -> list[str]:
@@ -203,9 +188,13 @@ def run_command(spec: CommandSpec, max_bytes: int = 256_000, kill_grace: float =
 
 
 def tail(text: str, lines: int) -> str:
-    """The last ``lines`` non-empty lines, redacted and made safe, one per line."""
-    kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return "\n".join(safe_text(redact_text(line), 300) for line in kept)
+    """The last ``lines`` non-empty lines, redacted and made safe, one per line.
+
+    The whole kept output is redacted before lines are picked, so forms that span lines (a
+    PEM private key, a value continued after its key) are recognised as a whole.
+    """
+    kept = [line for line in redact_text(text).splitlines() if line.strip()][-lines:]
+    return "\n".join(safe_text(line, 300) for line in kept)
 
 
 def judge(spec: CommandSpec, result: CommandResult, lines: int = 20) -> Finding:

@@ -59,7 +59,7 @@ from harden_lib.envfile import (
 )
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import is_secret_key, register_secret, scrub
+from harden_lib.redact import is_secret_key, register_secret, scrub_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -348,18 +348,19 @@ def _finding(
     remediation: str = "",
     references: Iterable[str] = (),
 ) -> Finding:
-    """Every config finding is built here, so every text passes the secret scrubber."""
+    """Every config finding is built here, so every text passes the secret scrubber
+    (registered values, URL passwords and credential query parameters)."""
     return Finding(
         area=AREA,
         check_id=check_id,
-        title=scrub(title),
+        title=scrub_output(title),
         status=status,
         severity=severity,
-        target=scrub(target),
-        observed=scrub(observed),
-        expected=scrub(expected),
-        remediation=scrub(remediation),
-        references=tuple(scrub(r) for r in references),
+        target=scrub_output(target),
+        observed=scrub_output(observed),
+        expected=scrub_output(expected),
+        remediation=scrub_output(remediation),
+        references=tuple(scrub_output(r) for r in references),
     )
 
 
@@ -397,7 +398,7 @@ def env_inventory(env_file: EnvFile, rules: Sequence[KeyedRule | ConditionalRule
         secret = key in secret_keys
         rows.append(
             {
-                "key": scrub(key),  # a token pasted on its own line parses as a key
+                "key": scrub_output(key),  # a token pasted on its own line parses as a key
                 "line": env_file.lines.get(key),
                 "kind": "absent" if key not in env_file else _value_kind(value, secret),
                 "shown": Shown(secret=secret)(value) if key in env_file else "absent",

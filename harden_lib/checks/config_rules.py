@@ -47,7 +47,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from harden_lib.envfile import EnvFile, is_truthy, is_well_known_value, looks_like_secret, split_list
 from harden_lib.findings import Severity
-from harden_lib.redact import describe_secret, redact_url, scrub, shannon_entropy_bits
+from harden_lib.redact import describe_secret, redact_url, scrub_output, shannon_entropy_bits
 
 # --------------------------------------------------------------------------- secret strength
 
@@ -282,13 +282,13 @@ class Shown:
             return "present but empty"
         if self.secret or looks_like_secret(value):
             return describe_secret(value)
-        return scrub(redact_url(value))
+        return scrub_output(redact_url(value))
 
     def item(self, item: str) -> str:
         """One item of a list value."""
         if self.secret or looks_like_secret(item):
             return f"({describe_secret(item)})"
-        return scrub(redact_url(item))
+        return scrub_output(redact_url(item))
 
 
 @dataclass(frozen=True)
@@ -407,7 +407,9 @@ class RequiredRule(KeyedRule):
         return "set to a non-empty value"
 
     def check(self, value: str, show: Shown) -> Outcome:
-        return Outcome("pass", show(value), self.expectation())
+        # Presence is the question, so only the shape is shown, whatever the key is called: a
+        # required key is often a credential under an innocent name (DATABASE_URL, RELAY_BLOB).
+        return Outcome("pass", describe_secret(value), self.expectation())
 
 
 class EqualsRule(ValueRule):
@@ -520,11 +522,12 @@ class PublicHostRule(ValueRule):
         ]
         if bad:
             listed = "; ".join(
-                f"{scrub(endpoint.host or '?')} {problem} (in {show.item(item)})" for item, endpoint, problem in bad
+                f"{scrub_output(endpoint.host or '?')} {problem} (in {show.item(item)})"
+                for item, endpoint, problem in bad
             )
             head = f"{len(bad)} of {len(items)} not public: " if self.allow_list else ""
             return Outcome("fail", head + listed, self.expectation())
-        return Outcome("pass", "public: " + ", ".join(scrub(e.host or "") for _, e in hosts), self.expectation())
+        return Outcome("pass", "public: " + ", ".join(scrub_output(e.host or "") for _, e in hosts), self.expectation())
 
 
 class SecretStrengthRule(ValueRule):
