@@ -23,13 +23,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from harden_lib.errors import HardenError
-from harden_lib.redact import is_secret_key, register_secret, shannon_entropy_bits
+from harden_lib.redact import is_secret_key, is_secret_query_param, register_secret, shannon_entropy_bits
 
 #: Values that are read as "on" by the usual env-flag conventions.
 TRUTHY = frozenset({"1", "true", "yes", "y", "on", "t", "enabled", "enable"})
@@ -162,7 +162,8 @@ def _no_value_message(key: str) -> str:
 
 
 def register_env_value(key: str, value: str | None) -> None:
-    """Teach the scrubber a value that may be secret: by key name, by shape, or as a URL password.
+    """Teach the scrubber a value that may be secret: by key name, by shape, as a URL password or
+    as a URL's credential query parameter.
 
     Well-known stand-ins (``changeme``, ``secret``, ``test`` …) are not registered: they hide
     nothing (every attacker tries them first), and scrubbing such a word would mangle every
@@ -174,9 +175,9 @@ def register_env_value(key: str, value: str | None) -> None:
     if (is_secret_key(key) or looks_like_secret(value)) and not is_well_known_value(value):
         register_secret(value)
     for item in split_list(value):
-        password = url_password(item)
-        if password and not is_well_known_value(password):
-            register_secret(password)
+        for secret in (url_password(item), *url_query_secrets(item)):
+            if secret and not is_well_known_value(secret):
+                register_secret(secret)
 
 
 def is_well_known_value(value: str) -> bool:
@@ -197,6 +198,21 @@ def url_password(value: str) -> str | None:
         # Unparseable (e.g. a bad port): take what sits between the first ':' and the last '@'.
         userinfo = value.split("://", 1)[1].rpartition("@")[0]
         return userinfo.partition(":")[2] or None
+
+
+def url_query_secrets(value: str) -> list[str]:
+    """Values of a URL's credential query/fragment parameters (``?sig=…``, ``#access_token=…``).
+
+    Redacted by form wherever the URL is shown; registered too, so the bare value is scrubbed
+    when a tool prints it decoded or on its own.
+    """
+    if "=" not in value or not any(c in value for c in "?#"):
+        return []
+    tail = value.split("?", 1)[1] if "?" in value else value.split("#", 1)[1]
+    pairs = parse_qsl(tail.replace("#", "&"), keep_blank_values=False)
+    # Short values (``code=2024``) are left to redaction by form: scrubbing them everywhere would
+    # mangle unrelated text (dates, ports), and a real credential is longer.
+    return [v for k, v in pairs if is_secret_query_param(k) and len(v) >= 8]
 
 
 def looks_like_secret(value: str) -> bool:

@@ -380,7 +380,8 @@ def _interpolate(node: Any, file: Path, environ: typing.Mapping[str, str], keypa
         _register_url_password(node)
         return node
 
-    secret_context = any(isinstance(k, str) and is_secret_key(k) for k in keypath)
+    # keypath[0] is a params section (``secrets:`` is an area, not a secret); key-name fields hold names.
+    secret_context = any(isinstance(k, str) and k not in _KEY_NAME_FIELDS and is_secret_key(k) for k in keypath[1:])
 
     def substitute(match: re.Match[str]) -> str:
         escaped, name, default = match.group(1), match.group(2), match.group(3)
@@ -413,6 +414,17 @@ def _register_url_password(value: str) -> None:
             register_secret(urlsplit(value).password)
 
 
+#: Fields of the kit's own params that hold env key *names* (config rules, conditions, datastores).
+_KEY_NAME_FIELDS = frozenset({"key", "keys", "url_key"})
+
+
+def _names_a_key(value: str) -> bool:
+    """An env key name (``DATABASE_URL``), not a value shaped like a credential."""
+    from harden_lib.envfile import looks_like_secret
+
+    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", value)) and not looks_like_secret(value)
+
+
 def _mask_literal_secrets(node: Any, key: str = "") -> Any:
     """The params as written, safe to show: what a secret-named key holds is masked (a
     ``${VAR}`` reference stays, its ``:-default`` does not), and every URL in any string loses
@@ -421,6 +433,8 @@ def _mask_literal_secrets(node: Any, key: str = "") -> Any:
         return {k: _mask_literal_secrets(v, str(k)) for k, v in node.items()}
     if isinstance(node, list):
         return [_mask_literal_secrets(v, key) for v in node]
+    if isinstance(node, str) and key in _KEY_NAME_FIELDS and _names_a_key(node):
+        return node  # `key: SESSION_SECRET` (a rule, a condition, a datastore) names a key, holds no secret
     if isinstance(node, str) and key and is_secret_key(key):
         reference = _PLACEHOLDER.fullmatch(node.strip())
         if not reference:

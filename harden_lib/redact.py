@@ -254,7 +254,7 @@ def redact_value(name: str, value: str) -> str:
     """What may be shown of a config value: secrets by shape, URLs with passwords removed."""
     if is_secret_key(name):
         return describe_secret(value)
-    return scrub(redact_url(value))
+    return scrub_output(redact_url(value))
 
 
 class SecretRegistry:

@@ -232,3 +232,9 @@ def test_register_file_secrets_for_processes_that_do_not_run_the_config_checks(t
     assert register_file_secrets(None) is False
     (tmp_path / "bad.env").write_bytes(b"\xff\xfe\x00")
     assert register_file_secrets(tmp_path / "bad.env") is False
+
+
+def test_url_credential_query_values_are_registered(tmp_path):
+    sig, frag = "Sg7" + "kLm2Qx9" * 3, "Fr4" + "pZq8Wn1" * 3
+    load_env_file(write_env(tmp_path, f"FEED_URL=https://s.example/feed?page=2024&sig={sig}#access_token={frag}\n"))
+    assert scrub(f"{sig} {frag} page 2024") == f"{REDACTED} {REDACTED} page 2024"

@@ -265,3 +265,32 @@ def test_markdown_outputs_are_sanitized_in_html_reports():
     escaped = _html_of_markdown_output(f"Environment **demo** — {md_escape(XSS)}")
     assert not _live_markup(escaped) and "&lt;img src=x onerror=alert(1)&gt;" in escaped
     assert "[click](javascript:alert(2))" in escaped  # shown as text, not a link
+
+
+def test_run_json_params_mask_secrets_keep_key_names(tmp_path):
+    """``run.json`` and the summary's parameters table show the params as written, minus secrets."""
+    from harden_lib.params import load_environment
+
+    token, default, literal = "Tok-" + "Zx3Cv8" * 3, "Dflt-" + "Qw2Er7" * 3, "Lit-" + "Ty6Ui1" * 3
+    (tmp_path / "app.env").write_text("NODE_ENV=production\n")
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "environment: p\n"
+        "areas: [config, headers]\n"
+        "http:\n"
+        "  headers:\n"
+        f"    X-Api-Key: '${{HARDEN_TEST_UNSET_KEY:-{default}}}'\n"
+        f"    Authorization: 'Bearer {literal}'\n"
+        "headers:\n"
+        f"  urls: ['/?X-Amz-Signature={token}&page=1']\n"
+        "config:\n"
+        "  env_file: app.env\n"
+        "  rules: [{kind: required, keys: [NODE_ENV, SESSION_SECRET]}, {kind: equals, key: API_TOKEN, value: x}]\n"
+    )
+    shown = load_environment(path).redacted_params()
+    text = json.dumps(shown)
+    assert token not in text and default not in text and literal not in text
+    assert shown["http"]["headers"]["X-Api-Key"] == "${HARDEN_TEST_UNSET_KEY:-[REDACTED]}"
+    assert shown["headers"]["urls"] == ["/?X-Amz-Signature=[REDACTED]&page=1"]
+    rules = shown["config"]["rules"]
+    assert rules[0]["keys"] == ["NODE_ENV", "SESSION_SECRET"] and rules[1]["key"] == "API_TOKEN"  # names, not secrets

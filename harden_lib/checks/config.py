@@ -21,9 +21,11 @@ Findings (area ``config``; target ``<env file name>:<KEY>``):
 * one finding per rule and key: ``pass``, ``fail`` (or ``warn`` for ``on_fail: warn``),
   ``skip`` for an ``optional`` absent key or a conditional whose ``if`` does not hold.
 
-``observed`` never holds a secret: keys that look secret by name or value, and every key a
-``secret_strength``/``hex_key`` rule covers, are shown by shape (``redact.describe_secret``);
-URLs lose their passwords; every text is finally scrubbed of all registered secret values.
+``observed`` never holds a secret: keys that look secret by name (``redact.is_secret_key``:
+``PGPASSWORD``, ``clientSecret``, ``*_PASSPHRASE`` …) or by value, and every key a
+``secret_strength``/``hex_key`` rule covers, are shown by shape (``redact.describe_secret``); a
+``required`` rule shows only the shape of any key it checks; URLs lose their passwords and
+credential query parameters; every text is finally scrubbed of all registered secret values.
 """
 
 from __future__ import annotations
