@@ -67,7 +67,8 @@ _QUALIFIERS = frozenset(
     location length len size min max count ttl expiry expires expiration lifetime age timeout interval
     duration seconds minutes hours days type kind mode algorithm alg algo header headers field param
     parameter prefix suffix enabled enable disabled required policy provider issuer audience scope
-    scopes strategy method version rotation format arn vault store label""".split()  # noqa: SIM905
+    scopes strategy method version rotation format arn vault store label region bucket rounds cost
+    iterations complexity strength pattern regex""".split()  # noqa: SIM905
 )
 #: Secret words whose values are URLs carrying their credential (a Slack webhook's path, a Sentry
 #: DSN): ``SLACK_WEBHOOK_URL`` stays secret although ``url`` is a qualifier.

@@ -81,6 +81,14 @@ SECRET_NAMES = [
     "DB_PASSWORD2",
     "requirepass",
     "mysqlRootPwd",
+    "TWILIO_AUTH_TOKEN",
+    "RAILS_MASTER_KEY",
+    "SECRET_KEY_BASE",
+    "LDAP_BIND_PW",
+    "RABBITMQ_DEFAULT_PASS",
+    "X-Hub-Signature-256",
+    "BASIC_AUTH",
+    "WALLET_MNEMONIC",
 ]
 PUBLIC_NAMES = [
     "PASSENGER_COUNT",
@@ -115,6 +123,14 @@ PUBLIC_NAMES = [
     "DATABASE_URL",
     "NODE_ENV",
     "CLIENT_ID",
+    "SSH_AUTH_SOCK",  # a socket path
+    "PGPASSFILE",  # a file path
+    "POSTGRES_HOST_AUTH_METHOD",  # 'trust' must stay visible: it is the finding
+    "AWS_SECRETS_MANAGER_REGION",
+    "PASSWORD_RESET_TOKEN_EXPIRY",
+    "BASIC_AUTH_USER",
+    "PASSWORDLESS_ENABLED",
+    "API_KEY_HEADER_NAME",
 ]
 
 
