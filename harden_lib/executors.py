@@ -55,13 +55,18 @@ class LocalExecutor:
         self,
         workers: int,
         *,
-        log_dir: Path,
         cwd: Path,
+        log_dir: Path | None = None,
         fresh: bool = False,
         preload_modules: tuple[str, ...] = (),
     ) -> None:
         self.inbox: queue.PriorityQueue = queue.PriorityQueue()
         self.fresh = fresh
+        # The lanes' own kernel logs hold whatever any kernel printed, for every environment; each
+        # notebook's slice is copied (and scrubbed) into its run folder, and the rest is removed at close.
+        self._own_log_dir = log_dir is None
+        log_dir = Path(tempfile.mkdtemp(prefix="harden-lanes-")) if log_dir is None else log_dir
+        self.log_dir = log_dir
         self.lanes = [
             KernelLane(
                 f"lane-{i + 1}", self.inbox, log_dir=log_dir, cwd=cwd, fresh=fresh, preload_modules=preload_modules
@@ -78,6 +83,8 @@ class LocalExecutor:
             self.inbox.put(KernelLane.stop_message())
         for lane in self.lanes:
             lane.thread.join(timeout=30)
+        if self._own_log_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def stats(self) -> dict[str, Any]:
         return {"executor": self.name, "fresh_kernels": self.fresh, "lanes": [lane.stats() for lane in self.lanes]}
@@ -116,6 +123,7 @@ def _lane_plugin_class() -> type:
             if self.lane is not None:
                 self.lane.inbox.put(KernelLane.stop_message())
                 self.lane.thread.join(timeout=30)
+                shutil.rmtree(self.lane.log_path.parent, ignore_errors=True)
 
     return KernelLanePlugin
 

@@ -17,7 +17,6 @@ import platform
 import secrets
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -227,10 +226,7 @@ class Runner:
 
         preload = area_modules(list(AREAS))
         if self.executor_name == "local":
-            log_dir = Path(tempfile.mkdtemp(prefix="harden-lanes-"))
-            return LocalExecutor(
-                self.workers, log_dir=log_dir, cwd=self.notebooks, fresh=self.fresh_kernels, preload_modules=preload
-            )
+            return LocalExecutor(self.workers, cwd=self.notebooks, fresh=self.fresh_kernels, preload_modules=preload)
         return DaskExecutor(
             scheduler=self.scheduler if self.executor_name == "dask" else None,
             workers=self.workers,
@@ -562,11 +558,12 @@ def _placeholder_notebook(run: AreaRun):
     """A one-cell notebook that says why an area has no executed notebook."""
     import nbformat
 
+    from harden_lib.render import md_escape
+
     notebook = nbformat.v4.new_notebook()
+    reason = md_escape(run.error or "no executed notebook was written")  # error texts quote hostile input
     notebook.cells.append(
-        nbformat.v4.new_markdown_cell(
-            f"# {run.title}\n\nThis area did not run: {run.error or 'no executed notebook was written'}."
-        )
+        nbformat.v4.new_markdown_cell(f"# {md_escape(run.title)}\n\nThis area did not run: {reason}.")
     )
     return notebook
 

@@ -99,13 +99,15 @@ HEADERS = area_notebook(
         new_markdown_cell(
             "## Mozilla HTTP Observatory score\n"
             "Start at 100, add each test's modifier; bonuses count only if the penalties alone leave at "
-            "least 90. The grade is read from the score."
+            "least 90. The grade is read from the score. One chart and one table cover every page (a "
+            "column per test, its modifier); the three lowest-scoring pages get their own chart."
         ),
         new_code_cell(
             "from harden_lib.render import md_url\n\n"
-            "for url, score in report.scores.items():\n"
+            "show_figure(headers.plot_scores(report.scores))\n"
+            "display(headers.scores_frame(report.scores))\n"
+            "for url, score in headers.lowest_scores(report.scores, 3):\n"
             "    display(Markdown(f'**{md_url(url)}**: score **{score.score}**, grade **{score.grade}**'))\n"
-            "    display(headers.score_frame(score))\n"
             "    show_figure(headers.plot_modifiers(score))"
         ),
         new_markdown_cell("## Status overview"),

@@ -1486,6 +1486,11 @@ def scores_frame(scores: Mapping[str, ObservatoryScore]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def lowest_scores(scores: Mapping[str, ObservatoryScore], count: int = 3) -> list[tuple[str, ObservatoryScore]]:
+    """The ``count`` lowest-scoring pages (ties by URL): the ones worth a detailed chart."""
+    return sorted(scores.items(), key=lambda item: (item[1].score, item[0]))[:count]
+
+
 #: Pages drawn in the score chart; the rest are listed in ``scores_frame``'s table.
 MAX_SCORE_BARS = 40
 
