@@ -38,14 +38,23 @@ RESULTS = ROOT / "benchmarks" / "results" / "bench_fleet.json"
 AREAS = ["headers", "tls", "surface"]
 
 
-def _site_handler(index: int, https_port_box: list[int]) -> tuple[type, type]:
-    """An HTTPS page whose headers vary with ``index``, and a plain-HTTP redirect to it."""
+PAGE = (
+    b"<!doctype html><html><head><title>site</title><link rel=stylesheet href=/app.css>"
+    b"<script src=/app.js></script></head><body>fleet site</body></html>"
+)
+
+
+def _site_headers(index: int) -> tuple[str | None, str | None]:
+    """HSTS and CSP of site ``index``: good, weak or missing, in turn."""
     hsts = ("max-age=63072000; includeSubDomains", "max-age=300", None)[index % 3]
     csp = ("default-src 'self'; frame-ancestors 'none'", "default-src 'self' 'unsafe-inline'", None)[index % 3]
-    page = (
-        b"<!doctype html><html><head><title>site</title><link rel=stylesheet href=/app.css>"
-        b"<script src=/app.js></script></head><body>fleet site</body></html>"
-    )
+    return hsts, csp
+
+
+def _site_handler(index: int, https_port_box: list[int]) -> tuple[type, type]:
+    """An HTTPS page whose headers vary with ``index``, and a plain-HTTP redirect to it."""
+    hsts, csp = _site_headers(index)
+    page = PAGE
 
     class Site(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -101,12 +110,8 @@ def _site_handler(index: int, https_port_box: list[int]) -> tuple[type, type]:
 
 
 @contextlib.contextmanager
-def fleet(count: int, folder: Path):
-    """Start ``count`` sites; yield [(https_url, http_url)] and the CA path."""
-    sys.path.insert(0, str(ROOT))
-    from harden_lib.demo.certs import generate_chain
-
-    bundle = generate_chain(folder / "pki")
+def python_fleet(count: int, folder: Path, bundle):
+    """The sites served by Python's threaded HTTP servers (when nginx is not installed)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(bundle.cert_path, bundle.key_path)
     servers, sites = [], []
@@ -116,7 +121,9 @@ def fleet(count: int, folder: Path):
         https = ThreadingHTTPServer(("127.0.0.1", 0), site)
         https.daemon_threads = True
         https.handle_error = lambda *a: None  # scanners end handshakes abruptly
-        https.socket = context.wrap_socket(https.socket, server_side=True)
+        # The handshake happens in each connection's own thread (lazily, on first read), as in a real
+        # server, not serially in the accept loop.
+        https.socket = context.wrap_socket(https.socket, server_side=True, do_handshake_on_connect=False)
         box[0] = https.server_address[1]
         plain = ThreadingHTTPServer(("127.0.0.1", 0), redirect)
         plain.daemon_threads = True
@@ -125,11 +132,127 @@ def fleet(count: int, folder: Path):
             servers.append(server)
         sites.append((f"https://127.0.0.1:{box[0]}", f"http://127.0.0.1:{plain.server_address[1]}"))
     try:
-        yield sites, bundle.ca_path
+        yield sites
     finally:
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextlib.contextmanager
+def nginx_fleet(count: int, folder: Path, bundle, binary: str):
+    """The sites served by one real nginx (2 workers): one HTTPS and one redirecting HTTP server block each."""
+    import signal
+    import subprocess
+
+    www = folder / "www"
+    www.mkdir(parents=True, exist_ok=True)
+    (www / "index.html").write_bytes(PAGE)
+    (www / "app.js").write_text("console.log('fleet');")
+    (www / "app.css").write_text("body{color:#222}")
+    ports = _free_ports(2 * count)
+    blocks = []
+    sites = []
+    for index in range(count):
+        https_port, http_port = ports[2 * index], ports[2 * index + 1]
+        hsts, csp = _site_headers(index)
+        extra = "".join(
+            f'    add_header {name} "{value}" always;\n'
+            for name, value in (("Strict-Transport-Security", hsts), ("Content-Security-Policy", csp))
+            if value
+        )
+        blocks.append(
+            f"""  server {{
+    listen 127.0.0.1:{https_port} ssl;
+    ssl_certificate {bundle.cert_path};
+    ssl_certificate_key {bundle.key_path};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root {www};
+    add_header X-Content-Type-Options nosniff always;
+{extra}  }}
+  server {{
+    listen 127.0.0.1:{http_port};
+    return 301 https://127.0.0.1:{https_port}$request_uri;
+  }}
+"""
+        )
+        sites.append((f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}"))
+    temp = folder / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    conf = folder / "nginx.conf"
+    conf.write_text(
+        f"""daemon off;
+worker_processes 2;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log crit;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  types {{ text/html html; text/javascript js; text/css css; }}
+  client_body_temp_path {temp}/body;
+  proxy_temp_path {temp}/proxy;
+  fastcgi_temp_path {temp}/fastcgi;
+  uwsgi_temp_path {temp}/uwsgi;
+  scgi_temp_path {temp}/scgi;
+{"".join(blocks)}}}
+"""
+    )
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(folder)], stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(int(sites[-1][0].rsplit(":", 1)[1]), proc)
+        yield sites
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_for_port(port: int, proc) -> None:
+    import socket
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"nginx exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise SystemExit("nginx did not start listening within 10 s")
+
+
+@contextlib.contextmanager
+def fleet(count: int, folder: Path, server: str = "auto"):
+    """Start ``count`` sites; yield ([(https_url, http_url)], CA path, server kind)."""
+    import shutil
+
+    sys.path.insert(0, str(ROOT))
+    from harden_lib.demo.certs import generate_chain
+
+    bundle = generate_chain(folder / "pki")
+    binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if server == "nginx" or (server == "auto" and binary):
+        if not binary:
+            raise SystemExit("nginx is not installed (apt-get install -y nginx)")
+        with nginx_fleet(count, folder, bundle, binary) as sites:
+            yield sites, bundle.ca_path, "nginx"
+    else:
+        with python_fleet(count, folder, bundle) as sites:
+            yield sites, bundle.ca_path, "python"
 
 
 def write_params(folder: Path, sites: list[tuple[str, str]], ca: Path) -> Path:
@@ -207,13 +330,16 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fresh", action="store_true", help="also measure one kernel per notebook (slow)")
+    parser.add_argument(
+        "--server", choices=("auto", "nginx", "python"), default="auto", help="what serves the sites (auto: nginx)"
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
     rows = []
     with tempfile.TemporaryDirectory(prefix="harden-fleet-") as tmp:
         work = Path(tmp)
-        with fleet(args.sites, work) as (sites, ca):
+        with fleet(args.sites, work, args.server) as (sites, ca, server):
             params = write_params(work, sites, ca)
             rows.append(run_mode(f"local, warm kernels ({args.workers})", params, work / "r1", workers=args.workers))
             rows.append(
@@ -241,6 +367,7 @@ def main() -> int:
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "target": "local warm pool <= 60 s for 40 environments on 2 cores",
+        "sites_served_by": server,
         "rows": rows,
         "scaling": {
             "dask_local_1_worker_s": rows[2]["wall_s"],
