@@ -16,6 +16,7 @@ Everything a server returns is capped and escaped.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.webcommon import Spec, make_finding
+from harden_lib.checks.webcommon import Spec, make_finding, run_sync
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import redact_url, safe_text, scrub
@@ -313,9 +314,21 @@ def ws_url(env: Environment, endpoint: WebSocketEndpoint) -> str:
 
 
 def ws_handshake(env: Environment, url: str, origin: str, timeout: float) -> Handshake:
-    """Open (and at once close) a WebSocket offering ``origin``; trust settings come from the env."""
-    from websockets.exceptions import InvalidHandshake, InvalidStatus
-    from websockets.sync.client import connect
+    """Open (and at once close) a WebSocket offering ``origin``; trust settings come from the env.
+
+    Why the asyncio client and not ``websockets.sync``: the sync client reads its TLS socket in a
+    background thread while the handshake request is written from the calling thread; under load
+    about one handshake in 150 then never got its answer (python-websockets issue 1387) and, with
+    the reader thread joined on the way out, took the server's idle timeout instead of
+    ``ws_timeout`` — an ``error`` verdict on a server that works. The asyncio client uses one
+    thread, and ``asyncio.timeout`` bounds the whole exchange, close included.
+    """
+    return run_sync(_ws_handshake(env, url, origin, timeout))
+
+
+async def _ws_handshake(env: Environment, url: str, origin: str, timeout: float) -> Handshake:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 
     from harden_lib.http import _verify_setting, user_agent
 
@@ -331,23 +344,28 @@ def ws_handshake(env: Environment, url: str, origin: str, timeout: float) -> Han
         else:
             context = verify
     try:
-        with connect(
-            url,
-            origin=origin,  # type: ignore[arg-type]
-            ssl=context,
-            open_timeout=timeout,
-            close_timeout=min(timeout, 2.0),
-            proxy=None,  # like the HTTP client: nothing from the auditor's shell environment
-            max_size=65_536,
-            compression=None,
-            user_agent_header=env.http.user_agent or user_agent(),
-        ):
-            pass
+        async with asyncio.timeout(timeout + min(timeout, 2.0)):  # opening handshake + closing handshake
+            async with connect(
+                url,
+                origin=origin,  # type: ignore[arg-type]
+                ssl=context,
+                open_timeout=timeout,
+                close_timeout=min(timeout, 2.0),
+                proxy=None,  # like the HTTP client: nothing from the auditor's shell environment
+                max_size=65_536,
+                compression=None,
+                user_agent_header=env.http.user_agent or user_agent(),
+            ):
+                pass
     except InvalidStatus as exc:
         return Handshake(url, origin, False, status=exc.response.status_code)
-    except (InvalidHandshake, OSError, TimeoutError) as exc:
-        detail = scrub(str(exc) or type(exc).__name__)
-        return Handshake(url, origin, False, error=safe_text(f"{type(exc).__name__}: {detail}", 300))
+    except TimeoutError:
+        return Handshake(
+            url, origin, False, error=f"no WebSocket handshake answer within cors.ws_timeout ({timeout:g} s)"
+        )
+    except (InvalidHandshake, WebSocketException, OSError) as exc:
+        detail = scrub(str(exc) or "the connection ended")
+        return Handshake(url, origin, False, error=safe_text(f"the handshake failed: {detail}", 300))
     return Handshake(url, origin, True)
 
 
