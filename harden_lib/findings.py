@@ -112,6 +112,8 @@ class Finding(BaseModel):
     raw_status: Status | None = None
     #: the waiver in force: reason, approver, expiry
     waiver: str = ""
+    #: why ``severity`` differs from the check catalog's default (empty when it does not)
+    severity_reason: str = ""
 
     def model_post_init(self, __context: Any) -> None:
         for name in ("title", "target", "observed", "expected", "remediation"):

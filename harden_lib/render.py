@@ -90,6 +90,19 @@ def figure(width: float = 7.0, height: float = 3.5) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def empty_chart(message: str, width: float = 6.5, height: float = 1.2) -> Figure:
+    """A small chart that says why there is nothing to draw (every area's charts use it).
+
+    A report with a silently missing chart reads as "broken"; one that says "no certificate
+    could be read" tells the reader where to look.
+    """
+    fig = figure(width, height)
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    ax.set_axis_off()
+    return fig
+
+
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
@@ -150,12 +163,10 @@ def plot_status_counts(findings: Iterable[Finding], title: str = "Findings by st
     """One horizontal bar per status, in the report's status colours."""
     counts = status_counts(findings)
     shown = [(s, n) for s, n in counts.items() if n]
+    if not shown:
+        return empty_chart("no findings")
     fig = figure(6.5, 0.6 + 0.45 * max(len(shown), 1))
     ax = fig.subplots()
-    if not shown:
-        ax.text(0.5, 0.5, "no findings", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
     labels = [s for s, _ in shown][::-1]
     values = [n for _, n in shown][::-1]
     bars = ax.barh(labels, values, color=[STATUS_COLOURS[Status(s)] for s in labels])
@@ -176,12 +187,10 @@ def plot_stacked_status(
     from matplotlib.ticker import MaxNLocator
 
     labels = list(counts)[::-1]
+    if not labels:
+        return empty_chart(empty, 7.5)
     fig = figure(7.5, 1.3 + 0.45 * max(len(labels), 1))
     ax = fig.subplots()
-    if not labels:
-        ax.text(0.5, 0.5, empty, ha="center", va="center")
-        ax.set_axis_off()
-        return fig
     left = [0] * len(labels)
     for status in STATUS_ORDER:
         widths = [int(counts[label].get(status.value, 0)) for label in labels]
