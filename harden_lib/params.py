@@ -15,23 +15,11 @@ import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PrivateAttr, ValidationError, field_validator
 
-from harden_lib.areas import AREAS
-from harden_lib.checks.commands import CommandsParams
-from harden_lib.checks.config import ConfigParams
-from harden_lib.checks.containers import ContainersParams
-from harden_lib.checks.cors import CorsParams
-from harden_lib.checks.datastores import DatastoresParams
-from harden_lib.checks.dependencies import DependenciesParams
-from harden_lib.checks.headers import HeadersParams
-from harden_lib.checks.ratelimit import RateLimitParams
-from harden_lib.checks.secrets import SecretsParams
-from harden_lib.checks.surface import SurfaceParams
-from harden_lib.checks.tls import TlsParams
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Severity
 from harden_lib.governance import Attestation, SignOffs, Waiver
@@ -75,8 +63,16 @@ class ExecutionParams(StrictModel):
     cell_timeout: int = Field(600, ge=10, le=7200, description="seconds one notebook cell may run")
 
 
-class Environment(StrictModel):
-    """One environment's validated params. Provenance is kept in private attributes."""
+class EnvironmentBase(StrictModel):
+    """The params every environment has, whatever areas are installed.
+
+    Each area's own section (``tls:``, ``headers:`` …) is added by ``harden_lib.environment``,
+    which assembles the full ``Environment`` model from the area registry: this module never
+    imports an area, so areas can import it freely (no import circle).
+    """
+
+    #: names of the installed areas (set on the assembled model)
+    known_areas: ClassVar[tuple[str, ...]] = ()
 
     environment: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""
@@ -85,22 +81,11 @@ class Environment(StrictModel):
     http_url: HttpUrl | None = Field(
         None, description="its plain-HTTP address (default: base_url with http:// on port 80)"
     )
-    areas: list[str] = Field(default_factory=lambda: list(AREAS))
+    areas: list[str] = Field(default_factory=list)
     gate: GateParams = Field(default_factory=GateParams)
     http: HttpParams = Field(default_factory=HttpParams)
     demo: DemoParams = Field(default_factory=DemoParams)
     execution: ExecutionParams = Field(default_factory=ExecutionParams)
-    config: ConfigParams = Field(default_factory=ConfigParams)
-    headers: HeadersParams = Field(default_factory=HeadersParams)
-    tls: TlsParams = Field(default_factory=TlsParams)
-    secrets: SecretsParams = Field(default_factory=SecretsParams)
-    surface: SurfaceParams = Field(default_factory=SurfaceParams)
-    cors: CorsParams = Field(default_factory=CorsParams)
-    ratelimit: RateLimitParams = Field(default_factory=RateLimitParams)
-    containers: ContainersParams = Field(default_factory=ContainersParams)
-    dependencies: DependenciesParams = Field(default_factory=DependenciesParams)
-    commands: CommandsParams = Field(default_factory=CommandsParams)
-    datastores: DatastoresParams = Field(default_factory=DatastoresParams)
     active_probes: bool = Field(False, description="allow bursts such as rate-limit probes (opt-in, bounded)")
     waivers: list[Waiver] = Field(default_factory=list, description="accepted risks, each with an expiry")
     attestations: list[Attestation] = Field(default_factory=list, description="manual controls, dated")
@@ -118,9 +103,9 @@ class Environment(StrictModel):
     @field_validator("areas")
     @classmethod
     def _known_areas(cls, value: list[str]) -> list[str]:
-        unknown = [a for a in value if a not in AREAS]
+        unknown = [a for a in value if a not in cls.known_areas]
         if unknown:
-            raise ValueError(f"unknown area(s) {', '.join(unknown)}; known areas: {', '.join(AREAS)}")
+            raise ValueError(f"unknown area(s) {', '.join(unknown)}; known areas: {', '.join(cls.known_areas)}")
         if len(set(value)) != len(value):
             raise ValueError("an area is listed twice")
         return value
@@ -173,21 +158,32 @@ class Environment(StrictModel):
 # --------------------------------------------------------------------------- loading
 
 
-def load_environment(path: str | os.PathLike[str], environ: typing.Mapping[str, str] | None = None) -> Environment:
-    """Load, merge, interpolate and validate one environment's params file."""
+def load_environment(
+    path: str | os.PathLike[str],
+    environ: typing.Mapping[str, str] | None = None,
+    *,
+    model: type[EnvironmentBase] | None = None,
+) -> Any:
+    """Load, merge, interpolate and validate one environment's params file against ``model``.
+
+    ``model`` is the assembled environment model (``harden_lib.environment.Environment``, the
+    default); ``harden_lib.environment.load_environment`` is the usual way in.
+    """
+    if model is None:
+        from harden_lib.environment import Environment as model  # the registry's model; see module doc
     environ = os.environ if environ is None else environ
     top = Path(path).expanduser()
     if not top.is_file():
         raise ParamsError(top, "", "params file does not exist")
     top = top.resolve()
-    raw, resolved, origins, files = _load_tree(top, environ, stack=())
+    raw, resolved, origins, files = _load_tree(top, environ, stack=(), model=model)
     profile = None
     if resolved.get("checklist"):
-        profile, raw, resolved = _apply_profile(resolved, raw, origins, files, environ, top)
+        profile, raw, resolved = _apply_profile(resolved, raw, origins, files, environ, top, model)
     resolved.setdefault("environment", top.stem)
     raw.setdefault("environment", top.stem)
     try:
-        env = Environment.model_validate(resolved)
+        env = model.model_validate(resolved)
     except ValidationError as exc:
         raise _validation_error(exc, top, origins) from None
     env._source = top
@@ -197,7 +193,7 @@ def load_environment(path: str | os.PathLike[str], environ: typing.Mapping[str, 
     return env
 
 
-def _apply_profile(resolved, raw, origins, files, environ, top):
+def _apply_profile(resolved, raw, origins, files, environ, top, model):
     """Merge a checklist profile's ``params`` UNDER the environment's own params.
 
     Where the profile's list entries carry an ``id`` or ``name`` (attestations, commands, config
@@ -216,7 +212,7 @@ def _apply_profile(resolved, raw, origins, files, environ, top):
     if not isinstance(base, dict):
         raise ParamsError(profile_path, "params", "must be a mapping of params")
     profile = load_profile(profile_path)
-    base_resolved = _resolve_paths(_interpolate(base, profile_path, environ, ()), profile_path.parent)
+    base_resolved = _resolve_paths(_interpolate(base, profile_path, environ, ()), profile_path.parent, model)
     for keypath in _leaf_paths(base_resolved):
         origins.setdefault(keypath, profile_path)
     files.insert(0, profile_path)
@@ -293,7 +289,7 @@ def _read_yaml(file: Path) -> dict[str, Any]:
 
 
 def _load_tree(
-    file: Path, environ: typing.Mapping[str, str], stack: tuple[Path, ...]
+    file: Path, environ: typing.Mapping[str, str], stack: tuple[Path, ...], model: type[BaseModel]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[KeyPath, Path], list[Path]]:
     """(raw merged, interpolated merged, origin file per key path, files) for ``file``."""
     if file in stack:
@@ -319,14 +315,14 @@ def _load_tree(
         base_file = (file.parent / os.path.expanduser(base)).resolve()
         if not base_file.is_file():
             raise ParamsError(file, "extends", f"base params file {base} does not exist")
-        b_raw, b_resolved, b_origins, b_files = _load_tree(base_file, environ, (*stack, file))
+        b_raw, b_resolved, b_origins, b_files = _load_tree(base_file, environ, (*stack, file), model)
         raw = _deep_merge(raw, b_raw)
         resolved = _deep_merge(resolved, b_resolved)
         origins.update(b_origins)
         files.extend(f for f in b_files if f not in files)
 
     own = _interpolate(data, file, environ, ())
-    own = _resolve_paths(own, file.parent)
+    own = _resolve_paths(own, file.parent, model)
     for keypath in _leaf_paths(own):
         origins[keypath] = file
     raw = _deep_merge(raw, data)
@@ -480,13 +476,12 @@ def _path_patterns(annotation: Any, prefix: tuple[str, ...] = ()) -> list[tuple[
     return []
 
 
-_PATH_PATTERNS: list[tuple[str, ...]] | None = None
+_PATH_PATTERNS: dict[type[BaseModel], list[tuple[str, ...]]] = {}
 
 
-def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    global _PATH_PATTERNS
-    if _PATH_PATTERNS is None:
-        _PATH_PATTERNS = _path_patterns(Environment)
+def _resolve_paths(data: dict[str, Any], folder: Path, model: type[BaseModel]) -> dict[str, Any]:
+    if model not in _PATH_PATTERNS:
+        _PATH_PATTERNS[model] = _path_patterns(model)
 
     def visit(node: Any, pattern: tuple[str, ...]) -> Any:
         if not pattern:
@@ -505,7 +500,7 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
             return {**node, head: visit(node[head], rest)}
         return node
 
-    for pattern in _PATH_PATTERNS:
+    for pattern in _PATH_PATTERNS[model]:
         data = visit(data, pattern)
     return data
 
@@ -544,3 +539,12 @@ def _origin_of(loc: KeyPath, origins: dict[KeyPath, Path]) -> Path | None:
         if loc[:cut] in origins:
             return origins[loc[:cut]]
     return None
+
+
+def __getattr__(name: str) -> Any:
+    """``harden_lib.params.Environment`` (the assembled model) for code written before the split."""
+    if name == "Environment":
+        from harden_lib.environment import Environment
+
+        return Environment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
