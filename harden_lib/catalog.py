@@ -282,9 +282,9 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def catalog_markdown(titles: Mapping[str, str] | None = None) -> str:
+def catalog_markdown(titles: Mapping[str, str] | None = None, area: str | None = None) -> str:
     """``docs/checks.md``: every check, grouped by area (generated: edit the YAML, not this)."""
-    titles = titles or {}
+    titles = {"governance": "Governance (waivers, attestations, sign-offs)", **(titles or {})}
     lines = [
         "# harden check catalog",
         "",
@@ -293,9 +293,11 @@ def catalog_markdown(titles: Mapping[str, str] | None = None) -> str:
         "with a reason it keeps.",
         "",
     ]
-    for area in catalog().areas():
-        specs = catalog().for_area(area)
-        lines += [f"## {titles.get(area, area)} (`{area}`, {len(specs)} checks)", ""]
+    for name in catalog().areas():
+        if area is not None and name != area:
+            continue
+        specs = catalog().for_area(name)
+        lines += [f"## {titles.get(name, name)} (`{name}`, {len(specs)} checks)", ""]
         for s in specs:
             lines.append(f"### `{s.id}` — {_md(s.title)}")
             lines.append("")
@@ -313,3 +315,51 @@ def catalog_markdown(titles: Mapping[str, str] | None = None) -> str:
                 lines.append(f"- **Tags:** {', '.join(f'`{t}`' for t in s.tags)}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------- ids named in params
+
+
+def defined_ids(params: Mapping[str, Any]) -> set[str]:
+    """Check ids that an environment's (or a profile's) own params define: family members.
+
+    A config rule's ``id`` (default ``config.<kind>``, also inside ``conditional`` rules) and
+    an attestation's ``operations.<id>`` exist only because params declare them, so a profile
+    item or a waiver may name them; anything else must be in the catalog itself.
+    """
+    ids: set[str] = set()
+
+    def rules(items: Any) -> None:
+        for rule in items if isinstance(items, list) else []:
+            if not isinstance(rule, Mapping):
+                continue
+            kind = rule.get("kind")
+            if isinstance(rule.get("id"), str):
+                ids.add(rule["id"])
+            elif isinstance(kind, str):
+                ids.add(f"config.{kind}")
+            for nested in ("then", "rules", "rule"):
+                inner = rule.get(nested)
+                rules(inner if isinstance(inner, list) else [inner])
+
+    config = params.get("config") if isinstance(params.get("config"), Mapping) else {}
+    rules(config.get("rules"))
+    for attestation in params.get("attestations") or []:
+        if isinstance(attestation, Mapping) and isinstance(attestation.get("id"), str):
+            ids.add(f"operations.{attestation['id']}")
+    return ids
+
+
+def resolves(pattern: str, defined: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether an id or a pattern named in params can ever match a finding.
+
+    Exact catalog ids resolve; a family member resolves only when the params define it (so a
+    typo in a rule id is caught); a pattern (``headers.csp.*``, ``*``-globs) must match at least
+    one catalog id or defined id.
+    """
+    import fnmatch
+
+    if any(c in pattern for c in "*?["):
+        known = [s.id for s in catalog() if not s.family] + sorted(defined)
+        return any(fnmatch.fnmatchcase(i, pattern) for i in known) or bool(catalog().matching(pattern))
+    return bool(pattern in catalog().specs or pattern in defined)

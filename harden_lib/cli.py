@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     coverage = sub.add_parser("coverage", help="how each item of a checklist profile is audited")
     coverage.add_argument("profile", type=Path, help="params/checklists/<system>.yaml")
 
+    checks = sub.add_parser("checks", help="list the check catalog: every check id with its metadata")
+    checks.add_argument("--area", help="only this area's checks")
+    checks.add_argument(
+        "--format", choices=("table", "json", "markdown"), default="table", help="table (default), json or markdown"
+    )
+
     sub.add_parser("demo-server", help="serve the embedded demo target in the foreground")
     return parser
 
@@ -92,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "coverage":
             return _coverage(args.profile)
+        if args.command == "checks":
+            return _checks(args.area, args.format)
         if args.command == "demo-server":
             from harden_lib.demo.server import main as demo_main
 
@@ -139,6 +147,32 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{env.environment}: {env.verdict} (exit {env.exit_code}) {env.error or ''} {where}".replace("  ", " "))
     print(f"All reports: {args.reports / 'index.html'}")
     return result.exit_code
+
+
+def _checks(area: str | None, output: str) -> int:
+    """Print the catalog as a table, JSON or the Markdown of docs/checks.md."""
+    import json
+
+    import pandas as pd
+
+    from harden_lib.areas import AREAS
+    from harden_lib.catalog import catalog, catalog_frame, catalog_json, catalog_markdown
+
+    known = catalog().areas()
+    if area is not None and area not in known:
+        print(f"harden: error: no checks for area '{area}'; areas: {', '.join(known)}", file=sys.stderr)
+        return EXIT_USAGE
+    if output == "json":
+        print(json.dumps(catalog_json(area), indent=2, ensure_ascii=False))
+    elif output == "markdown":
+        titles = {name: spec.title for name, spec in AREAS.items()}
+        print(catalog_markdown(titles, area=area), end="")
+    else:
+        frame = catalog_frame(area)[["id", "severity", "title", "references"]]
+        with pd.option_context("display.max_rows", None, "display.max_colwidth", 70, "display.width", 220):
+            print(frame.to_string(index=False))
+        print(f"\n{len(frame)} checks" + (f" in {area}" if area else f" in {len(known)} areas"))
+    return 0
 
 
 def _coverage(path: Path) -> int:
