@@ -16,12 +16,12 @@ from __future__ import annotations
 import copy
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harden_lib.findings import STATUS_ORDER, Finding, GateResult, Status, findings_frame
+from harden_lib.findings import SEVERITY_ORDER, STATUS_ORDER, Finding, GateResult, Status, findings_frame
 from harden_lib.redact import redact_url, scrub_output
 
 if TYPE_CHECKING:
@@ -136,6 +136,67 @@ def style_findings(frame: pd.DataFrame, columns: Iterable[str] | None = None) ->
         styler = styler.map(colour, subset=["status"])
     styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
     return styler.set_properties(**{"text-align": "left", "vertical-align": "top"})
+
+
+#: Statuses that need someone to act, in the order the "What to fix" table shows them.
+TO_FIX: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.WARN)
+
+
+def fixes_frame(findings: Iterable[Finding] | pd.DataFrame) -> pd.DataFrame:
+    """Failing, erroring and warning findings, worst severity first (then status, check, target)."""
+    import pandas as pd
+
+    frame = findings.copy() if isinstance(findings, pd.DataFrame) else findings_frame(findings)
+    for column, order in (("severity", SEVERITY_ORDER), ("status", STATUS_ORDER)):
+        frame[column] = pd.Categorical(frame[column].astype(str), [o.value for o in order], ordered=True)
+    todo = frame[frame["status"].astype(str).isin([s.value for s in TO_FIX])]
+    return todo.sort_values(["severity", "status", "check_id", "target"], kind="stable")
+
+
+def explanations_html(check_ids: Iterable[str]) -> str:
+    """Why each check matters, how to fix it and where to read more, from the check catalog.
+
+    Every text is escaped; references become links only for https URLs (catalog data, but
+    still never a ``javascript:`` link).
+    """
+    from harden_lib.catalog import catalog
+
+    blocks = []
+    for check_id in dict.fromkeys(check_ids):
+        spec = catalog().get(check_id)
+        if spec is None:
+            continue
+        refs = []
+        for ref in spec.references:
+            if ref.url and ref.url.startswith("https://"):
+                link = escape(ref.url, quote=True)
+                refs.append(f'<a href="{link}" rel="noopener noreferrer">{escape(ref.title)}</a>')
+            else:
+                refs.append(escape(ref.title))
+        blocks.append(
+            '<div class="harden-explain">'
+            f"<h4><code>{escape(check_id)}</code> — {escape(spec.title)}</h4>"
+            f"<p><strong>Why it matters:</strong> {escape(spec.risk)}</p>"
+            f"<p><strong>How to fix:</strong> {escape(spec.remediation)}</p>"
+            + (f"<p><strong>References:</strong> {', '.join(refs)}</p>" if refs else "")
+            + "</div>"
+        )
+    return "\n".join(blocks)
+
+
+def show_fixes(findings: Iterable[Finding] | pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+    """The "What to fix" section: the findings that need action, worst first, then each check explained."""
+    from IPython.display import HTML, Markdown, display
+
+    todo = fixes_frame(findings)
+    if todo.empty:
+        display(Markdown("_Nothing to fix: every check passed, was skipped or is attested._"))
+        return
+    display(style_findings(todo, list(columns or ["severity", "status", "target", "title", "remediation"])))
+    explained = explanations_html(todo["check_id"])
+    if explained:
+        display(Markdown("### Why it matters and how to fix it"))
+        display(HTML(explained))
 
 
 def show_findings(findings: Iterable[Finding] | pd.DataFrame, columns: Iterable[str] | None = None) -> None:

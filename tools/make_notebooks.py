@@ -13,6 +13,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
+WHAT_TO_FIX = "## What to fix\nWhat needs action, worst severity first, then why each check matters and how to fix it."
+
 PARAMETERS = """# Parameters (papermill injects new values below this cell).
 params_path = ""  # the params file of the environment to audit; empty means the embedded demo
 run_dir = ""  # set by `harden run`: where this area saves its findings"""
@@ -24,7 +26,7 @@ def area_notebook(area: str, intro: str, body: list) -> nbformat.NotebookNode:
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
         new_code_cell(
             "from IPython.display import Markdown, display\n\n"
-            "from harden_lib import findings_frame\n"
+            "from harden_lib import findings_frame, render\n"
             f"from harden_lib.checks import {area}\n"
             "from harden_lib.notebook import finish, open_environment\n"
             "from harden_lib.render import environment_line, plot_status_counts, show_figure, show_findings, "
@@ -73,11 +75,8 @@ CONFIG = area_notebook(
             "else:\n"
             "    display(Markdown('_No env file to show._'))"
         ),
-        new_markdown_cell("## What to fix\nFailing and warning checks with their remediation."),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -116,11 +115,8 @@ HEADERS = area_notebook(
             "## Evidence: headers as received\nValues are escaped and capped; cookie values are redacted."
         ),
         new_code_cell("display(report.table())"),
-        new_markdown_cell("## What to fix\nFailing and warning checks with their remediation."),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -164,11 +160,8 @@ TLS = area_notebook(
         new_code_cell(
             "deviations = report.deviations()\ndisplay(deviations if len(deviations) else Markdown('_None._'))"
         ),
-        new_markdown_cell("## What to fix\nFailing and warning checks with their remediation."),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -247,11 +240,8 @@ DATASTORES = area_notebook(
         ),
         new_markdown_cell("## Evidence: every check on every datastore\nEmpty cells: the check does not apply there."),
         new_code_cell("display(datastores.check_matrix(findings))"),
-        new_markdown_cell("## What to fix\nFailing, erroring and warning checks with their remediation."),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -277,11 +267,8 @@ CONTAINERS = area_notebook(
             "## Evidence: the merged services\nImage or Dockerfile, user, ports, limits, and where each is defined."
         ),
         new_code_cell("display(report.services_table())"),
-        new_markdown_cell("## What to fix"),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -309,11 +296,8 @@ DEPENDENCIES = area_notebook(
             "## Evidence: every vulnerability\nInstalled version, advisory and aliases, fixed version, which tools reported it."
         ),
         new_code_cell("display(report.table())"),
-        new_markdown_cell("## What to fix"),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -335,11 +319,8 @@ COMMANDS = area_notebook(
         ),
         new_markdown_cell("## Durations and outcomes"),
         new_code_cell("show_figure(commands.plot_durations(report))\ndisplay(report.table())"),
-        new_markdown_cell("## What to fix"),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'observed', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings, ['severity', 'status', 'target', 'observed', 'remediation'])"),
     ],
 )
 
@@ -372,11 +353,8 @@ SURFACE = area_notebook(
             "## Exposed files\nA 200 identical to the answer for a missing page is an SPA catch-all, not exposure."
         ),
         new_code_cell("display(report.exposed_table())"),
-        new_markdown_cell("## What to fix"),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -403,11 +381,8 @@ CORS = area_notebook(
         new_code_cell("show_figure(cors.plot_matrix(report))\ndisplay(report.matrix())"),
         new_markdown_cell("## WebSocket handshakes"),
         new_code_cell("display(report.handshake_table())"),
-        new_markdown_cell("## What to fix"),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
@@ -433,11 +408,8 @@ RATELIMIT = area_notebook(
         new_code_cell("show_figure(ratelimit.plot_statuses(report))"),
         new_markdown_cell("## Policy table and what was observed"),
         new_code_cell("display(report.table())"),
-        new_markdown_cell("## What to fix"),
-        new_code_cell(
-            "todo = frame[frame['status'].isin(['fail', 'error', 'warn'])]\n"
-            "display(style_findings(todo, ['severity', 'status', 'target', 'title', 'remediation']))"
-        ),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
     ],
 )
 
