@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harden_lib.checks import tls  # noqa: E402
-from harden_lib.params import Environment  # noqa: E402
+from harden_lib.environment import Environment  # noqa: E402
 from tests.servers import Reply, serve  # noqa: E402
 from tests.tls_servers import SCENARIOS, nginx_binary, openssl_binary, raw_server, tls_server  # noqa: E402
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from harden_lib.catalog import catalog
 from harden_lib.checks import tls
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Status
-from harden_lib.params import Environment
 from tests.tls_servers import tls10_handshake_possible, tls_server
 
 
@@ -60,7 +61,8 @@ def test_modern_only_server_passes_everything(modern) -> None:
     _, report = modern
     got = statuses(report.findings)
     assert got == {cid: "pass" for cid in got}, {k: v for k, v in got.items() if v != "pass"}
-    assert set(got) == set(tls.check_ids("modern")) - {"tls.scan", "tls.cipher.suites"}
+    error_or_skip_only = {"tls.scan", "tls.cipher.suites", "tls.execution"}
+    assert set(got) == {s.id for s in catalog().for_area("tls")} - error_or_skip_only - {"tls.mozilla.intermediate"}
     assert "TLS 1.3 only" in by_id(report.findings)["tls.protocol.tls1_2"].observed
     trusted = by_id(report.findings)["tls.cert.trusted"].observed
     assert "OpenSSL path validation succeeds against http.ca_bundle" in trusted
@@ -311,3 +313,121 @@ def test_targets_deduplicate_base_url() -> None:
     env = env_for("https://app.example.com", targets=["app.example.com:443", "app.example.com:5432"])
     assert [s.label for s in tls.targets(env)] == ["app.example.com:443", "app.example.com:5432"]
     assert tls.targets(env_for("http://app.example.com")) == []
+
+
+# --------------------------------------------------------------------------- catalog and area interface
+
+
+def _emitted(*scans: tls.HostScan, params: tls.TlsParams | None = None) -> set[tuple[str, str]]:
+    return {(f.check_id, f.status.value) for s in scans for f in tls.analyse(s, params or tls.TlsParams())}
+
+
+def test_every_emitted_id_is_in_the_catalog_and_every_catalog_id_is_emitted() -> None:
+    """Pure cases that differ from the live servers: every id the area emits resolves through the catalog,
+    and every tls catalog entry (but the summary's tls.execution) is emitted, passing and failing."""
+    legacy = _synthetic().certificate
+    clean_cert = tls.CertFacts(
+        **{
+            **vars(legacy),
+            "subject": "CN=api.internal",
+            "names": ("api.internal", "10.0.0.7"),
+            "not_after": datetime.now(UTC) + timedelta(days=400),
+            "key_type": "ed25519",
+            "key_bits": 256,
+            "signature": "ed25519",
+            "signature_hash": "",
+            "chain_hashes": ("sha384",),
+            "profile": (),
+        }
+    )
+    healthy = _synthetic(
+        target="api.internal:8443",
+        protocols={"ssl2": False, "ssl3": False, "tls1_0": False, "tls1_1": False, "tls1_2": True, "tls1_3": True},
+        ciphers=[tls.CipherRow("tls1_3", "TLS_CHACHA20_POLY1305_SHA256", "ECDH X448 448 bits")],
+        certificate=clean_cert,
+        mozilla_profile="modern",
+        mozilla=[],
+    )
+    unreadable = _synthetic(
+        target="[::1]:5432 (postgres)",
+        starttls="postgres",
+        protocols=dict.fromkeys(tls.PROTOCOL_NAMES),
+        certificate=None,
+        certificate_error="the certificate could not be retrieved: connection reset",
+        mozilla=None,
+        mozilla_error="the profile check could not run: a scan result is missing",
+    )
+    down = tls.HostScan(target="mail.internal:465", host="mail.internal", port=465, server_name="mail.internal")
+    down.error = "the connection was refused: nothing listens on port 465"
+    untrusted_cert = tls.CertFacts(
+        **{
+            **vars(clean_cert),
+            "names": ("other.internal",),
+            "not_after": datetime.now(UTC) + timedelta(days=5),
+            "self_signed": True,
+            "trusted": False,
+            "trust_detail": "a self-signed certificate; OpenSSL path validation fails against the system store",
+            "hostname_ok": False,
+            "profile": ("leaf: no keyUsage", "leaf: no authorityKeyIdentifier"),
+        }
+    )
+    broken = _synthetic(
+        target="legacy2.example:8443",
+        protocols={"ssl2": False, "ssl3": False, "tls1_0": False, "tls1_1": True, "tls1_2": False, "tls1_3": False},
+        ciphers=[tls.CipherRow("tls1_1", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "")],
+        certificate=untrusted_cert,
+        mozilla=[],
+    )
+    emitted = _emitted(_synthetic(), _synthetic(mozilla_profile="modern"), healthy, unreadable, down, broken)
+    emitted |= {(f.check_id, f.status.value) for f in tls.run(env_for(None))}
+    known = {s.id for s in catalog().for_area("tls")}
+    assert {cid for cid, _ in emitted} <= known, {cid for cid, _ in emitted} - known
+    assert known - {cid for cid, _ in emitted} == {"tls.execution"}, "tls.execution is the summary's, not the area's"
+    passed = {cid for cid, st in emitted if st == "pass"}
+    failed = {cid for cid, st in emitted if st in ("fail", "warn")}
+    assert known - (passed & failed) == {"tls.scan", "tls.cipher.suites", "tls.execution"}  # error/skip-only ids
+
+
+def test_findings_take_their_wording_from_the_catalog() -> None:
+    found = by_id(tls.analyse(_synthetic(), tls.TlsParams()))
+    for cid, f in found.items():
+        spec = catalog().lookup(cid)
+        assert f.area == "tls" and f.title == spec.title, cid
+        assert f.references == spec.reference_texts(), cid
+    ssl2 = found["tls.protocol.ssl2"]
+    assert ssl2.status is Status.FAIL and ssl2.severity.value == "critical"
+    assert "ssl_protocols TLSv1.2 TLSv1.3" in ssl2.remediation
+    assert any("rfc6176" in r for r in ssl2.references)
+    assert found["tls.protocol.tls1_1"].remediation == "", "a pass has nothing to fix"
+    # params-dependent "what passes" stays specific to the environment
+    strict = tls.TlsParams(warn_days=45, fail_days=14, min_rsa_bits=3072)
+    again = by_id(tls.analyse(_synthetic(), strict))
+    assert again["tls.cert.expiry"].expected == "at least 45 days left (fail below 14)"
+    assert again["tls.cert.key"].expected.startswith("RSA ≥ 3072 bits")
+
+
+def test_an_unreadable_certificate_is_rated_high_with_a_reason() -> None:
+    scan = _synthetic(certificate=None, certificate_error="the certificate could not be retrieved: timed out")
+    found = by_id(tls.analyse(scan, tls.TlsParams(min_ec_bits=384)))
+    assert found["tls.cert.trusted"].severity.value == "high", "catalog default critical, lowered with a reason"
+    assert "no certificate could be read" in found["tls.cert.trusted"].severity_reason
+    assert found["tls.cert.expiry"].severity_reason == "", "high is the expiry check's own default"
+    assert found["tls.cert.profile"].severity.value == "low"
+    assert found["tls.cert.key"].expected.endswith("EC ≥ 384 bits")
+    assert {f.status for cid, f in found.items() if cid.startswith("tls.cert.")} == {Status.ERROR}
+
+
+def test_the_area_declares_itself_and_is_discovered() -> None:
+    from harden_lib.areas import registry
+
+    area = registry()["tls"]
+    assert area.params is tls.TlsParams and area.module == "harden_lib.checks.tls"
+    assert area.runner() is tls.run and area.order == 30
+
+
+def test_expiry_chart_says_why_it_is_empty() -> None:
+    unreachable = tls.HostScan(target="gone.example:443", host="gone.example", port=443, server_name="gone.example")
+    unreachable.error = "the host name gone.example could not be resolved (DNS)"
+    fig = tls.plot_expiry([unreachable], tls.TlsParams())
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["no certificate could be read"]

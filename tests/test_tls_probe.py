@@ -16,7 +16,9 @@ from traceback import TracebackException
 
 import pytest
 
-from harden_lib.checks import tls, tls_probe
+from harden_lib.checks import tls
+from harden_lib.checks.tls import probe as tls_probe
+from harden_lib.checks.tls.scan import _error_text
 from harden_lib.demo.certs import generate_chain
 from harden_lib.findings import Finding, Status
 from tests.servers import Reply, serve
@@ -179,9 +181,9 @@ def test_sslyze_connectivity_errors_lose_their_class_names() -> None:
         network_configuration=ServerNetworkConfiguration("127.0.0.1"),
         error_message="TLS probing failed: could not find a TLS version and cipher suite supported by the server",
     )
-    text = tls._error_text(TracebackException.from_exception(error))
+    text = _error_text(TracebackException.from_exception(error))
     assert text == "TLS probing failed: could not find a TLS version and cipher suite supported by the server"
-    assert tls._error_text(TracebackException.from_exception(OSError(104, "Connection reset by peer"))) == (
+    assert _error_text(TracebackException.from_exception(OSError(104, "Connection reset by peer"))) == (
         "[Errno 104] Connection reset by peer"
     )
 

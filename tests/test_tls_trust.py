@@ -18,7 +18,7 @@ import pytest
 from cryptography import x509
 
 from harden_lib.checks import tls
-from harden_lib.checks.tls_trust import (
+from harden_lib.checks.tls.trust import (
     TrustStore,
     profile_deviations,
     strict_verifier_reason,

@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harden_lib.checks.tls_probe import ProbeFailure, _is_ip, connect, starttls, timeout_text
+from harden_lib.checks.tls.probe import ProbeFailure, _is_ip, connect, starttls, timeout_text
 from harden_lib.redact import safe_text
 
 if TYPE_CHECKING:
