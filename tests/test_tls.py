@@ -431,3 +431,13 @@ def test_expiry_chart_says_why_it_is_empty() -> None:
     fig = tls.plot_expiry([unreachable], tls.TlsParams())
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts == ["no certificate could be read"]
+
+
+def test_every_part_of_the_package_is_importable_by_its_dotted_name() -> None:
+    """No re-exported function shadows a submodule (``import harden_lib.checks.tls.<part>`` gives the module)."""
+    import importlib
+    import types
+
+    for part in ("params", "model", "probe", "scanner", "certificate", "trust", "analysis", "evidence"):
+        module = importlib.import_module(f"harden_lib.checks.tls.{part}")
+        assert isinstance(getattr(tls, part), types.ModuleType) and getattr(tls, part) is module, part

@@ -18,7 +18,7 @@ import pytest
 
 from harden_lib.checks import tls
 from harden_lib.checks.tls import probe as tls_probe
-from harden_lib.checks.tls.scan import _error_text
+from harden_lib.checks.tls.scanner import _error_text
 from harden_lib.demo.certs import generate_chain
 from harden_lib.findings import Finding, Status
 from tests.servers import Reply, serve

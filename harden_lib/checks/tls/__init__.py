@@ -2,7 +2,7 @@
 
 Targets are the environment's HTTPS host (from ``base_url``) plus ``tls.targets`` (``host:port``,
 optionally with a STARTTLS protocol for datastores and mail). Each target goes through its own
-pipeline, all targets side by side (``scan``):
+pipeline, all targets side by side (``scanner``):
 
 1. a **probe** (``probe``): TCP connect, STARTTLS if configured, one ClientHello, the first
    bytes of the answer — about one ``tls.timeout`` for a silent port instead of sslyze's eleven,
@@ -29,7 +29,7 @@ hosts, refused handshakes, non-TLS ports and timeouts are ``tls.scan`` errors th
 happened (and which timeout expired); the other hosts are still scanned.
 
 The package, by concern: ``params`` (the ``tls:`` section), ``model`` (scan results as data,
-cipher classification, name matching), ``probe``, ``scan`` (sslyze), ``certificate``, ``trust``,
+cipher classification, name matching), ``probe``, ``scanner`` (sslyze), ``certificate``, ``trust``,
 ``analysis`` (findings) and ``evidence`` (tables and charts); this module is the area's interface.
 """
 
@@ -57,7 +57,7 @@ from harden_lib.checks.tls.model import (
     safe_text,
 )
 from harden_lib.checks.tls.params import STARTTLS, StartTls, TlsParams, TlsTarget, parse_address
-from harden_lib.checks.tls.scan import ScanSpec, host_budget, scan, targets
+from harden_lib.checks.tls.scanner import ScanSpec, host_budget, scan, targets
 
 if TYPE_CHECKING:
     import pandas as pd
