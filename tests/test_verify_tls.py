@@ -435,3 +435,26 @@ def test_a_wildcard_leaf_against_names_written_other_ways(tmp_path, server_name:
     found = by_id(report.findings)
     assert found["tls.cert.trusted"].status is Status.PASS, found["tls.cert.trusted"].observed
     assert (found["tls.cert.hostname"].status is Status.PASS) is matches, found["tls.cert.hostname"].observed
+
+
+def test_a_chain_sent_out_of_order_with_a_stray_certificate_is_trusted_as_openssl_says(tmp_path) -> None:
+    """Leaf, root, an unrelated CA, then the intermediate: OpenSSL builds the path anyway."""
+    need_openssl()
+    make_root(tmp_path, "Order Root", curve="P-256", addext=("keyUsage=critical,keyCertSign",))
+    make_root(tmp_path, "Stray Root", curve="P-256")
+    make_signed(tmp_path, "int", "Order Root", "/CN=Order Issuing",
+                ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign", "subjectKeyIdentifier=hash",
+                 "authorityKeyIdentifier=keyid"], curve="P-256")  # fmt: skip
+    make_signed(tmp_path, "leaf", "int", "/CN=localhost",
+                [LEAF_SAN, "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth",
+                 "authorityKeyIdentifier=keyid", "subjectKeyIdentifier=hash"], curve="P-256")  # fmt: skip
+    chain = cat(tmp_path, "chain.pem", "leaf", "Order Root", "Stray Root", "int")
+    with tls_on(chain, tmp_path / "leaf.key") as url:
+        root = tmp_path / "Order Root.pem"
+        openssl_ok, why = openssl_verdict(url, root)
+        found = scan(url, root)
+    assert openssl_ok, why
+    assert_trust_agrees(found, openssl_ok, why)
+    profile = found["tls.cert.profile"]
+    assert "Stray Root" not in profile.observed, profile.observed  # judged on the path OpenSSL built
+    assert_trust_is_not_a_profile_issue(found)
