@@ -8,8 +8,8 @@ is therefore explicit about every piece of process-wide state harden has:
 * the user namespace, IPython's output history and execution counter (``InteractiveShell.reset``);
 * the secret scrub registry (a secret of environment A must never scrub or leak in B);
 * matplotlib: open pyplot figures and rcParams (restored to the snapshot taken after preload);
-* module-level caches (SSL contexts keyed by CA path, the TLS trust stores), because a file
-  behind a cached path may differ between environments;
+* module-level caches (SSL contexts keyed by CA path), because a file behind a cached path
+  may differ between environments;
 * ``os.environ`` (restored to the kernel's start-up environment plus the task's variables),
   the working directory and warnings filters.
 
@@ -119,11 +119,6 @@ def _reset_harden_state() -> None:
     cached = getattr(http, "_ssl_context", None) if http else None
     if cached is not None and hasattr(cached, "cache_clear"):
         cached.cache_clear()
-    for name, attribute in (("harden_lib.checks.tls", "_STORE_CACHE"), ("harden_lib.checks.tls_trust", "_STORE_CACHE")):
-        module = sys.modules.get(name)
-        cache = getattr(module, attribute, None) if module else None
-        if isinstance(cache, dict):
-            cache.clear()
 
 
 def _reset_matplotlib() -> None:
