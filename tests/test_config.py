@@ -348,21 +348,74 @@ def test_conditional_then_branch_ignores_optional(env_path):
 
 
 def test_references_title_and_remediation_overrides(env_path):
+    overrides = {
+        "kind": "equals",
+        "key": "DSTREAM_DEVTOOLS",
+        "title": "Devtools are off",
+        "remediation": "Set it to 0.",
+        "references": ["dstream checklist §1: production devtools state"],
+    }
     found = evaluate(
         env_path,
-        {
-            "kind": "equals",
-            "key": "DSTREAM_DEVTOOLS",
-            "value": "0",
-            "title": "Devtools are off",
-            "remediation": "Set it to 0.",
-            "references": ["dstream checklist §1: production devtools state"],
-        },
+        {**overrides, "value": "1", "id": "config.devtools.on"},  # DSTREAM_DEVTOOLS=0 in the file: fails
+        {**overrides, "value": "0", "id": "config.devtools.off"},
     )
-    finding = one(found, "config.equals", "app.env:DSTREAM_DEVTOOLS")
-    assert finding.title == "Devtools are off" and finding.remediation == "Set it to 0."
-    assert finding.references == ("dstream checklist §1: production devtools state",)
-    assert finding.area == "config"
+    failed = one(found, "config.devtools.on", "app.env:DSTREAM_DEVTOOLS")
+    assert failed.status is Status.FAIL
+    assert failed.title == "Devtools are off" and failed.remediation == "Set it to 0."
+    assert failed.references == ("dstream checklist §1: production devtools state",)
+    assert failed.area == "config"
+    passed = one(found, "config.devtools.off", "app.env:DSTREAM_DEVTOOLS")
+    assert passed.status is Status.PASS and passed.title == "Devtools are off"
+    assert passed.remediation == "", "a pass has nothing to fix (the catalog's builder)"
+
+
+def test_rule_findings_are_family_members_with_the_rule_s_severity_and_why(env_path):
+    """A rule's finding is a ``config.*`` family member: its own title/references, and a severity
+    that says where it comes from (params, or the default of the rule's kind)."""
+    from harden_lib.catalog import lookup
+
+    found = evaluate(
+        env_path,
+        {"kind": "one_of", "key": "NIP05_POLICY", "values": ["off", "required"], "id": "config.nip05"},
+        {"kind": "url", "key": "HLS_LOCAL", "schemes": ["https"], "severity": "low", "id": "config.hls.scheme"},
+        {"kind": "url", "key": "HLS_ORIGIN", "severity": "critical", "id": "config.hls.origin"},
+        {"kind": "not_wildcard", "key": "CORS_ANY"},
+    )
+    nip05 = one(found, "config.nip05", "app.env:NIP05_POLICY")
+    assert (nip05.status, nip05.severity) == (Status.FAIL, Severity.MEDIUM)
+    assert nip05.severity_reason == "the default of a one_of rule"
+    scheme = one(found, "config.hls.scheme", "app.env:HLS_LOCAL")
+    assert (scheme.status, scheme.severity, scheme.severity_reason) == (
+        Status.PASS,
+        Severity.LOW,
+        "set by the rule in params",
+    )
+    origin = one(found, "config.hls.origin", "app.env:HLS_ORIGIN")
+    assert (origin.severity, origin.severity_reason) == (Severity.CRITICAL, "set by the rule in params")
+    wildcard = one(found, "config.not_wildcard", "app.env:CORS_ANY")
+    assert (wildcard.status, wildcard.severity, wildcard.severity_reason) == (Status.FAIL, Severity.HIGH, "")
+    assert wildcard.title == "CORS_ANY does not allow every origin", "the rule's title, not the family's"
+    assert lookup("config.hls.origin").family and lookup("config.hls.origin").title != origin.title
+    # The env file's own checks are exact catalog ids, explained by their own entry (with its references).
+    env_file = one(found, "config.env_file", "app.env")
+    assert not lookup("config.env_file").family
+    assert env_file.severity is Severity.INFO and env_file.severity_reason
+    assert any("https://12factor.net/config" in r for r in env_file.references)
+
+
+def test_every_config_finding_resolves_in_the_catalog():
+    """Each id the demo emits is the config area's: an exact entry, or a member of config.*."""
+    from harden_lib.catalog import catalog
+
+    env = load_environment(ROOT / "params" / "demo.yaml")
+    findings = run(env)
+    fixed = {s.id for s in catalog().for_area("config") if not s.family}
+    assert {f.check_id for f in findings} & fixed >= {"config.env_file", "config.env_file.syntax"}
+    for f in findings:
+        spec = catalog().lookup(f.check_id)
+        assert spec.area == "config" and f.area == "config"
+        assert spec.family == (f.check_id not in fixed), f.check_id
 
 
 # --------------------------------------------------------------------------- the env file itself
@@ -434,6 +487,13 @@ def write_params(tmp_path: Path, text: str) -> Path:
         ("[{kind: required, key: A, optional: true}]", "config.rules[0].optional", "unknown key"),
         ("[{kind: url, key: A, schemes: ['ht tp']}]", "config.rules[0].schemes", "schemes are names like https"),
         ("[{kind: required, key: A, id: Foo}]", "config.rules[0].id", "starting with 'config.'"),
+        # harden's own config checks: the catalog would explain such a rule as the env-file check
+        ("[{kind: required, key: A, id: config.env_file}]", "config.rules[0].id", "harden's own config checks"),
+        (
+            "[{kind: conditional, if: {key: A, truthy: true}, then: {kind: required, key: B, id: config.rules}}]",
+            "config.rules[0].then.id",
+            "config.rules is one of harden's own config checks",
+        ),
         ("[{kind: required, key: '1A'}]", "config.rules[0].key", "must be an env key name"),
         ("[{kind: required, key: A, on_fail: maybe}]", "config.rules[0].on_fail", "'fail' or 'warn'"),
         ("[{kind: hex_key, key: A, length: 1}]", "config.rules[0].length", "greater than or equal to 2"),

@@ -20,7 +20,7 @@ from harden_lib.checks.datastores import (
     check_redis_conf,
     parse_redis_conf,
 )
-from harden_lib.findings import Finding, Status
+from harden_lib.findings import Finding, Severity, Status
 from harden_lib.params import load_environment
 from tests import datastore_servers as servers
 
@@ -165,6 +165,50 @@ def test_redis_url_from_env_file(redis_good, tmp_path):
     assert "NOPE is absent" in missing["datastores.redis.url"].observed
 
 
+def assert_catalogued(findings: list[Finding]) -> None:
+    """Each finding is explained by its own datastores catalog entry, with links to read."""
+    from harden_lib.catalog import catalog
+
+    for f in findings:
+        spec = catalog().lookup(f.check_id)
+        assert (spec.id, spec.area, f.area) == (f.check_id, "datastores", "datastores")
+        assert any("<https://" in r for r in f.references), f.check_id
+        assert (f.severity is spec.severity) == (f.severity_reason == ""), (f.check_id, f.severity_reason)
+
+
+@pytest.fixture(scope="session")
+def redis_no_config(tmp_path_factory):
+    """A server whose only user may not run CONFIG (an ACL, not a renamed command): settings unknown."""
+    server = servers.start_redis(
+        tmp_path_factory.mktemp("redis-acl"),
+        {"user": f"default on >{STRONG} ~* &* +@all -config", "maxmemory": "32mb"},
+    )
+    yield servers.RedisServer(server.port, STRONG, server.proc, server.folder)
+    servers.stop(server.proc)
+
+
+def test_redis_config_get_refused_is_an_error_per_setting_at_medium(redis_no_config):
+    target = RedisTarget(name="acl", url=redis_no_config.url, min_version="99.1")
+    found = check_redis(target)
+    found_by = by_id(found)
+    settings = ["maxmemory", "maxmemory_policy", "appendonly", "protected_mode", "bind"]
+    for name in settings:
+        f = found_by[f"datastores.redis.{name}"]
+        assert (f.status, f.severity) == (Status.ERROR, Severity.MEDIUM), name
+        assert "CONFIG GET failed" in f.observed and "+config|get" in f.remediation
+    # The catalog rates the policy and bind checks low: the error's severity says why it is higher.
+    assert found_by["datastores.redis.bind"].severity_reason.startswith("CONFIG GET failed")
+    assert found_by["datastores.redis.maxmemory"].severity_reason == ""
+    assert found_by["datastores.redis.auth_required"].status is Status.PASS, "AUTH still refused without it"
+    old = found_by["datastores.redis.version"]
+    assert (old.status, old.severity, old.expected) == (Status.WARN, Severity.LOW, "99.1 or newer")
+    connect = found_by["datastores.redis.connect"]
+    assert (connect.status, connect.severity) == (Status.PASS, Severity.INFO) and connect.severity_reason
+    assert connect.remediation == "", "a pass has nothing to fix"
+    assert_catalogued(found)
+    assert_no_secret(found, STRONG)
+
+
 # --------------------------------------------------------------------------- Redis, static
 
 
@@ -246,11 +290,19 @@ def test_postgres_superuser_role_and_weak_password_fail(pg_tls):
                                     timeout=2))  # fmt: skip
     # verify-full needs the CA: without it the connection itself fails (and says so).
     assert found["postgres.sslmode"] == "pass" and found["postgres.connect"] == "error"
-    found = statuses(check_postgres(PostgresTarget(url=pg_tls.url("app_super", WEAK))))
+    everything = check_postgres(PostgresTarget(url=pg_tls.url("app_super", WEAK), min_major_version=99))
+    found = statuses(everything)
     assert found["postgres.password"] == "fail"
     assert found["postgres.role.superuser"] == "fail"
     assert found["postgres.role.createrole"] == "fail"
     assert found["postgres.role.createdb"] == "fail"
+    assert found["postgres.version"] == "warn"
+    found_by = by_id(everything)
+    superuser = found_by["datastores.postgres.role.superuser"]
+    assert superuser.severity is Severity.CRITICAL and "ALTER ROLE app_super NOSUPERUSER" in superuser.remediation
+    assert "ALTER ROLE app_super NOCREATEDB" in found_by["datastores.postgres.role.createdb"].remediation
+    assert found_by["datastores.postgres.version"].expected == "99 or newer"
+    assert_catalogued(everything)
 
 
 def test_postgres_verify_full_with_ca(pg_tls, pki):

@@ -325,6 +325,8 @@ def test_large_files_are_not_scanned(tmp_path):
     assert finding.status is Status.WARN and finding.target == "big"
     assert "1 larger than secrets.max_file_bytes (1,000 bytes) were not: big.py" in finding.observed
     assert audit.too_large == ["big.py"]
+    # Below the catalog's high: no secret was found, the scan is incomplete; the finding says so.
+    assert finding.severity is Severity.MEDIUM and "incomplete scan" in finding.severity_reason
 
 
 def test_tracked_but_deleted_file_is_skipped(tmp_path):
@@ -565,3 +567,36 @@ def test_demo_secrets_area(tmp_path):
     assert one(audit.findings, "secrets.env.shared", "NEXTAUTH_SECRET").observed.startswith(
         "same value in demo and staging"
     )
+    assert_catalogued(audit.findings)
+
+
+def assert_catalogued(findings: list[Finding]) -> None:
+    """Each finding is explained by its own secrets catalog entry (exact id, links to read), and a
+    severity other than the entry's says why."""
+    from harden_lib.catalog import catalog
+
+    assert findings
+    for f in findings:
+        spec = catalog().lookup(f.check_id)
+        assert (spec.id, spec.area, f.area) == (f.check_id, "secrets", "secrets")
+        assert any("<https://" in r for r in f.references), f.check_id
+        assert (f.severity is spec.severity) == (f.severity_reason == ""), (f.check_id, f.severity_reason)
+        assert f.status is not Status.PASS or f.remediation == "", "a pass has nothing to fix"
+
+
+def test_skips_and_errors_are_catalogued_with_their_severity_reasons(tmp_path):
+    skipped = secrets.audit(env_for()).findings
+    assert [(f.check_id, f.severity) for f in skipped] == [
+        ("secrets.repo", Severity.INFO),
+        ("secrets.env", Severity.INFO),
+    ]
+    assert all(f.severity_reason.startswith("not configured") for f in skipped)
+    template = tmp_path / "repo" / ".env.sample"
+    template.parent.mkdir()
+    template.write_bytes(b"API_KEY=\xff\xfe\n")  # not UTF-8: the template cannot be read
+    audit = secrets.SecretsAudit()
+    secrets.check_template(template, "repo/.env.sample", audit)
+    [unreadable] = audit.findings
+    assert (unreadable.status, unreadable.severity) == (Status.ERROR, Severity.HIGH)
+    assert unreadable.severity_reason and unreadable.remediation
+    assert_catalogued([*skipped, unreadable])

@@ -37,10 +37,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import finding
 from harden_lib.checks.config_rules import (
     RULE_KINDS,
     SECRET_KINDS,
     ConditionalRule,
+    Effective,
     KeyedRule,
     Rule,
     Shown,
@@ -83,8 +86,6 @@ __all__ = [
     "run",
     "secret_strength",
 ]
-
-AREA = "config"
 
 
 class ConfigParams(BaseModel):
@@ -162,36 +163,22 @@ def check_config(params: ConfigParams) -> list[Finding]:
     """Load the configured env file and evaluate the rules; missing input is a finding, not a crash."""
     if params.env_file is None:
         return [
-            _finding(
+            finding(
                 "config.env_file",
-                "Env file is configured for the preflight",
                 Status.SKIP,
-                Severity.INFO,
-                target="(no env file configured)",
-                observed="config.env_file is not set in this environment's params",
+                "(no env file configured)",
+                "config.env_file is not set in this environment's params",
+                title="Env file is configured for the preflight",
                 expected="config.env_file names the env file the deployment uses",
-                remediation="Set config.env_file in the params to the deployed env file (e.g. ../deploy/.env).",
+                severity=Severity.INFO,
+                severity_reason="not configured: nothing was read, informational",
             )
         ]
     path = Path(params.env_file)
     try:
         env_file = load_env_file(path)
     except HardenError as exc:
-        return [
-            _finding(
-                "config.env_file",
-                "Env file can be read",
-                Status.ERROR,
-                Severity.HIGH,
-                target=path.name,
-                observed=str(exc),
-                expected="a readable UTF-8 env file at the configured path",
-                remediation=(
-                    "Fix config.env_file in the params or make the file available to the audit; "
-                    "without it none of the configuration rules can be checked."
-                ),
-            )
-        ]
+        return [finding("config.env_file", Status.ERROR, path.name, str(exc))]
     return evaluate_rules(env_file, params.rules)
 
 
@@ -205,15 +192,11 @@ def evaluate_rules(env_file: EnvFile, rules: Sequence[KeyedRule | ConditionalRul
     findings = [_file_finding(env_file), *_syntax_findings(env_file)]
     if not rules:
         findings.append(
-            _finding(
+            finding(
                 "config.rules",
-                "Configuration rules are defined",
                 Status.WARN,
-                Severity.MEDIUM,
-                target=env_file.name,
-                observed="no rules in config.rules: the env file was read but nothing was checked",
-                expected="rules for the checklist's configuration items",
-                remediation="Add rules to config.rules (see harden_lib/checks/config_rules.py for the kinds).",
+                env_file.name,
+                "no rules in config.rules: the env file was read but nothing was checked",
             )
         )
     for rule in rules:
@@ -224,19 +207,40 @@ def evaluate_rules(env_file: EnvFile, rules: Sequence[KeyedRule | ConditionalRul
                 findings.append(_evaluate(rule, key, env_file, secret_keys))
             except Exception as exc:  # a rule that cannot run is an error finding, never a crash
                 findings.append(
-                    _finding(
-                        meta.check_id,
-                        meta.title(key),
+                    _rule_finding(
+                        meta,
+                        key,
                         Status.ERROR,
-                        meta.severity,
-                        target=f"{env_file.name}:{key}",
-                        observed=f"the check could not run ({type(exc).__name__})",
-                        expected=meta.inner.expectation(),
+                        f"{env_file.name}:{key}",
+                        f"the check could not run ({type(exc).__name__})",
                         remediation="Report this to the harden maintainers with the rule (not the env file).",
-                        references=meta.references,
                     )
                 )
     return findings
+
+
+def _rule_finding(
+    meta: Effective, key: str, status: Status, target: str, observed: str, remediation: str | None = None
+) -> Finding:
+    """One rule's finding on one key: a member of the ``config.*`` family.
+
+    The title, severity, expectation, remediation and references are the rule's own (params
+    or the defaults of its kind), not the family's. They may quote the env file's keys and
+    the params' values, so they are scrubbed like ``observed`` (registered secrets, URL
+    credentials).
+    """
+    return finding(
+        meta.check_id,
+        status,
+        target,
+        observed,
+        title=scrub_output(meta.title(key)),
+        expected=scrub_output(meta.inner.expectation()),
+        severity=meta.severity,
+        severity_reason=meta.severity_reason,
+        remediation=scrub_output(remediation or meta.remediation(key)),
+        references=tuple(scrub_output(r) for r in meta.references),
+    )
 
 
 def _evaluate(rule: KeyedRule | ConditionalRule, key: str, env_file: EnvFile, secret_keys: set[str]) -> Finding:
@@ -247,35 +251,26 @@ def _evaluate(rule: KeyedRule | ConditionalRule, key: str, env_file: EnvFile, se
     prefix = ""
     where = f" (line {env_file.lines[key]})" if key in env_file.lines else ""
 
-    def finding(status: Status, observed: str) -> Finding:
-        return _finding(
-            meta.check_id,
-            meta.title(key),
-            status,
-            meta.severity,
-            target=f"{env_file.name}:{key}",
-            observed=prefix + observed + ("" if status is Status.SKIP else where),
-            expected=inner.expectation(),
-            remediation=meta.remediation(key),
-            references=meta.references,
-        )
+    def outcome(status: Status, observed: str) -> Finding:
+        target = f"{env_file.name}:{key}"
+        return _rule_finding(meta, key, status, target, prefix + observed + ("" if status is Status.SKIP else where))
 
     failed = Status(meta.fail_status)
     if isinstance(rule, ConditionalRule):
         condition = rule.if_
         shown_condition = Shown(secret=condition.key in secret_keys)(env_file.get(condition.key))
         if not condition.holds(env_file):
-            return finding(Status.SKIP, f"not applicable: {condition.key} is {shown_condition}")
+            return outcome(Status.SKIP, f"not applicable: {condition.key} is {shown_condition}")
         prefix = f"{condition.key} is {shown_condition}, so: "
     if not value:
         optional = getattr(inner, "optional", False) and not isinstance(rule, ConditionalRule)
         what = "absent" if value is None else "present but empty"
         if key in env_file and value is None:
             what = "written without '=' (no value)"
-        return finding(Status.SKIP if optional else failed, what)
-    outcome = inner.check(value, show)
-    status = {"pass": Status.PASS, "skip": Status.SKIP, "fail": failed}[outcome.status]
-    return finding(status, outcome.observed)
+        return outcome(Status.SKIP if optional else failed, what)
+    judged = inner.check(value, show)
+    status = {"pass": Status.PASS, "skip": Status.SKIP, "fail": failed}[judged.status]
+    return outcome(status, judged.observed)
 
 
 def _secret_keys(env_file: EnvFile, rules: Sequence[KeyedRule | ConditionalRule]) -> set[str]:
@@ -294,27 +289,24 @@ def _file_finding(env_file: EnvFile) -> Finding:
         parts.append(f"{len(env_file.problems)} line(s) with syntax problems")
     if env_file.duplicates:
         parts.append(f"{len(env_file.duplicates)} key(s) defined more than once")
-    return _finding(
+    return finding(
         "config.env_file",
-        "Env file can be read",
         Status.PASS,
-        Severity.INFO,
-        target=env_file.name,
-        observed="; ".join(parts),
-        expected="a readable UTF-8 env file at the configured path",
+        env_file.name,
+        "; ".join(parts),
+        severity=Severity.INFO,
+        severity_reason="the file was read: informational",
     )
 
 
 def _syntax_findings(env_file: EnvFile) -> list[Finding]:
     out = [
-        _finding(
+        finding(
             "config.env_file.syntax",
-            f"Line {problem.line} of {env_file.name} is a valid KEY=VALUE statement",
             Status.WARN,
-            Severity.MEDIUM,
-            target=f"{env_file.name}:{problem.line}",
-            observed=f"line {problem.line}: {problem.message}",
-            expected="KEY=VALUE, a comment (# …) or a blank line; quote values that contain spaces or '#'",
+            f"{env_file.name}:{problem.line}",
+            f"line {problem.line}: {problem.message}",
+            title=f"Line {problem.line} of {env_file.name} is a valid KEY=VALUE statement",
             remediation=(
                 f"Fix line {problem.line} of {env_file.name}: the app does not see the setting written there, "
                 "so it runs with a default the operator did not choose."
@@ -323,47 +315,20 @@ def _syntax_findings(env_file: EnvFile) -> list[Finding]:
         for problem in env_file.problems
     ]
     out.extend(
-        _finding(
+        finding(
             "config.env_file.duplicate_key",
-            f"{key} is defined once",
             Status.WARN,
-            Severity.LOW,
-            target=f"{env_file.name}:{key}",
-            observed=f"defined on lines {', '.join(map(str, lines))}; the last one (line {lines[-1]}) wins",
-            expected="each key defined once",
-            remediation=f"Remove the extra definitions of {key} so that reviewers read the value the app uses.",
+            f"{env_file.name}:{key}",
+            f"defined on lines {', '.join(map(str, lines))}; the last one (line {lines[-1]}) wins",
+            # a pasted token on its own line parses as a key: scrubbed like every other text
+            title=scrub_output(f"{key} is defined once"),
+            remediation=scrub_output(
+                f"Remove the extra definitions of {key} so that reviewers read the value the app uses."
+            ),
         )
         for key, lines in env_file.duplicates.items()
     )
     return out
-
-
-def _finding(
-    check_id: str,
-    title: str,
-    status: Status,
-    severity: Severity,
-    *,
-    target: str,
-    observed: str = "",
-    expected: str = "",
-    remediation: str = "",
-    references: Iterable[str] = (),
-) -> Finding:
-    """Every config finding is built here, so every text passes the secret scrubber
-    (registered values, URL passwords and credential query parameters)."""
-    return Finding(
-        area=AREA,
-        check_id=check_id,
-        title=scrub_output(title),
-        status=status,
-        severity=severity,
-        target=scrub_output(target),
-        observed=scrub_output(observed),
-        expected=scrub_output(expected),
-        remediation=scrub_output(remediation),
-        references=tuple(scrub_output(r) for r in references),
-    )
 
 
 # --------------------------------------------------------------------------- evidence
@@ -443,7 +408,16 @@ def plot_rule_outcomes(findings: Iterable[Finding], title: str = "Configuration 
     from harden_lib.render import plot_stacked_status
 
     counts: dict[str, dict[str, int]] = {}
-    for finding in findings:
-        bucket = counts.setdefault(rule_kind(finding.check_id), {})
-        bucket[finding.status.value] = bucket.get(finding.status.value, 0) + 1
+    for item in findings:
+        bucket = counts.setdefault(rule_kind(item.check_id), {})
+        bucket[item.status.value] = bucket.get(item.status.value, 0) + 1
     return plot_stacked_status(counts, title)
+
+
+AREA = AreaSpec(
+    name="config",
+    title="Configuration preflight",
+    purpose="The deployment's env file: secrets strong, URLs safe, debug switches off.",
+    params=ConfigParams,
+    order=10,
+)

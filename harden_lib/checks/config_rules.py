@@ -315,7 +315,20 @@ def _scalar(value: Any) -> Any:
 def _check_id(value: str) -> str:
     if not re.fullmatch(r"config(?:\.[a-z0-9_\-]+)+", value):
         raise ValueError("must be a dotted lower-case id starting with 'config.' (e.g. config.relays.wss)")
+    if value in reserved_ids():
+        raise ValueError(f"{value} is one of harden's own config checks; give the rule another id")
     return value
+
+
+def reserved_ids() -> frozenset[str]:
+    """The config area's own check ids (``config.env_file`` …): a rule may not take one.
+
+    The catalog matches exact ids before the ``config.*`` family, so a rule with such an id
+    would be explained, in every report, as the env-file check it is not.
+    """
+    from harden_lib.catalog import catalog
+
+    return frozenset(s.id for s in catalog().for_area("config") if not s.family)
 
 
 def _key_name(value: str) -> str:
@@ -763,6 +776,8 @@ class Effective:
     check_id: str
     kind: str
     severity: Severity
+    #: why ``severity`` is what it is (kept on the finding when it differs from the family's default)
+    severity_reason: str
     fail_status: Literal["fail", "warn"]
     references: tuple[str, ...]
     inner: KeyedRule
@@ -787,10 +802,12 @@ def effective(rule: KeyedRule | ConditionalRule) -> Effective:
         return outer.remediation or inner.remediation or inner.default_remediation(key)
 
     references = tuple(dict.fromkeys([*outer.references, *inner.references]))
+    chosen = outer.severity or inner.severity
     return Effective(
         check_id=outer.id or inner.id or f"config.{kind}",
         kind=kind,
-        severity=outer.severity or inner.severity or DEFAULT_SEVERITY[inner.kind],  # type: ignore[attr-defined]
+        severity=chosen or DEFAULT_SEVERITY[inner.kind],  # type: ignore[attr-defined]
+        severity_reason="set by the rule in params" if chosen else f"the default of a {inner.kind} rule",  # type: ignore[attr-defined]
         fail_status=outer.on_fail or inner.on_fail or "fail",
         references=references,
         inner=inner,

@@ -53,6 +53,8 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import clean_observed, finding, lookup
 from harden_lib.checks.config_rules import host_problem, secret_strength
 from harden_lib.envfile import load_env_file
 from harden_lib.errors import HardenError
@@ -65,16 +67,13 @@ if TYPE_CHECKING:
 
     from harden_lib.params import Environment
 
-AREA = "datastores"
-
 #: libpq's sslmode values, weakest first; ``prefer`` is libpq's default when none is given.
 SSLMODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 #: Commands an attacker with a connection uses first; renaming/disabling them is defence in depth.
 DANGEROUS_REDIS_COMMANDS: tuple[str, ...] = ("FLUSHALL", "FLUSHDB", "CONFIG", "DEBUG", "KEYS", "SHUTDOWN")
 
-_REF_REDIS = "Redis security: https://redis.io/docs/latest/operate/oss_and_stack/management/security/"
-_REF_PG = "PostgreSQL: https://www.postgresql.org/docs/current/ssl-tcp.html, /auth-password.html"
-_REF_CHECKLIST = "checklists: data stores (Redis/PostgreSQL) authenticated, private, encrypted, bounded"
+#: Why a passing connectivity check is informational (what matters is the checks it enables).
+_INFO = "a working connection: informational, the checks it enables carry the weight"
 
 
 # --------------------------------------------------------------------------- params
@@ -152,36 +151,18 @@ class DatastoresParams(_Strict):
 
 @dataclass
 class _Emit:
-    """Collects one datastore's findings with a shared target label; every text is scrubbed."""
+    """Collects one datastore's findings under a shared target label (``redis cache @ host:port``).
+
+    The label changes once the URL is read (``emit.target = …``), so it is kept here rather
+    than repeated at every call; the findings themselves come from ``catalog.finding``.
+    """
 
     target: str
-    references: tuple[str, ...]
     findings: list[Finding] = field(default_factory=list)
 
-    def __call__(
-        self,
-        check_id: str,
-        title: str,
-        status: Status,
-        severity: Severity,
-        observed: str = "",
-        expected: str = "",
-        remediation: str = "",
-    ) -> None:
-        self.findings.append(
-            Finding(
-                area=AREA,
-                check_id=check_id,
-                title=scrub(title),
-                status=status,
-                severity=severity,
-                target=scrub(self.target),
-                observed=scrub(observed),
-                expected=scrub(expected),
-                remediation=scrub(remediation),
-                references=tuple(scrub(r) for r in self.references),
-            )
-        )
+    def __call__(self, check_id: str, status: Status, observed: str = "", **details: Any) -> None:
+        """``details``: ``catalog.finding``'s keywords (expected, remediation, title, severity …)."""
+        self.findings.append(finding(check_id, status, scrub(self.target), observed, **details))
 
 
 def error_text(exc: BaseException) -> str:
@@ -241,27 +222,16 @@ def _label(kind: str, name: str, where: str) -> str:
 
 def _password_finding(emit: _Emit, prefix: str, password: str | None, target: _Target, source: str) -> None:
     if not password:
-        emit(
-            f"{prefix}.password",
-            "The datastore password is strong",
-            Status.SKIP,
-            Severity.HIGH,
-            observed=f"no password in {source}",
-            expected="a long random password (or certificate authentication)",
-        )
+        emit(f"{prefix}.password", Status.SKIP, f"no password in {source}")
         return
     result = secret_strength(
         password, min_length=target.min_password_length, min_entropy_bits=target.min_password_entropy_bits
     )
     emit(
         f"{prefix}.password",
-        "The datastore password is strong",
         Status.PASS if result.ok else Status.FAIL,
-        Severity.HIGH,
-        observed=f"{source}: {result.description}" + ("" if result.ok else "; " + "; ".join(result.problems)),
+        f"{source}: {result.description}" + ("" if result.ok else "; " + "; ".join(result.problems)),
         expected=f"at least {target.min_password_length} characters, ~{target.min_password_entropy_bits:.0f} bits",
-        remediation="Generate a new password (e.g. `openssl rand -base64 36`), set it on the server and in the "
-        "secret store, and rotate it now.",
     )
 
 
@@ -276,15 +246,11 @@ def run(env: Environment) -> list[Finding]:
 def check_datastores(params: DatastoresParams, default_env_file: Path | None = None) -> list[Finding]:
     """Every configured Redis and PostgreSQL target; nothing configured is one ``skip``."""
     if not params.redis and not params.postgres:
-        emit = _Emit("(no datastores configured)", (_REF_CHECKLIST,))
+        emit = _Emit("(no datastores configured)")
         emit(
             "datastores.configured",
-            "Datastores are listed for the audit",
             Status.SKIP,
-            Severity.INFO,
-            observed="datastores.redis and datastores.postgres are empty in this environment's params",
-            expected="each Redis and PostgreSQL the deployment uses",
-            remediation="Add the deployment's datastores under datastores.redis / datastores.postgres.",
+            "datastores.redis and datastores.postgres are empty in this environment's params",
         )
         return emit.findings
     findings: list[Finding] = []
@@ -306,17 +272,9 @@ def check_redis(target: RedisTarget, default_env_file: Path | None = None, timeo
     if not (target.url or target.url_key):
         return findings
     url, source, problem = resolve_url(target, default_env_file)
-    emit = _Emit(_label("redis", target.name, source or "(no url)"), (_REF_REDIS, _REF_CHECKLIST))
+    emit = _Emit(_label("redis", target.name, source or "(no url)"))
     if url is None:
-        emit(
-            "datastores.redis.url",
-            "The Redis connection URL is available to the audit",
-            Status.ERROR,
-            Severity.HIGH,
-            observed=problem or "no URL",
-            expected="a redis:// or rediss:// URL in the env file or params",
-            remediation="Fix url_key / env_file (or url) of this datastore in the params.",
-        )
+        emit("datastores.redis.url", Status.ERROR, problem or "no URL")
         return findings + emit.findings
     scheme = urlsplit(url).scheme.lower()
     host, port = _hostport(url, 6379)
@@ -324,10 +282,8 @@ def check_redis(target: RedisTarget, default_env_file: Path | None = None, timeo
     if scheme not in ("redis", "rediss", "unix"):
         emit(
             "datastores.redis.url",
-            "The Redis connection URL is valid",
             Status.ERROR,
-            Severity.HIGH,
-            observed=f"{source}: scheme {scheme or '(none)'} is not redis:// or rediss://",
+            f"{source}: scheme {scheme or '(none)'} is not redis:// or rediss://",
             expected="redis://[user:password@]host:port/db or rediss://…",
             remediation="Fix the URL; the application cannot connect with it either.",
         )
@@ -335,12 +291,9 @@ def check_redis(target: RedisTarget, default_env_file: Path | None = None, timeo
     tls = scheme == "rediss"
     emit(
         "datastores.redis.tls",
-        "Redis traffic is encrypted (TLS)",
         Status.PASS if tls else (Status.FAIL if target.require_tls else Status.SKIP),
-        Severity.HIGH,
-        observed=f"{source} uses {scheme}://" + ("" if tls or target.require_tls else " (TLS not required by params)"),
+        f"{source} uses {scheme}://" + ("" if tls or target.require_tls else " (TLS not required by params)"),
         expected="rediss:// (TLS)" if target.require_tls else "rediss:// when params require TLS",
-        remediation="Enable TLS on the server (tls-port, tls-cert-file, tls-key-file, port 0) and use rediss://.",
     )
     parts = urlsplit(url)
     _password_finding(emit, "datastores.redis", parts.password, target, f"password in {source}")
@@ -376,37 +329,21 @@ def _redis_live(emit: _Emit, url: str, target: RedisTarget, timeout: float) -> N
         try:
             client.ping()
         except (redis.exceptions.RedisError, OSError) as exc:
-            emit(
-                "datastores.redis.connect",
-                "The audit can connect to Redis with the configured credentials",
-                Status.ERROR,
-                Severity.HIGH,
-                observed=f"could not connect within {timeout:g}s: {error_text(exc)}",
-                expected="a successful PING with the configured credentials",
-                remediation="Run the audit from a host that reaches the server, fix the credentials, "
-                "or set connect: false and give config_file for the static checks.",
-            )
+            emit("datastores.redis.connect", Status.ERROR, f"could not connect within {timeout:g}s: {error_text(exc)}")
             return
-        emit(
-            "datastores.redis.connect",
-            "The audit can connect to Redis with the configured credentials",
-            Status.PASS,
-            Severity.INFO,
-            observed="PING answered",
-            expected="a successful PING with the configured credentials",
-        )
+        emit("datastores.redis.connect", Status.PASS, "PING answered", severity=Severity.INFO, severity_reason=_INFO)
         _redis_unauthenticated(emit, url, target, timeout)
         settings, problem = _redis_settings(client)
         if problem:
-            for check_id, title in _REDIS_CONFIG_CHECKS:
+            for check_id in _REDIS_CONFIG_CHECKS:
                 emit(
                     check_id,
-                    title,
                     Status.ERROR,
-                    Severity.MEDIUM,
-                    observed=problem,
+                    problem,
                     expected="CONFIG GET allowed for the audit user",
                     remediation="Give the audit user +config|get, or audit redis.conf statically (config_file).",
+                    severity=Severity.MEDIUM,
+                    severity_reason="CONFIG GET failed: the setting is unknown, not judged",
                 )
         else:
             _redis_settings_findings(emit, settings, target, "CONFIG GET")
@@ -414,13 +351,7 @@ def _redis_live(emit: _Emit, url: str, target: RedisTarget, timeout: float) -> N
             version = str(client.info("server").get("redis_version", ""))
         except redis.exceptions.RedisError as exc:
             version = ""
-            emit(
-                "datastores.redis.version",
-                "The Redis server version is supported",
-                Status.ERROR,
-                Severity.LOW,
-                observed=f"INFO server failed: {error_text(exc)}",
-            )
+            emit("datastores.redis.version", Status.ERROR, f"INFO server failed: {error_text(exc)}")
         if version:
             _redis_version_finding(emit, version, target.min_version)
     finally:
@@ -430,60 +361,38 @@ def _redis_live(emit: _Emit, url: str, target: RedisTarget, timeout: float) -> N
 def _redis_unauthenticated(emit: _Emit, url: str, target: RedisTarget, timeout: float) -> None:
     import redis
 
-    title = "Redis refuses unauthenticated clients"
-    expected = "PING without credentials is refused (NOAUTH / authentication required)"
+    check_id = "datastores.redis.auth_required"
     anonymous = _redis_client(url, timeout, target, with_auth=False)
     try:
         anonymous.ping()
     except redis.exceptions.AuthenticationError as exc:
-        emit(
-            "datastores.redis.auth_required",
-            title,
-            Status.PASS,
-            Severity.CRITICAL,
-            observed=f"refused: {error_text(exc)}",
-            expected=expected,
-        )
+        emit(check_id, Status.PASS, f"refused: {error_text(exc)}")
     except redis.exceptions.ResponseError as exc:
         refused = "NOAUTH" in str(exc).upper() or "AUTH" in str(exc).upper()
         emit(
-            "datastores.redis.auth_required",
-            title,
+            check_id,
             Status.PASS if refused else Status.ERROR,
-            Severity.CRITICAL,
-            observed=("refused: " if refused else "unexpected answer: ") + error_text(exc),
-            expected=expected,
+            ("refused: " if refused else "unexpected answer: ") + error_text(exc),
         )
     except (redis.exceptions.RedisError, OSError) as exc:
-        emit(
-            "datastores.redis.auth_required",
-            title,
-            Status.ERROR,
-            Severity.CRITICAL,
-            observed=f"the unauthenticated probe could not run: {error_text(exc)}",
-            expected=expected,
-        )
+        emit(check_id, Status.ERROR, f"the unauthenticated probe could not run: {error_text(exc)}")
     else:
         emit(
-            "datastores.redis.auth_required",
-            title,
+            check_id,
             Status.FAIL,
-            Severity.CRITICAL,
-            observed="PING without any credentials was answered: anyone who reaches the port can read and write",
-            expected=expected,
-            remediation="Set requirepass (or ACL users with `user default off`), restart Redis, and put the "
-            "password in the application's secret store.",
+            "PING without any credentials was answered: anyone who reaches the port can read and write",
         )
     finally:
         anonymous.close()
 
 
+#: The checks judged from CONFIG GET (all ``error`` when CONFIG GET is refused).
 _REDIS_CONFIG_CHECKS = (
-    ("datastores.redis.maxmemory", "Redis has a memory limit (maxmemory)"),
-    ("datastores.redis.maxmemory_policy", "Redis has a deliberate eviction policy"),
-    ("datastores.redis.appendonly", "Redis persists writes (appendonly yes)"),
-    ("datastores.redis.protected_mode", "Redis protected mode is on"),
-    ("datastores.redis.bind", "Redis listens only on chosen interfaces"),
+    "datastores.redis.maxmemory",
+    "datastores.redis.maxmemory_policy",
+    "datastores.redis.appendonly",
+    "datastores.redis.protected_mode",
+    "datastores.redis.bind",
 )
 
 
@@ -504,14 +413,9 @@ def _redis_settings_findings(emit: _Emit, settings: dict[str, str], target: Redi
     maxmemory = _memory_bytes(settings.get("maxmemory", "0"))
     emit(
         "datastores.redis.maxmemory",
-        "Redis has a memory limit (maxmemory)",
         Status.PASS if maxmemory else Status.FAIL,
-        Severity.MEDIUM,
-        observed=f"{source}: maxmemory {settings.get('maxmemory', '0 (default)')}"
+        f"{source}: maxmemory {settings.get('maxmemory', '0 (default)')}"
         + ("" if maxmemory else " — unlimited: Redis grows until the host kills it"),
-        expected="maxmemory set below the container/host memory",
-        remediation="Set maxmemory (e.g. 75% of the memory limit) so Redis evicts or refuses instead of being "
-        "OOM-killed.",
     )
     policy = settings.get("maxmemory-policy", "noeviction")
     if target.maxmemory_policies:
@@ -520,46 +424,27 @@ def _redis_settings_findings(emit: _Emit, settings: dict[str, str], target: Redi
         expected = "one of " + ", ".join(target.maxmemory_policies)
     else:
         status, expected = Status.PASS, "any policy (none prescribed by params); reported for review"
-    emit(
-        "datastores.redis.maxmemory_policy",
-        "Redis has a deliberate eviction policy",
-        status,
-        Severity.LOW,
-        observed=f"{source}: maxmemory-policy {policy}",
-        expected=expected,
-        remediation="Choose the policy for the data: allkeys-lru for caches, noeviction for queues/sessions.",
-    )
+    emit("datastores.redis.maxmemory_policy", status, f"{source}: maxmemory-policy {policy}", expected=expected)
     appendonly = settings.get("appendonly", "no").lower()
     failed = {"required": Status.FAIL, "advisory": Status.WARN, "ignore": Status.SKIP}[target.appendonly]
     emit(
         "datastores.redis.appendonly",
-        "Redis persists writes (appendonly yes)",
         Status.PASS if appendonly == "yes" else failed,
-        Severity.MEDIUM,
-        observed=f"{source}: appendonly {appendonly}",
+        f"{source}: appendonly {appendonly}",
         expected="appendonly yes" + ("" if target.appendonly == "required" else f" ({target.appendonly})"),
-        remediation="Set appendonly yes (appendfsync everysec) so a restart loses at most a second of writes.",
     )
     protected = settings.get("protected-mode", "yes").lower()
     emit(
         "datastores.redis.protected_mode",
-        "Redis protected mode is on",
         Status.PASS if protected == "yes" else Status.FAIL,
-        Severity.MEDIUM,
-        observed=f"{source}: protected-mode {protected}",
-        expected="protected-mode yes",
-        remediation="Set protected-mode yes: without a password Redis then refuses clients that are not local.",
+        f"{source}: protected-mode {protected}",
     )
     bind = settings.get("bind", "").split()
     wildcard = not bind or any(b.lstrip("-") in ("*", "0.0.0.0", "::", "::*") for b in bind)
     emit(
         "datastores.redis.bind",
-        "Redis listens only on chosen interfaces",
         Status.WARN if wildcard else Status.PASS,
-        Severity.LOW,
-        observed=f"{source}: bind {' '.join(bind) or '(not set: all interfaces)'}",
-        expected="bind to the loopback and/or private interface(s) the application uses",
-        remediation="Set bind to the private address(es) the application connects to, never all interfaces.",
+        f"{source}: bind {' '.join(bind) or '(not set: all interfaces)'}",
     )
 
 
@@ -581,12 +466,9 @@ def _redis_version_finding(emit: _Emit, version: str, minimum: str) -> None:
     ok = _version_tuple(version) >= _version_tuple(minimum)
     emit(
         "datastores.redis.version",
-        "The Redis server version is supported",
         Status.PASS if ok else Status.WARN,
-        Severity.LOW,
-        observed=f"redis_version {version}",
+        f"redis_version {version}",
         expected=f"{minimum} or newer",
-        remediation="Upgrade Redis to a supported release (security fixes, ACLs, TLS).",
     )
 
 
@@ -651,19 +533,11 @@ def parse_redis_conf(path: Path | str) -> RedisConf:
 def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> list[Finding]:
     """The Redis checks judged from a redis.conf (for servers the audit cannot reach)."""
     target = target or RedisTarget(config_file=Path(path))
-    emit = _Emit(_label("redis", target.name, Path(path).name), (_REF_REDIS, _REF_CHECKLIST))
+    emit = _Emit(_label("redis", target.name, Path(path).name))
     try:
         conf = parse_redis_conf(path)
     except HardenError as exc:
-        emit(
-            "datastores.redis.config_file",
-            "redis.conf can be read",
-            Status.ERROR,
-            Severity.HIGH,
-            observed=str(exc),
-            expected="a readable redis.conf at the configured path",
-            remediation="Fix config_file of this datastore in the params.",
-        )
+        emit("datastores.redis.config_file", Status.ERROR, str(exc))
         return emit.findings
     source = conf.path.name
     note = ""
@@ -671,11 +545,10 @@ def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> lis
         note = f" (includes not followed: {', '.join(Path(i).name for i in conf.includes)})"
     emit(
         "datastores.redis.config_file",
-        "redis.conf can be read",
         Status.WARN if conf.problems else Status.PASS,
-        Severity.LOW,
-        observed=f"{len(conf.settings)} directives read{note}" + "".join(f"; {p}" for p in conf.problems),
-        expected="a readable redis.conf at the configured path",
+        f"{len(conf.settings)} directives read{note}" + "".join(f"; {p}" for p in conf.problems),
+        severity=Severity.LOW,
+        severity_reason="the file was read: only the lines listed as problems are in doubt",
     )
     password = conf.settings.get("requirepass") or None
     default_user = next((u for u in conf.users if u and u[0] == "default"), None)
@@ -692,12 +565,9 @@ def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> lis
         status, seen = Status.FAIL, "no requirepass and no ACL users: clients need no password"
     emit(
         "datastores.redis.auth_required",
-        "Redis refuses unauthenticated clients",
         status,
-        Severity.CRITICAL,
-        observed=f"{source}: {seen}",
+        f"{source}: {seen}",
         expected="requirepass set, or ACL users with `user default off`",
-        remediation="Set requirepass to a long random value (or define ACL users and `user default off`).",
     )
     for index, secret in enumerate([password, *acl_passwords] if password else acl_passwords):
         what = "requirepass" if password and index == 0 else "an ACL user password"
@@ -706,10 +576,8 @@ def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> lis
         tls_only = conf.settings.get("tls-port", "0") not in ("", "0") and conf.settings.get("port") == "0"
         emit(
             "datastores.redis.tls",
-            "Redis traffic is encrypted (TLS)",
             Status.PASS if tls_only else Status.FAIL,
-            Severity.HIGH,
-            observed=f"{source}: port {conf.settings.get('port', '6379 (default)')}, "
+            f"{source}: port {conf.settings.get('port', '6379 (default)')}, "
             f"tls-port {conf.settings.get('tls-port', '(not set)')}",
             expected="tls-port set and port 0 (no plain-text listener)",
             remediation="Set tls-port, tls-cert-file, tls-key-file, tls-ca-cert-file and port 0.",
@@ -720,14 +588,10 @@ def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> lis
         acl_limited = any(any(r.startswith(("-@", "-")) for r in u[1:]) for u in conf.users)
         emit(
             "datastores.redis.dangerous_commands",
-            "Dangerous Redis commands are renamed, disabled or denied by ACL",
             Status.PASS if not open_commands or acl_limited else Status.WARN,
-            Severity.LOW,
-            observed=f"{source}: "
+            f"{source}: "
             + (f"not renamed: {', '.join(open_commands)}" if open_commands else "all renamed or disabled")
             + ("; ACL rules deny some commands" if acl_limited else ""),
-            expected='FLUSHALL, FLUSHDB, CONFIG, DEBUG, KEYS, SHUTDOWN renamed to "" or denied by ACL (-@dangerous)',
-            remediation='Add `rename-command FLUSHALL ""` (etc.) or give the application an ACL user with -@dangerous.',
         )
     return emit.findings
 
@@ -738,18 +602,10 @@ def check_redis_conf(path: Path | str, target: RedisTarget | None = None) -> lis
 def check_postgres(target: PostgresTarget, default_env_file: Path | None = None, timeout: float = 3.0) -> list[Finding]:
     """URL checks (sslmode, password, private host), then live checks when ``connect`` is on."""
     url, source, problem = resolve_url(target, default_env_file)
-    emit = _Emit(_label("postgres", target.name, source or "(no url)"), (_REF_PG, _REF_CHECKLIST))
+    emit = _Emit(_label("postgres", target.name, source or "(no url)"))
     parts = urlsplit(url or "")
     if url is None or parts.scheme.lower() not in ("postgres", "postgresql"):
-        emit(
-            "datastores.postgres.url",
-            "The PostgreSQL connection URL is available and valid",
-            Status.ERROR,
-            Severity.HIGH,
-            observed=problem or f"{source}: not a postgres:// or postgresql:// URL",
-            expected="postgresql://user:password@host:port/db?sslmode=verify-full",
-            remediation="Fix url_key / env_file (or url) of this datastore in the params.",
-        )
+        emit("datastores.postgres.url", Status.ERROR, problem or f"{source}: not a postgres:// or postgresql:// URL")
         return emit.findings
     host, port = _hostport(url, 5432)
     emit.target = _label("postgres", target.name, f"{host}:{port}{parts.path}")
@@ -760,10 +616,8 @@ def check_postgres(target: PostgresTarget, default_env_file: Path | None = None,
     ok = known and SSLMODES.index(effective) >= SSLMODES.index(target.min_sslmode)
     emit(
         "datastores.postgres.sslmode",
-        "The database URL demands TLS (sslmode)",
         Status.PASS if ok else Status.FAIL,
-        Severity.HIGH,
-        observed=f"{source}: sslmode "
+        f"{source}: sslmode "
         + (sslmode if sslmode else "absent (libpq default prefer: silently falls back to plain text)")
         + ("" if known else " (not a libpq sslmode)"),
         expected=f"sslmode={target.min_sslmode} or stronger (verify-full also checks the server's name)",
@@ -774,13 +628,8 @@ def check_postgres(target: PostgresTarget, default_env_file: Path | None = None,
     reason = host_problem(host)
     emit(
         "datastores.postgres.host_private",
-        "The database host is on a private network",
         Status.PASS if reason else Status.FAIL,
-        Severity.HIGH,
-        observed=f"host {host} " + (reason if reason else "is a public host name or address"),
-        expected="a private, loopback or internal-only host (a database is never on the public internet)",
-        remediation="Move the database onto the private network (VPC, Docker network) and firewall its port; "
-        "point the URL at the private address.",
+        f"host {host} " + (reason if reason else "is a public host name or address"),
     )
     if target.connect:
         _postgres_live(emit, url, target, timeout)
@@ -798,13 +647,8 @@ def _postgres_live(emit: _Emit, url: str, target: PostgresTarget, timeout: float
     except (psycopg.Error, OSError) as exc:
         emit(
             "datastores.postgres.connect",
-            "The audit can connect to PostgreSQL with the configured credentials",
             Status.ERROR,
-            Severity.HIGH,
-            observed=f"could not connect within {max(2, round(timeout))}s: {error_text(exc)}",
-            expected="a connection with the application's URL",
-            remediation="Run the audit from a host that reaches the database, or fix the URL's credentials; "
-            "or set connect: false to examine the URL only.",
+            f"could not connect within {max(2, round(timeout))}s: {error_text(exc)}",
         )
         return
     try:
@@ -826,89 +670,54 @@ def _postgres_live(emit: _Emit, url: str, target: PostgresTarget, timeout: float
     except psycopg.Error as exc:
         emit(
             "datastores.postgres.connect",
-            "The audit can query PostgreSQL's settings",
             Status.ERROR,
-            Severity.HIGH,
-            observed=f"a settings query failed: {error_text(exc)}",
+            f"a settings query failed: {error_text(exc)}",
+            title="The audit can query PostgreSQL's settings",
+            expected="SHOW and pg_roles queries answered for the application's role",
+            remediation="Check that the application's role may read its own pg_roles row and SHOW settings "
+            "(a restrictive proxy or statement_timeout can refuse them).",
         )
         return
     finally:
         conn.close()
     emit(
         "datastores.postgres.connect",
-        "The audit can connect to PostgreSQL with the configured credentials",
         Status.PASS,
-        Severity.INFO,
-        observed="connected as the application role, session "
-        + (f"TLS {session_tls}" if session_ssl else "not encrypted"),
-        expected="a connection with the application's URL",
+        "connected as the application role, session " + (f"TLS {session_tls}" if session_ssl else "not encrypted"),
+        severity=Severity.INFO,
+        severity_reason=_INFO,
     )
     emit(
         "datastores.postgres.server_ssl",
-        "The database server has TLS on",
         Status.PASS if server_ssl == "on" and session_ssl else Status.FAIL,
-        Severity.HIGH,
-        observed=f"SHOW ssl = {server_ssl}; this session is "
+        f"SHOW ssl = {server_ssl}; this session is "
         + (f"encrypted ({session_tls})" if session_ssl else "NOT encrypted"),
-        expected="ssl = on, and the application's session encrypted",
-        remediation="Set ssl = on with ssl_cert_file/ssl_key_file in postgresql.conf, and hostssl lines "
-        "(not host) in pg_hba.conf so plain-text logins are refused.",
     )
     name = role[0] if role else "(unknown)"
-    for check_id, flag, title, severity, why in (
-        (
-            "datastores.postgres.role.superuser",
-            1,
-            "The application role is not a superuser",
-            Severity.CRITICAL,
-            "a superuser can read every database, run programs on the server (COPY … PROGRAM) and disable auditing",
-        ),
-        (
-            "datastores.postgres.role.createrole",
-            2,
-            "The application role cannot create roles",
-            Severity.HIGH,
-            "CREATEROLE lets a compromised app mint new logins and persist",
-        ),
-        (
-            "datastores.postgres.role.createdb",
-            3,
-            "The application role cannot create databases",
-            Severity.MEDIUM,
-            "CREATEDB is not needed at run time and widens what an injection can do",
-        ),
+    for check_id, flag in (
+        ("datastores.postgres.role.superuser", 1),
+        ("datastores.postgres.role.createrole", 2),
+        ("datastores.postgres.role.createdb", 3),
     ):
         has = bool(role[flag]) if role else None
         emit(
             check_id,
-            title,
             Status.ERROR if has is None else (Status.FAIL if has else Status.PASS),
-            severity,
-            observed=f"role {name}: " + ("not found in pg_roles" if has is None else ("yes" if has else "no")),
-            expected="no",
-            remediation=f"Connect the application with a role that owns only its schema; "
-            f"ALTER ROLE {name} NO{check_id.rsplit('.', 1)[1].upper()} ({why}).",
+            f"role {name}: " + ("not found in pg_roles" if has is None else ("yes" if has else "no")),
+            remediation=lookup(check_id).remediation.replace("<role>", clean_observed(name, 64)),
         )
     emit(
         "datastores.postgres.password_encryption",
-        "Passwords are stored as SCRAM-SHA-256",
         Status.PASS if encryption == "scram-sha-256" else Status.FAIL,
-        Severity.HIGH,
-        observed=f"password_encryption = {encryption}",
-        expected="scram-sha-256",
-        remediation="Set password_encryption = scram-sha-256, re-set every role's password, and use "
-        "scram-sha-256 (not md5) in pg_hba.conf: MD5 hashes are replayable and cheap to crack.",
+        f"password_encryption = {encryption}",
     )
     major = _version_tuple(version)[:1]
     ok = bool(major) and major[0] >= target.min_major_version
     emit(
         "datastores.postgres.version",
-        "The PostgreSQL major version is supported",
         Status.PASS if ok else Status.WARN,
-        Severity.LOW,
-        observed=f"server_version {version.split()[0] if version else '(unknown)'}",
+        f"server_version {version.split()[0] if version else '(unknown)'}",
         expected=f"{target.min_major_version} or newer",
-        remediation="Upgrade to a supported major version (https://www.postgresql.org/support/versioning/).",
     )
 
 
@@ -943,3 +752,12 @@ def plot_by_datastore(findings: Iterable[Finding]) -> Figure:
         bucket = counts.setdefault(datastore_of(f), {})
         bucket[f.status.value] = bucket.get(f.status.value, 0) + 1
     return plot_stacked_status(counts, "Datastore findings by status", empty="no datastores configured")
+
+
+AREA = AreaSpec(
+    name="datastores",
+    title="Datastores",
+    purpose="Redis and PostgreSQL: authentication required, TLS, least-privilege roles, memory and persistence.",
+    params=DatastoresParams,
+    order=80,
+)

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import finding
 from harden_lib.checks.config_rules import secret_strength
 from harden_lib.envfile import EnvFile, is_well_known_value, load_env_file, looks_like_secret, url_password
 from harden_lib.errors import HardenError
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
 
     from harden_lib.params import Environment
 
-AREA = "secrets"
 GIT_TIMEOUT_S = 30
 
 
@@ -85,6 +86,8 @@ class CommittedSecret:
     kind: str
 
 
+#: Why a skip for missing configuration is informational (it cannot gate a release).
+_NOT_CONFIGURED = "not configured: nothing was checked, informational"
 #: The names of the kit's own detectors, as listed next to detect-secrets' plugin names.
 LITERAL_DETECTOR = "secret literal"
 ENV_DETECTOR = "env file"
@@ -164,31 +167,6 @@ class SecretsAudit:
             shared = len(values) != len(set(values))
             rows.append({"key": key, **{e: per_env.get(e, "") for e in envs}, "shared": "YES" if shared else ""})
         return pd.DataFrame(rows, columns=["key", *envs, "shared"])
-
-
-def _finding(
-    check_id: str,
-    title: str,
-    status: Status,
-    target: str,
-    observed: str,
-    expected: str,
-    remediation: str = "",
-    severity: Severity = Severity.HIGH,
-    references: tuple[str, ...] = (),
-) -> Finding:
-    return Finding(
-        area=AREA,
-        check_id=check_id,
-        title=title,
-        status=status,
-        severity=severity,
-        target=target,
-        observed=observed,
-        expected=expected,
-        remediation=remediation,
-        references=references,
-    )
 
 
 # --------------------------------------------------------------------------- the repository
@@ -377,31 +355,26 @@ def _env_file_hits(repo: Path, path: str) -> tuple[list[_Hit], str | None]:
 
 def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
     repo = params.repo_path
-    refs = ("Secrets management: secrets are env vars, not committed",)
     if repo is None:
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo",
-                "A repository checkout is scanned for secrets",
                 Status.SKIP,
                 "",
                 "secrets.repo_path is not configured",
-                "a checkout to scan",
-                "Set secrets.repo_path to a checkout of the deployed revision.",
-                Severity.INFO,
+                severity=Severity.INFO,
+                severity_reason=_NOT_CONFIGURED,
             )
         )
         return
     if not repo.is_dir():
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo",
-                "A repository checkout is scanned for secrets",
                 Status.ERROR,
                 str(repo),
                 "the folder does not exist",
-                "a checkout to scan",
-                "Check secrets.repo_path.",
+                remediation="Check secrets.repo_path: it must name an existing folder (relative to the params file).",
             )
         )
         return
@@ -415,14 +388,11 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
     audit.repo_name = name
     if not is_git:
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.git",
-                "The scanned folder is a git checkout",
                 Status.WARN,
                 name,
                 "not a git work tree: every file was scanned, not just tracked ones",
-                "a git checkout, so that only committed files count",
-                severity=Severity.LOW,
             )
         )
 
@@ -467,16 +437,14 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
                 " a literal also ends up in the image layers."
             )
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.committed_secret",
-                "No secret is committed to the repository",
                 Status.FAIL,
                 f"{name}/{secret.location}",
                 f"{secret.what}; found by: {', '.join(secret.detectors)}",
-                "no secrets in tracked files",
-                remediation,
+                remediation=remediation,
                 severity=secret.severity,
-                references=refs,
+                severity_reason="found only by detectors of data that is no credential (a public IP address)",
             )
         )
     if audit.too_large:
@@ -484,30 +452,26 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
             f" (+{len(audit.too_large) - 5} more)" if len(audit.too_large) > 5 else ""
         )
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.committed_secret",
-                "No secret is committed to the repository",
                 Status.WARN,
                 name,
                 f"{len(sized)} tracked files scanned, but {len(audit.too_large)} larger than secrets.max_file_bytes "
                 f"({params.max_file_bytes:,} bytes) were not: {shown}",
-                "every tracked file scanned",
-                "Raise secrets.max_file_bytes, or exclude the files (secrets.exclude) once you know they hold no "
-                "secret.",
+                expected="every tracked file scanned",
+                remediation="Raise secrets.max_file_bytes, or exclude the files (secrets.exclude) once you know they "
+                "hold no secret.",
                 severity=Severity.MEDIUM,
-                references=refs,
+                severity_reason="an incomplete scan: files were left out, no secret was found in them",
             )
         )
     elif not audit.secrets:
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.committed_secret",
-                "No secret is committed to the repository",
                 Status.PASS,
                 name,
                 f"{len(sized)} tracked files scanned, no secret found",
-                "no secrets in tracked files",
-                references=refs,
             )
         )
 
@@ -523,27 +487,18 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
         if path in env_errors:
             observed += f"; could not be parsed line by line ({env_errors[path]})"
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.env_file_tracked",
-                "No real .env file is tracked by git",
                 Status.FAIL,
                 f"{name}/{path}",
                 observed,
-                f"only templates ({', '.join(templates)}) are tracked",
-                f"git rm --cached {path}, add it to .gitignore, rotate every secret it held.",
-                references=("Secrets management: keep .env.production out of git",),
+                expected=f"only templates ({', '.join(templates)}) are tracked",
+                remediation=f"git rm --cached {path}, add it to .gitignore, rotate every secret it held.",
             )
         )
     if not audit.tracked_env_files:
         audit.findings.append(
-            _finding(
-                "secrets.repo.env_file_tracked",
-                "No real .env file is tracked by git",
-                Status.PASS,
-                name,
-                "no tracked .env file other than templates",
-                "only templates are tracked",
-            )
+            finding("secrets.repo.env_file_tracked", Status.PASS, name, "no tracked .env file other than templates")
         )
 
     template_files = [f for f in sized if is_env_file(Path(f).name) and f not in audit.tracked_env_files]
@@ -553,27 +508,22 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
     for path, found in literal_files.items():
         listed = "; ".join(f"{h.key} at line {h.line} ({h.where})" for h in found)
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.literal",
-                "Container files take secrets from the environment, not literals",
                 Status.FAIL,
                 f"{name}/{path}",
                 f"{len(found)} secret literal(s): {listed}; each secret is reported once under "
                 "secrets.repo.committed_secret",
-                "secrets passed as ${VAR} references, build secrets or a secret store",
-                "Replace the literal with a ${VAR} reference (compose) or a build secret (Dockerfile "
-                "RUN --mount=type=secret), and rotate the value: it is in the image layers and git history.",
             )
         )
     if container_files and not literal_files:
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.literal",
-                "Container files take secrets from the environment, not literals",
                 Status.PASS,
                 name,
                 f"{len(container_files)} compose/Dockerfiles scanned",
-                "no secret literals",
+                expected="no secret literals",
             )
         )
 
@@ -584,44 +534,25 @@ def check_template(path: Path, shown: str, audit: SecretsAudit) -> None:
         template = load_env_file(path)
     except HardenError as exc:
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.repo.template_values",
-                "Env templates hold no real secrets",
                 Status.ERROR,
                 shown,
                 str(exc),
-                "a readable template",
+                expected="a readable template",
+                remediation="Make the template readable UTF-8 text (or exclude it with secrets.exclude).",
+                severity=Severity.HIGH,
+                severity_reason="the template could not be read, so whatever it holds was not checked",
             )
         )
         return
     filled = sorted(
         k for k, v in _secret_keys(template).items() if secret_strength(v, min_length=16, min_entropy_bits=64).ok
     )
-    if filled:
-        audit.findings.append(
-            _finding(
-                "secrets.repo.template_values",
-                "Env templates hold no real secrets",
-                Status.WARN,
-                shown,
-                f"real-looking values for {', '.join(filled)}",
-                "empty values or obvious placeholders",
-                "Blank the values in the template; if they were ever real, rotate them.",
-                Severity.MEDIUM,
-            )
-        )
-    else:
-        audit.findings.append(
-            _finding(
-                "secrets.repo.template_values",
-                "Env templates hold no real secrets",
-                Status.PASS,
-                shown,
-                "no real-looking secret values",
-                "empty values or obvious placeholders",
-                severity=Severity.MEDIUM,
-            )
-        )
+    observed = f"real-looking values for {', '.join(filled)}" if filled else "no real-looking secret values"
+    audit.findings.append(
+        finding("secrets.repo.template_values", Status.WARN if filled else Status.PASS, shown, observed)
+    )
 
 
 # --------------------------------------------------------------------------- env files
@@ -649,33 +580,21 @@ def compare_environments(env_files: dict[str, EnvFile], audit: SecretsAudit) -> 
         for name, fp in present.items():
             groups.setdefault(fp, []).append(name)
         shared = [names for names in groups.values() if len(names) > 1]
-        refs = ("Secrets management: use separate secrets per environment (staging vs production)",)
         if shared:
             audit.findings.append(
-                _finding(
+                finding(
                     "secrets.env.shared",
-                    "Each environment has its own secret",
                     Status.FAIL,
                     key,
                     "same value in "
                     + "; ".join(" and ".join(sorted(n)) for n in shared)
                     + " (keyed fingerprints match)",
-                    "a different value in every environment",
-                    f"Generate a new {key} for each environment and rotate the shared one.",
-                    references=refs,
+                    remediation=f"Generate a new {key} for each environment and rotate the shared one.",
                 )
             )
         else:
             audit.findings.append(
-                _finding(
-                    "secrets.env.shared",
-                    "Each environment has its own secret",
-                    Status.PASS,
-                    key,
-                    "distinct in " + ", ".join(sorted(present)),
-                    "a different value in every environment",
-                    references=refs,
-                )
+                finding("secrets.env.shared", Status.PASS, key, "distinct in " + ", ".join(sorted(present)))
             )
 
 
@@ -685,15 +604,14 @@ def check_strength(env_file: EnvFile, params: StrengthParams, audit: SecretsAudi
         result = secret_strength(value, min_length=params.min_length, min_entropy_bits=params.min_entropy_bits)
         observed = result.description + ("" if result.ok else "; " + "; ".join(result.problems))
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.env.strength",
-                "Secrets are long and random",
                 Status.PASS if result.ok else Status.FAIL,
                 f"{env_file.path.name}:{key}",
                 observed,
-                f"at least {params.min_length} characters and ~{params.min_entropy_bits:.0f} bits of estimated entropy",
-                f"Generate {key} with `openssl rand -base64 48` and rotate it.",
-                Severity.HIGH,
+                expected=f"at least {params.min_length} characters and ~{params.min_entropy_bits:.0f} bits of "
+                "estimated entropy",
+                remediation=f"Generate {key} with `openssl rand -base64 48` and rotate it.",
             )
         )
 
@@ -708,27 +626,17 @@ def scan_env_files(env: Environment, audit: SecretsAudit) -> None:
         try:
             loaded[name] = load_env_file(path)
         except HardenError as exc:
-            audit.findings.append(
-                _finding(
-                    "secrets.env",
-                    "The environment's env files can be read",
-                    Status.ERROR,
-                    f"{name}: {path.name}",
-                    str(exc),
-                    "a readable env file",
-                    "Check the path in the params.",
-                )
-            )
+            audit.findings.append(finding("secrets.env", Status.ERROR, f"{name}: {path.name}", str(exc)))
     if not named:
         audit.findings.append(
-            _finding(
+            finding(
                 "secrets.env",
-                "The environment's env files can be read",
                 Status.SKIP,
                 "",
                 "no env file configured (config.env_file, secrets.env_files)",
-                "env files to check",
+                expected="env files to check",
                 severity=Severity.INFO,
+                severity_reason=_NOT_CONFIGURED,
             )
         )
         return
@@ -756,7 +664,16 @@ def plot_findings(findings: list[Finding]) -> Figure:
     from harden_lib.render import plot_stacked_status
 
     counts: dict[str, dict[str, int]] = {}
-    for finding in findings:
-        bucket = counts.setdefault(finding.check_id.removeprefix("secrets."), {})
-        bucket[finding.status.value] = bucket.get(finding.status.value, 0) + 1
+    for item in findings:
+        bucket = counts.setdefault(item.check_id.removeprefix("secrets."), {})
+        bucket[item.status.value] = bucket.get(item.status.value, 0) + 1
     return plot_stacked_status(counts, "Secrets checks by outcome")
+
+
+AREA = AreaSpec(
+    name="secrets",
+    title="Secrets hygiene",
+    purpose="No secret in git or container files, a different secret per environment, each one strong.",
+    params=SecretsParams,
+    order=70,
+)
