@@ -418,6 +418,30 @@ def test_every_config_finding_resolves_in_the_catalog():
         assert spec.family == (f.check_id not in fixed), f.check_id
 
 
+def test_a_rule_that_cannot_run_is_an_error_of_that_rule(env_path, monkeypatch):
+    """A bug in a rule kind must neither crash the area nor pass: an error, at the rule's severity."""
+    from harden_lib.checks.config_rules import UrlRule
+
+    def broken(self, value, show):
+        raise KeyError(value)  # the value must not travel into the finding either
+
+    monkeypatch.setattr(UrlRule, "check", broken)
+    found = evaluate(
+        env_path,
+        {"kind": "url", "key": "HLS_ORIGIN", "severity": "medium", "id": "config.hls.valid"},
+        {"kind": "required", "key": "NODE_ENV"},
+    )
+    error = one(found, "config.hls.valid", "app.env:HLS_ORIGIN")
+    assert (error.status, error.severity, error.severity_reason) == (
+        Status.ERROR,
+        Severity.MEDIUM,
+        "set by the rule in params",
+    )
+    assert "could not run" in error.observed and "KeyError" not in error.observed
+    assert "hls.stream.example.com" not in error.model_dump_json()
+    assert one(found, "config.required", "app.env:NODE_ENV").status is Status.PASS
+
+
 # --------------------------------------------------------------------------- the env file itself
 
 

@@ -140,6 +140,7 @@ def test_redis_wrong_password_is_an_error_without_the_password(redis_good):
     found = check_redis(RedisTarget(url=url))
     connect = by_id(found)["datastores.redis.connect"]
     assert connect.status is Status.ERROR and "invalid" in connect.observed.lower()
+    assert "AuthenticationError" not in connect.observed, "no driver class names in what users read"
     assert "datastores.redis.maxmemory" not in by_id(found)  # nothing else ran live
     assert_no_secret(found, wrong)
 
@@ -151,6 +152,7 @@ def test_redis_unreachable_is_a_quick_error():
     assert time.monotonic() - start < 5
     connect = by_id(found)["datastores.redis.connect"]
     assert connect.status is Status.ERROR and "could not connect" in connect.observed
+    assert "refused" in connect.observed.lower() and "ConnectionError" not in connect.observed
     assert_no_secret(found, STRONG)
 
 
@@ -335,6 +337,7 @@ def test_postgres_wrong_password_and_unreachable(pg_tls):
     found = by_id(check_postgres(PostgresTarget(url=pg_tls.url("app_ok", wrong))))
     assert found["datastores.postgres.connect"].status is Status.ERROR
     assert "password authentication failed" in found["datastores.postgres.connect"].observed
+    assert "OperationalError" not in found["datastores.postgres.connect"].observed
     assert_no_secret(list(found.values()), wrong)
     port = servers.free_port()
     start = time.monotonic()
@@ -355,6 +358,16 @@ def test_postgres_url_checks_without_connecting():
     assert found["datastores.postgres.sslmode"].target == "postgres postgres @ db.example.com:5432/app"
     bad = by_id(check_postgres(PostgresTarget(url="mysql://x@y/z")))
     assert bad["datastores.postgres.url"].status is Status.ERROR
+
+
+def test_driver_errors_without_a_message_say_what_happened():
+    import redis
+
+    assert datastores.error_text(redis.exceptions.TimeoutError()) == "timed out"
+    assert datastores.error_text(redis.exceptions.AuthenticationError("")) == "authentication refused"
+    assert datastores.error_text(OSError()) == "the driver gave no reason"
+    first_line = datastores.error_text(ValueError("bad dsn postgres://u:pw-Zq81@h/db\nsecond line"))
+    assert first_line == "bad dsn postgres://u:[REDACTED]@h/db"
 
 
 def test_params_shape_and_errors():

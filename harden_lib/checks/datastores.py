@@ -165,12 +165,27 @@ class _Emit:
         self.findings.append(finding(check_id, status, scrub(self.target), observed, **details))
 
 
+#: What a driver error without a message means, by a word of its class name (never shown itself).
+_ERROR_KINDS = (
+    ("Timeout", "timed out"),
+    ("Authentication", "authentication refused"),
+    ("Connection", "connection failed"),
+)
+
+
 def error_text(exc: BaseException) -> str:
-    """A driver error as one short, secret-free line (drivers may echo DSNs and user names)."""
+    """A driver error as one short, secret-free line (drivers may echo DSNs and user names).
+
+    The drivers' messages say what happened ("Connection refused", "password authentication
+    failed"); their class names (``AuthenticationError``, ``OperationalError``) are internals a
+    reader of the report cannot act on, so they are not shown.
+    """
     first = (str(exc).strip().splitlines() or [""])[0]
     first = re.sub(r"\b[a-z][a-z0-9+.\-]*://\S+", lambda m: redact_url(m.group(0)), first)
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return scrub(text[:300])
+    if not first:
+        name = type(exc).__name__
+        first = next((text for word, text in _ERROR_KINDS if word in name), "the driver gave no reason")
+    return scrub(first[:300])
 
 
 def _register_url(url: str) -> None:
