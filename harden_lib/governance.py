@@ -20,8 +20,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from harden_lib.catalog import catalog
+from harden_lib.catalog import finding as build_finding
 from harden_lib.findings import Finding, Severity, Status
 
 if TYPE_CHECKING:
@@ -86,6 +88,15 @@ class Attestation(BaseModel):
     covers: list[str] = Field(default_factory=list, description="automated check ids that void it when failing")
     references: list[str] = Field(default_factory=list)
 
+    @field_validator("id")
+    @classmethod
+    def _not_a_builtin_check(cls, value: str) -> str:
+        """``operations.<id>`` must be a member of the attestation family, not one of harden's own checks."""
+        spec = catalog().get(f"operations.{value}")
+        if spec is not None and not spec.family:
+            raise ValueError(f"'operations.{value}' is one of harden's own checks ({spec.title}); choose another id")
+        return value
+
     @model_validator(mode="after")
     def _dated_needs_evidence(self) -> Attestation:
         if self.date is not None and not (self.evidence and self.evidence.strip()):
@@ -120,46 +131,48 @@ class SignOffs(BaseModel):
 def attestation_finding(att: Attestation, today: date) -> Finding:
     """``pass`` within its maximum age, ``warn`` when due within ~10% of it (at most 14 days),
     ``fail`` when stale (by how much), ``manual`` if never done."""
-    common = {
-        "area": "operations",
-        "check_id": f"operations.{att.id}",
-        "title": att.title,
-        "severity": att.severity,
-        "target": att.id,
-        "expected": f"done and attested at most {att.max_age_days} days ago, with evidence",
-        "references": tuple(att.references),
-    }
+
+    def make(status: Status, observed: str, remediation: str | None = None) -> Finding:
+        return build_finding(
+            f"operations.{att.id}",
+            status,
+            att.id,
+            observed,
+            expected=f"done and attested at most {att.max_age_days} days ago, with evidence",
+            severity=att.severity,
+            severity_reason="set by the attestation in params (attestations[].severity)",
+            title=att.title,
+            remediation=remediation,
+            references=att.references,
+        )
+
     if att.date is None:
-        return Finding(
-            **common,
-            status=Status.MANUAL,
-            observed=f"never attested (owner: {att.owner})",
-            remediation=f"{att.owner}: do it, then record the date and the evidence under attestations "
+        return make(
+            Status.MANUAL,
+            f"never attested (owner: {att.owner})",
+            f"{att.owner}: do it, then record the date and the evidence under attestations "
             f"(id {att.id}) in the params.",
         )
     age = (today - att.date).days
     evidence = f"; evidence: {att.evidence}"
     due_soon = max(1, min(14, att.max_age_days // 10))
     if age > att.max_age_days:
-        return Finding(
-            **common,
-            status=Status.FAIL,
-            observed=f"last attested {att.date.isoformat()} by {att.owner}: {age} days ago, "
+        return make(
+            Status.FAIL,
+            f"last attested {att.date.isoformat()} by {att.owner}: {age} days ago, "
             f"{age - att.max_age_days} days over the limit of {att.max_age_days}{evidence}",
-            remediation=f"{att.owner}: repeat the control now and update its date and evidence.",
+            f"{att.owner}: repeat the control now and update its date and evidence.",
         )
     if att.max_age_days - age < due_soon:
-        return Finding(
-            **common,
-            status=Status.WARN,
-            observed=f"attested {att.date.isoformat()} by {att.owner}: {age} days ago, due again in "
+        return make(
+            Status.WARN,
+            f"attested {att.date.isoformat()} by {att.owner}: {age} days ago, due again in "
             f"{att.max_age_days - age} days (limit {att.max_age_days}){evidence}",
-            remediation=f"{att.owner}: schedule the control now; it goes stale in {att.max_age_days - age} days.",
+            f"{att.owner}: schedule the control now; it goes stale in {att.max_age_days - age} days.",
         )
-    return Finding(
-        **common,
-        status=Status.PASS,
-        observed=f"attested {att.date.isoformat()} by {att.owner}: {age} days ago (limit {att.max_age_days}){evidence}",
+    return make(
+        Status.PASS,
+        f"attested {att.date.isoformat()} by {att.owner}: {age} days ago (limit {att.max_age_days}){evidence}",
     )
 
 
@@ -201,16 +214,14 @@ def contradict_attestations(
 
 def plot_attestation_age(env: Environment, today: date | None = None):
     """Each control's age against its limit: the picture of what is overdue."""
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
     today = today or date.today()
     items = list(env.attestations)
-    fig = figure(7.5, 1.2 + 0.42 * max(len(items), 1))
-    ax = fig.subplots()
     if not items:
-        ax.text(0.5, 0.5, "no attestations configured", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return empty_chart("no attestations configured")
+    fig = figure(7.5, 1.2 + 0.42 * len(items))
+    ax = fig.subplots()
     labels = [a.id for a in items][::-1]
     ordered = items[::-1]
     ages = [(today - a.date).days if a.date else 0 for a in ordered]
@@ -264,46 +275,37 @@ def signoff_findings(signoffs: SignOffs, today: date | None = None) -> list[Find
             latest[given.role] = given
     out = []
     for role in signoffs.required:
-        common = {
-            "area": GOVERNANCE_AREA,
-            "check_id": "governance.signoff",
-            "title": f"Go-live signed off by {role}",
-            "severity": Severity.CRITICAL,
-            "target": role,
-            "expected": f"a sign-off by {role} at most {signoffs.max_age_days} days old",
-        }
+        expected = f"a sign-off by {role} at most {signoffs.max_age_days} days old"
+        title = f"Go-live signed off by {role}"
         given = latest.get(role)
         if given is None:
-            out.append(
-                Finding(
-                    **common,
-                    status=Status.FAIL,
-                    observed="no sign-off recorded",
-                    remediation=f"The {role} owner reviews this report and records a sign-off "
-                    "(role, name, date) under signoffs.given.",
-                )
-            )
-            continue
-        age = (today - given.date).days
-        if age > signoffs.max_age_days or age < 0:
-            out.append(
-                Finding(
-                    **common,
-                    status=Status.FAIL,
-                    observed=f"signed by {given.name} on {given.date.isoformat()}: {age} days ago "
-                    f"(limit {signoffs.max_age_days})",
-                    remediation=f"The {role} owner reviews the current report and signs off again.",
-                )
+            status, observed = Status.FAIL, "no sign-off recorded"
+            remediation = (
+                f"The {role} owner reviews this report and records a sign-off (role, name, date) under signoffs.given."
             )
         else:
-            out.append(
-                Finding(
-                    **common,
-                    status=Status.PASS,
-                    observed=f"signed by {given.name} on {given.date.isoformat()}"
-                    + (f" ({given.note})" if given.note else ""),
+            age = (today - given.date).days
+            if age > signoffs.max_age_days or age < 0:
+                status = Status.FAIL
+                limit = signoffs.max_age_days
+                observed = f"signed by {given.name} on {given.date.isoformat()}: {age} days ago (limit {limit})"
+                remediation = f"The {role} owner reviews the current report and signs off again."
+            else:
+                status, remediation = Status.PASS, ""
+                observed = f"signed by {given.name} on {given.date.isoformat()}" + (
+                    f" ({given.note})" if given.note else ""
                 )
+        out.append(
+            build_finding(
+                "governance.signoff",
+                status,
+                role,
+                observed,
+                expected=expected,
+                title=title,
+                remediation=remediation or None,
             )
+        )
     return out
 
 
@@ -359,30 +361,25 @@ def waiver_findings(
     seen = list(findings or [])
     out = []
     for waiver in waivers:
-        common = {"area": GOVERNANCE_AREA, "target": waiver.label()}
         id_matches = any(fnmatch.fnmatchcase(cid, waiver.check_id) for cid in check_ids)
         if id_matches and waiver.target is not None and seen and not any(waiver.matches(f) for f in seen):
             out.append(
-                Finding(
-                    **common,
-                    check_id="governance.waiver.unmatched",
-                    title="A waiver matches no check",
-                    status=Status.WARN,
-                    severity=Severity.MEDIUM,
-                    observed=f"'{waiver.check_id}' exists, but none of its targets matches '{waiver.target}'",
+                build_finding(
+                    "governance.waiver.unmatched",
+                    Status.WARN,
+                    waiver.label(),
+                    f"'{waiver.check_id}' exists, but none of its targets matches '{waiver.target}'",
                     expected="every waiver's target pattern matches a target of its check",
                     remediation="Fix the target pattern, or remove the waiver.",
                 )
             )
         if not id_matches:
             out.append(
-                Finding(
-                    **common,
-                    check_id="governance.waiver.unmatched",
-                    title="A waiver matches no check",
-                    status=Status.WARN,
-                    severity=Severity.MEDIUM,
-                    observed=f"no check id matches '{waiver.check_id}' in this run",
+                build_finding(
+                    "governance.waiver.unmatched",
+                    Status.WARN,
+                    waiver.label(),
+                    f"no check id matches '{waiver.check_id}' in this run",
                     expected="every waiver names an existing check id",
                     remediation="Fix the check id (a typo hides nothing but looks like it does), "
                     "or remove the waiver if the check no longer exists.",
@@ -390,16 +387,12 @@ def waiver_findings(
             )
         if not waiver.in_force(today):
             out.append(
-                Finding(
-                    **common,
-                    check_id="governance.waiver.expired",
-                    title="A waiver has expired",
-                    status=Status.WARN,
-                    severity=Severity.MEDIUM,
-                    observed=f"expired {waiver.expires.isoformat()} (approved by {waiver.approved_by}); "
+                build_finding(
+                    "governance.waiver.expired",
+                    Status.WARN,
+                    waiver.label(),
+                    f"expired {waiver.expires.isoformat()} (approved by {waiver.approved_by}); "
                     "the checks it covered count normally again",
-                    expected="waivers are renewed or removed before they expire",
-                    remediation="Fix the waived problem, or have it re-approved with a new expiry.",
                 )
             )
     return out

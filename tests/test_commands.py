@@ -168,3 +168,41 @@ def test_command_line_from_params_is_redacted():
     finding = run(spec)
     assert token not in finding.observed and token not in finding.remediation
     assert "-p[REDACTED]" in finding.remediation
+
+
+def test_long_output_keeps_the_command_line_and_the_last_lines():
+    """Wide lines (with markup and control characters) overflow what a finding keeps: the
+    oldest lines go, the head (command and outcome) and the very last line stay, markup stays
+    readable and control characters are escaped."""
+    from harden_lib.catalog import MAX_OBSERVED
+
+    script = "for i in range(60): print(f'row {i:02d} <b>{chr(7)}' + 'y' * 120)\nprint('FINAL <verdict>: broken')\n"
+    spec = CommandSpec(name="wide", run=[sys.executable, "-c", script + "raise SystemExit(5)"], timeout=10)
+    finding = commands.judge(spec, commands.run_command(spec), lines=40)
+    assert finding.status == "fail" and len(finding.observed) <= MAX_OBSERVED
+    assert finding.observed.startswith("`") and "exit 5; last lines:\n" in finding.observed
+    assert finding.observed.endswith("FINAL <verdict>: broken"), finding.observed[-80:]
+    assert "row 59 <b>\\x07" in finding.observed and "\x07" not in finding.observed
+    assert "row 00" not in finding.observed
+
+
+def test_severity_other_than_the_catalogs_says_why():
+    failing = run(CommandSpec(name="low one", run="exit 1", timeout=5, severity="low"))
+    assert failing.severity == "low" and "commands.commands[].severity" in failing.severity_reason
+    default = run(CommandSpec(name="default", run="exit 1", timeout=5))
+    assert default.severity == "high" and default.severity_reason == ""
+    skipped = run(CommandSpec(name="skipper", run="exit 77", timeout=5, skip_exit=77))
+    assert skipped.severity == "info" and "skips itself" in skipped.severity_reason
+    passed = run(CommandSpec(name="fine", run="true", timeout=5, references=["runbook §2"]))
+    assert passed.remediation == "" and passed.references[-1] == "runbook §2"
+    assert any("<https://" in r for r in passed.references), "the catalog's references come first"
+
+
+def test_nothing_configured_and_area_interface(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("environment: t\nareas: [commands]\n")
+    [finding] = commands.run(load_environment(params))
+    assert (finding.check_id, finding.status, finding.severity) == ("commands.configured", "skip", "info")
+    assert commands.AREA.name == "commands" and commands.AREA.params is commands.CommandsParams
+    empty = commands.plot_durations(commands.CommandsAudit())
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no commands configured"]

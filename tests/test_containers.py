@@ -144,3 +144,64 @@ def test_port_syntaxes():
 def test_nothing_configured_is_skip(tmp_path):
     findings = containers.run(env_for(tmp_path, []))
     assert [(f.check_id, f.status) for f in findings] == [("containers.files", "skip")]
+
+
+def test_every_finding_comes_from_the_catalog_and_every_catalog_id_is_emitted(tmp_path):
+    """Compose written in other styles (list-form environment, long-form ports, a Dockerfile whose
+    base stage sets the user) plus a broken project and an empty one: every id the area can emit
+    shows up, each is a catalog entry, and the wording (references with URLs) comes from there."""
+    from harden_lib.catalog import catalog
+
+    write(tmp_path / "img" / "Dockerfile", "FROM alpine:3.19 AS base\nUSER 10001\nFROM base\nHEALTHCHECK CMD true\n")
+    write(
+        tmp_path / "ok.yml",
+        """
+        services:
+          api:
+            build: {context: ./img}
+            deploy: {resources: {limits: {memory: 256M, cpus: "0.5"}}}
+            logging: {driver: local}
+            restart: on-failure:3
+            environment: [LOG_LEVEL=info]
+            ports: [{target: 8080, published: "8080"}, {target: 5432, host_ip: "::1", published: "5432"}]
+            cap_drop: [ALL]
+          cache:
+            image: redis
+            privileged: true
+            cap_add: [CAP_SYS_PTRACE]
+            pid: host
+            volumes: [{type: bind, source: /run/docker.sock, target: /var/run/docker.sock}]
+            ports: ["6379:6379"]
+            environment: {REDIS_PASSWORD: "Zq8vN2mK7rT4wX9pL3sB6yH1"}
+        """,
+    )
+    write(tmp_path / "broken.yml", "services:\n  a: {extends: {service: nowhere}}\n")
+    findings = containers.run(env_for(tmp_path, ["ok.yml"], ["img/Dockerfile"]))
+    findings += containers.run(env_for(tmp_path, ["broken.yml"]))
+    findings += containers.run(env_for(tmp_path, []))
+    spec_ids = {s.id for s in catalog().for_area("containers")} - {"containers.execution"}
+    assert {f.check_id for f in findings} == spec_ids
+    api = {f.check_id: f for f in findings if f.target == "service api"}
+    cache = {f.check_id: f for f in findings if f.target == "service cache"}
+    for check in ("user", "resources", "healthcheck", "logging", "restart", "privileged", "cap_add",
+                  "docker_socket", "host_namespaces", "ports.internal", "secrets"):  # fmt: skip
+        assert api[f"containers.{check}"].status == "pass", check
+        assert api[f"containers.{check}"].remediation == "", "a pass has nothing to fix"
+    for check in ("privileged", "cap_add", "docker_socket", "host_namespaces", "image_pinned", "ports.internal",
+                  "secrets"):  # fmt: skip
+        failed = cache[f"containers.{check}"]
+        spec = catalog().lookup(failed.check_id)
+        assert failed.status == "fail" and failed.severity is spec.severity, check
+        assert failed.remediation == spec.remediation and failed.references == spec.reference_texts()
+        assert any("<https://" in r for r in failed.references), check
+    assert "Zq8vN2mK7rT4wX9pL3sB6yH1" not in str([f.model_dump() for f in findings])
+    assert cache["containers.user"].status == "warn" and "verify and document" in cache["containers.user"].remediation
+
+
+def test_area_interface_and_empty_chart():
+    from harden_lib.area import AreaSpec
+
+    assert isinstance(containers.AREA, AreaSpec) and containers.AREA.name == "containers"
+    assert containers.AREA.params is containers.ContainersParams and containers.AREA.order == 90
+    empty = containers.plot_matrix(containers.ContainersAudit())
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no services or Dockerfiles"]

@@ -95,3 +95,32 @@ def test_malformed_unknown_and_missing_files_are_errors_naming_the_file(tmp_path
 def test_charts_render(tmp_path):
     report = dependencies.audit(env_with(tmp_path, sorted(FIXTURES.glob("*.json"))))
     assert dependencies.plot_by_severity(report) and dependencies.plot_by_package(report)
+
+
+def test_findings_come_from_the_catalog_with_a_reason_for_each_other_severity(tmp_path):
+    """Severities other than the catalog's default say why: the advisory's own, or assumed."""
+    from harden_lib.catalog import catalog
+
+    env = env_with(tmp_path, [*sorted(FIXTURES.glob("*.json")), tmp_path / "missing.json"])
+    findings = dependencies.run(env) + dependencies.run(env_with(tmp_path, []))
+    spec_ids = {s.id for s in catalog().for_area("dependencies")} - {"dependencies.execution"}
+    assert {f.check_id for f in findings} == spec_ids
+    default = catalog().lookup("dependencies.vulnerability").severity
+    vulns = {f.target: f for f in findings if f.check_id == "dependencies.vulnerability"}
+    for f in vulns.values():
+        assert bool(f.severity_reason) == (f.severity is not default), f.target
+    assert "highest reported by npm audit, trivy" in vulns["minimist@1.2.5 CVE-2021-44906"].severity_reason
+    assumed = dependencies.run(env_with(tmp_path, [FIXTURES / "pip-audit.json"], "  unknown_severity: critical\n"))
+    assert {f.severity_reason for f in assumed if f.check_id == "dependencies.vulnerability"} == {
+        "assumed: no tool reported a severity (dependencies.unknown_severity)"
+    }
+    read = [f for f in findings if f.check_id == "dependencies.report" and f.status == "pass"]
+    assert read and all(f.remediation == "" for f in read), "a pass has nothing to fix"
+    [error] = [f for f in findings if f.check_id == "dependencies.report" and f.status == "error"]
+    assert error.target == "missing.json" and any("<https://" in r for r in error.references)
+
+
+def test_area_interface_and_empty_chart():
+    assert dependencies.AREA.name == "dependencies" and dependencies.AREA.params is dependencies.DependenciesParams
+    empty = dependencies.plot_by_package(dependencies.DependenciesAudit())
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no known vulnerability"]

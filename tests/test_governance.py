@@ -768,3 +768,48 @@ def test_waiver_with_a_mistyped_target_is_reported():
     assert [(f.check_id, f.status) for f in out] == [("governance.waiver.unmatched", _Status.WARN)]
     assert "none of its targets matches" in out[0].observed
     assert gov.apply_waivers([finding], [waiver], _date(2026, 1, 1))[0].status is _Status.FAIL
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def test_attestation_family_member_takes_its_title_severity_and_references():
+    att = attestation(title="Restore drill done", severity="low", references=["DR plan §4"], date=days(-200))
+    f = governance.attestation_finding(att, TODAY)
+    assert (f.title, f.severity, f.status) == ("Restore drill done", Severity.LOW, Status.FAIL)
+    assert "attestations[].severity" in f.severity_reason
+    assert f.references[-1] == "DR plan §4" and any("sre.google" in r for r in f.references)
+    same = governance.attestation_finding(attestation(), TODAY)
+    assert same.severity is Severity.HIGH and same.severity_reason == ""
+
+
+@pytest.mark.parametrize("reserved", ["attestations", "execution"])
+def test_an_attestation_may_not_take_a_builtin_operations_id(tmp_path, reserved):
+    error = params_error(
+        tmp_path, f"attestations:\n  - {{id: {reserved}, title: Backups, owner: ops, max_age_days: 30}}\n"
+    )
+    assert error.key == "attestations[0].id" and f"operations.{reserved}" in error.problem
+
+
+def test_governance_findings_are_catalog_entries():
+    from harden_lib.catalog import catalog
+
+    out = governance.waiver_findings(
+        [waiver("nothing.here", expires=days(-1)), waiver("tls.cert.expiry", target="nope:*")],
+        {"tls.cert.expiry"},
+        TODAY,
+        [finding("tls.cert.expiry", target="api.example.com:443")],
+    )
+    out += governance.signoff_findings(SignOffs(required=["ops"]), TODAY)
+    assert {f.check_id for f in out} == {s.id for s in catalog().for_area("governance")}
+    assert all(f.area == "governance" for f in out)
+    expired = next(f for f in out if f.check_id == "governance.waiver.expired")
+    assert expired.remediation == catalog().lookup("governance.waiver.expired").remediation
+    [signoff] = [f for f in out if f.check_id == "governance.signoff"]
+    assert signoff.title == "Go-live signed off by ops" and signoff.severity is Severity.CRITICAL
+
+
+def test_operations_area_interface_and_empty_chart():
+    assert operations.AREA.name == "operations" and operations.AREA.order == 120 and operations.AREA.params is None
+    empty = governance.plot_attestation_age(env(), TODAY)
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no attestations configured"]

@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import MAX_OBSERVED, clean_observed, finding
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.redact import redact_text, safe_text
+from harden_lib.redact import redact_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,8 @@ if TYPE_CHECKING:
 
     from harden_lib.params import Environment
 
-AREA = "commands"
+#: Longest a finding shows of one output line, and of the command line itself.
+LINE_CHARS = 300
 
 
 class CommandSpec(BaseModel):
@@ -188,13 +191,33 @@ def run_command(spec: CommandSpec, max_bytes: int = 256_000, kill_grace: float =
 
 
 def tail(text: str, lines: int) -> str:
-    """The last ``lines`` non-empty lines, redacted and made safe, one per line.
+    """The last ``lines`` non-empty lines, redacted, cleaned and capped, one per line.
 
     The whole kept output is redacted before lines are picked, so forms that span lines (a
-    PEM private key, a value continued after its key) are recognised as a whole.
+    PEM private key, a value continued after its key) are recognised as a whole. Each line is
+    cleaned as the finding builder cleans ``observed`` (control characters escaped, capped);
+    reports escape markup themselves, so ``<`` and ``>`` stay readable.
     """
     kept = [line for line in redact_text(text).splitlines() if line.strip()][-lines:]
-    return "\n".join(safe_text(line, 300) for line in kept)
+    return "\n".join(clean_observed(line, LINE_CHARS) for line in kept)
+
+
+def _observed(head: str, output: str) -> str:
+    """``head`` and as many of the output's last lines as a finding keeps.
+
+    The builder cuts an over-long ``observed`` at its end, which would lose the lines that
+    explain a failure; so the oldest output lines are dropped here instead, and the head (the
+    command line and its outcome) always stays.
+    """
+    budget = MAX_OBSERVED - len(head) - len("; last lines:\n")
+    kept: list[str] = []
+    for line in reversed(output.split("\n") if output else []):
+        cost = len(line) + (1 if kept else 0)
+        if cost > budget:
+            break
+        budget -= cost
+        kept.append(line)
+    return f"{head}; last lines:\n" + "\n".join(reversed(kept)) if kept else head
 
 
 def judge(spec: CommandSpec, result: CommandResult, lines: int = 20) -> Finding:
@@ -213,23 +236,23 @@ def judge(spec: CommandSpec, result: CommandResult, lines: int = 20) -> Finding:
     else:
         status = Status.WARN if spec.on_fail == "warn" else Status.FAIL
         what = f"exit {result.exit_code}"
-    observed = f"`{result.command}` ({result.duration:.2f}s): {what}"
+    head = f"`{clean_observed(result.command, LINE_CHARS)}` ({result.duration:.2f}s): {what}"
     if result.truncated:
-        observed += " (output truncated)"
-    if output:
-        observed += f"; last lines:\n{output}"
-    expected = f"exit {' or '.join(str(c) for c in spec.expect_exit)} within {spec.timeout:g}s"
-    return Finding(
-        area=AREA,
-        check_id="commands.run",
+        head += " (output truncated)"
+    severity, reason = spec.severity, "set by the command in params (commands.commands[].severity)"
+    if status is Status.SKIP:
+        severity, reason = Severity.INFO, "a command that skips itself is informational"
+    return finding(
+        "commands.run",
+        status,
+        spec.name,
+        _observed(head, output),
+        expected=f"exit {' or '.join(str(c) for c in spec.expect_exit)} within {spec.timeout:g}s",
+        severity=severity,
+        severity_reason=reason,  # kept only when it differs from the catalog's default
         title=spec.title or f"Command '{spec.name}' succeeds",
-        status=status,
-        severity=spec.severity if status is not Status.SKIP else Severity.INFO,
-        target=spec.name,
-        observed=observed[-1900:],
-        expected=expected,
         remediation=f"Run `{result.command}` by hand in {spec.cwd or 'the params folder'}, fix the cause, rerun.",
-        references=tuple(spec.references),
+        references=spec.references,
     )
 
 
@@ -269,30 +292,17 @@ def run(env: Environment) -> list[Finding]:
     report = audit(env)
     if report.findings:
         return report.findings
-    return [
-        Finding(
-            area=AREA,
-            check_id="commands.configured",
-            title="Verification commands are configured",
-            status=Status.SKIP,
-            severity=Severity.INFO,
-            observed="commands.commands is empty",
-            expected="the team's smoke and verification commands",
-            remediation="List commands such as `npm run smoke:e2e` under commands.commands.",
-        )
-    ]
+    return [finding("commands.configured", Status.SKIP, "", "commands.commands is empty")]
 
 
 def plot_durations(report: CommandsAudit) -> Figure:
     """Duration per command coloured by outcome; a timed-out bar reaches its timeout."""
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
-    fig = figure(7.5, 1.3 + 0.45 * max(len(report.results), 1))
-    ax = fig.subplots()
     if not report.results:
-        ax.text(0.5, 0.5, "no commands configured", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return empty_chart("no commands configured")
+    fig = figure(7.5, 1.3 + 0.45 * len(report.results))
+    ax = fig.subplots()
     labels = [r.name for r in report.results][::-1]
     values = [r.duration for r in report.results][::-1]
     colours = [STATUS_COLOURS[f.status] for f in report.findings][::-1]
@@ -307,3 +317,12 @@ def plot_durations(report: CommandsAudit) -> Figure:
     ax.margins(x=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+AREA = AreaSpec(
+    name="commands",
+    title="Verification commands",
+    purpose="The team's smoke and verification commands: exit code, duration and redacted output.",
+    params=CommandsParams,
+    order=110,
+)

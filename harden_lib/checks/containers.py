@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from harden_lib.checks.webcommon import Spec, make_finding
-from harden_lib.findings import Finding, Severity, Status
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import finding
+from harden_lib.findings import Finding, Status
 from harden_lib.secret_literals import LiteralSecret, scan_compose, scan_dockerfile
 
 if TYPE_CHECKING:
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from harden_lib.params import Environment
-
-AREA = "containers"
-REFS = ("Container hardening: non-root, resource limits, healthchecks, log rotation, no privileged mode",)
 
 #: Ports of services that should never be reachable from outside the host (datastores, admin UIs).
 DEFAULT_INTERNAL_PORTS = [
@@ -85,120 +83,11 @@ class ContainersParams(BaseModel):
     require_digest: bool = Field(False, description="a version tag is only a warning: demand @sha256 digests")
 
 
-SPECS: dict[str, Spec] = {
-    "containers.compose": Spec(
-        "The compose files can be read and merged",
-        Severity.HIGH,
-        "every configured compose file exists and is valid YAML with a services mapping",
-        "Fix the path in containers.compose_files or the YAML error it names.",
-    ),
-    "containers.files": Spec(
-        "Container files are configured",
-        Severity.INFO,
-        "containers.compose_files and/or containers.dockerfiles",
-        "List the deployment's compose files and Dockerfiles under containers:.",
-    ),
-    "containers.user": Spec(
-        "Runs as a non-root user",
-        Severity.HIGH,
-        "`user:` set to a non-root user, or the Dockerfile's final stage ends with a non-root USER",
-        "Add `USER app` (a non-root user created in the image) to the Dockerfile's final stage, or set "
-        '`user: "10001:10001"` on the service.',
-        REFS,
-    ),
-    "containers.resources": Spec(
-        "Memory and CPU are limited",
-        Severity.MEDIUM,
-        "deploy.resources.limits.memory and .cpus (or mem_limit and cpus)",
-        "Set `deploy: {resources: {limits: {memory: 512M, cpus: '1.0'}}}` so one runaway container "
-        "cannot starve the host.",
-        REFS,
-    ),
-    "containers.healthcheck": Spec(
-        "Has a healthcheck",
-        Severity.MEDIUM,
-        "a `healthcheck:` (or the Dockerfile's HEALTHCHECK) that is not disabled",
-        "Add `healthcheck: {test: [CMD, curl, -fsS, http://localhost:8080/health], interval: 30s, retries: 3}` "
-        "so a hung process is detected and restarted.",
-        REFS,
-    ),
-    "containers.logging": Spec(
-        "Container logs are rotated",
-        Severity.MEDIUM,
-        "logging.options max-size and max-file (json-file driver), or a rotating/remote driver",
-        "Set `logging: {driver: json-file, options: {max-size: 10m, max-file: '5'}}`; the default json-file "
-        "driver grows until the disk is full.",
-        REFS,
-    ),
-    "containers.restart": Spec(
-        "Restarts after a crash",
-        Severity.LOW,
-        "restart: unless-stopped / always / on-failure (or deploy.restart_policy)",
-        "Set `restart: unless-stopped`.",
-        REFS,
-    ),
-    "containers.privileged": Spec(
-        "Not privileged",
-        Severity.CRITICAL,
-        "no `privileged: true`",
-        "Remove `privileged: true`; grant the single capability or device the service needs instead.",
-        REFS,
-    ),
-    "containers.cap_add": Spec(
-        "Adds no dangerous capabilities",
-        Severity.HIGH,
-        "no cap_add (and ideally cap_drop: [ALL])",
-        "Remove cap_add entries; if one is truly needed, add only it and drop all others with cap_drop: [ALL].",
-        REFS,
-    ),
-    "containers.docker_socket": Spec(
-        "Does not mount the Docker socket",
-        Severity.CRITICAL,
-        "no volume of /var/run/docker.sock (read-only still grants full control of the host)",
-        "Remove the socket mount; use a socket proxy that allows only the needed API calls if one is required.",
-        REFS,
-    ),
-    "containers.host_namespaces": Spec(
-        "Does not share the host's network, PID or IPC namespace",
-        Severity.HIGH,
-        "no network_mode: host, pid: host, ipc: host",
-        "Use a bridge network and publish only the ports needed.",
-        REFS,
-    ),
-    "containers.image_pinned": Spec(
-        "Images are pinned",
-        Severity.MEDIUM,
-        "a version tag (best: an @sha256 digest); never :latest or untagged",
-        "Pin the image to a version tag, e.g. `redis:7.2.4-alpine`, or better to its digest "
-        "(`redis:7.2.4-alpine@sha256:…`), so a redeploy runs exactly what was tested.",
-        REFS,
-    ),
-    "containers.ports.internal": Spec(
-        "Internal services are not published on all interfaces",
-        Severity.HIGH,
-        "datastore/admin ports published only on 127.0.0.1 (or not at all)",
-        "Publish as `127.0.0.1:6379:6379`, or drop `ports:` and reach the service over the compose network.",
-        (*REFS, "Redis/database: not reachable from the internet"),
-    ),
-    "containers.secrets": Spec(
-        "No secret literals in environment, ENV or ARG",
-        Severity.HIGH,
-        "secrets referenced as ${VAR} or compose/Docker secrets, never written as values",
-        "Replace the literal with `${NAME}` (from the deployment's env file) or a compose `secrets:` entry, "
-        "and rotate the secret: it is in git history and image layers.",
-        ("Secrets management: secrets are env vars, not committed",),
-    ),
-}
-
 #: Columns of the service × check matrix, in display order.
 MATRIX_CHECKS = [
     "user", "resources", "healthcheck", "logging", "restart", "privileged", "cap_add", "docker_socket",
     "host_namespaces", "image_pinned", "ports.internal", "secrets",
 ]  # fmt: skip
-
-
-def _finding(check_id: str, status: Status, target: str, observed: str, **kw: Any) -> Finding:
-    return make_finding(AREA, SPECS, check_id, status, target, observed, **kw)
 
 
 # --------------------------------------------------------------------------- Dockerfiles
@@ -484,20 +373,20 @@ def check_user(service: Service) -> Finding:
     if user is not None:
         user = str(user)
         status = Status.FAIL if _is_root(user) else Status.PASS
-        return _finding("containers.user", status, service.target, f"user: {user}")
+        return finding("containers.user", status, service.target, f"user: {user}")
     if service.dockerfile_error:
-        return _finding("containers.user", Status.ERROR, service.target, service.dockerfile_error)
+        return finding("containers.user", Status.ERROR, service.target, service.dockerfile_error)
     if service.dockerfile is not None:
         final = service.dockerfile.effective_user()
         where = _short(service.dockerfile.path)
         if final is None:
-            return _finding(
+            return finding(
                 "containers.user", Status.FAIL, service.target, f"no user: and no USER in {where} (runs as root)"
             )
         status = Status.FAIL if _is_root(final) else Status.PASS
-        return _finding("containers.user", status, service.target, f"final USER {final} in {where}")
+        return finding("containers.user", status, service.target, f"final USER {final} in {where}")
     image = service.config.get("image", "?")
-    return _finding(
+    return finding(
         "containers.user",
         Status.WARN,
         service.target,
@@ -517,26 +406,26 @@ def check_resources(service: Service) -> Finding:
     memory, cpus = _mem_cpus(service)
     observed = f"memory {memory or 'unlimited'}, cpus {cpus or 'unlimited'}"
     status = Status.PASS if memory and cpus else Status.WARN if memory else Status.FAIL
-    return _finding("containers.resources", status, service.target, observed)
+    return finding("containers.resources", status, service.target, observed)
 
 
 def check_healthcheck(service: Service) -> Finding:
     hc = service.config.get("healthcheck")
     if isinstance(hc, dict):
         if hc.get("disable") or hc.get("test") in (["NONE"], "NONE"):
-            return _finding("containers.healthcheck", Status.WARN, service.target, "healthcheck disabled")
+            return finding("containers.healthcheck", Status.WARN, service.target, "healthcheck disabled")
         if hc.get("test"):
-            return _finding("containers.healthcheck", Status.PASS, service.target, "healthcheck: in compose")
+            return finding("containers.healthcheck", Status.PASS, service.target, "healthcheck: in compose")
     if service.dockerfile is not None:
         in_image = service.dockerfile.effective_healthcheck()
         if in_image:
-            return _finding(
+            return finding(
                 "containers.healthcheck",
                 Status.PASS,
                 service.target,
                 f"HEALTHCHECK in {_short(service.dockerfile.path)}",
             )
-    return _finding("containers.healthcheck", Status.WARN, service.target, "no healthcheck")
+    return finding("containers.healthcheck", Status.WARN, service.target, "no healthcheck")
 
 
 def check_logging(service: Service) -> Finding:
@@ -544,15 +433,15 @@ def check_logging(service: Service) -> Finding:
     driver = str(logging.get("driver") or "json-file")
     options = logging.get("options") or {}
     if driver == "local":
-        return _finding("containers.logging", Status.PASS, service.target, "local driver (rotates by default)")
+        return finding("containers.logging", Status.PASS, service.target, "local driver (rotates by default)")
     if driver == "none":
-        return _finding("containers.logging", Status.WARN, service.target, "logging driver none: no logs kept")
+        return finding("containers.logging", Status.WARN, service.target, "logging driver none: no logs kept")
     if driver != "json-file":
-        return _finding("containers.logging", Status.PASS, service.target, f"driver {driver} ships logs off the host")
+        return finding("containers.logging", Status.PASS, service.target, f"driver {driver} ships logs off the host")
     size, count = options.get("max-size"), options.get("max-file")
     observed = f"json-file, max-size {size or 'unset'}, max-file {count or 'unset'}"
     status = Status.PASS if size and count else Status.WARN if size else Status.FAIL
-    return _finding("containers.logging", status, service.target, observed)
+    return finding("containers.logging", status, service.target, observed)
 
 
 def check_restart(service: Service) -> Finding:
@@ -561,12 +450,12 @@ def check_restart(service: Service) -> Finding:
     value = str(restart) if restart is not None else (f"deploy {policy}" if policy else "unset (no)")
     ok = str(restart) in ("always", "unless-stopped") or str(restart).startswith("on-failure")
     ok = ok or (restart is None and policy in ("any", "on-failure"))
-    return _finding("containers.restart", Status.PASS if ok else Status.WARN, service.target, f"restart: {value}")
+    return finding("containers.restart", Status.PASS if ok else Status.WARN, service.target, f"restart: {value}")
 
 
 def check_privileged(service: Service) -> Finding:
     on = service.config.get("privileged") is True
-    return _finding(
+    return finding(
         "containers.privileged", Status.FAIL if on else Status.PASS, service.target, f"privileged: {str(on).lower()}"
     )
 
@@ -576,10 +465,10 @@ def check_cap_add(service: Service) -> Finding:
     dropped = [str(c).upper() for c in service.config.get("cap_drop") or []]
     note = "; cap_drop ALL" if "ALL" in dropped else ""
     if not caps:
-        return _finding("containers.cap_add", Status.PASS, service.target, f"no cap_add{note}")
+        return finding("containers.cap_add", Status.PASS, service.target, f"no cap_add{note}")
     dangerous = [c for c in caps if c in DANGEROUS_CAPS]
     status = Status.FAIL if dangerous else Status.WARN
-    return _finding("containers.cap_add", status, service.target, f"cap_add: {', '.join(caps)}{note}")
+    return finding("containers.cap_add", status, service.target, f"cap_add: {', '.join(caps)}{note}")
 
 
 def _volume_source(volume: Any) -> str:
@@ -592,8 +481,8 @@ def check_docker_socket(service: Service) -> Finding:
     mounts = [_volume_source(v) for v in service.config.get("volumes") or []]
     sockets = [m for m in mounts if m.rstrip("/") in DOCKER_SOCKETS]
     if sockets:
-        return _finding("containers.docker_socket", Status.FAIL, service.target, f"mounts {', '.join(sockets)}")
-    return _finding("containers.docker_socket", Status.PASS, service.target, "no container-runtime socket mounted")
+        return finding("containers.docker_socket", Status.FAIL, service.target, f"mounts {', '.join(sockets)}")
+    return finding("containers.docker_socket", Status.PASS, service.target, "no container-runtime socket mounted")
 
 
 def check_host_namespaces(service: Service) -> Finding:
@@ -603,8 +492,8 @@ def check_host_namespaces(service: Service) -> Finding:
         if str(service.config.get(key, "")) == "host"
     ]
     if shared:
-        return _finding("containers.host_namespaces", Status.FAIL, service.target, ", ".join(shared))
-    return _finding("containers.host_namespaces", Status.PASS, service.target, "own namespaces")
+        return finding("containers.host_namespaces", Status.FAIL, service.target, ", ".join(shared))
+    return finding("containers.host_namespaces", Status.PASS, service.target, "own namespaces")
 
 
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -624,9 +513,9 @@ def image_pin(image: str) -> str:
 
 def check_image_pinned(service: Service | None, images: list[str], target: str, require_digest: bool) -> Finding:
     if service is not None and service.dockerfile_error:
-        return _finding("containers.image_pinned", Status.ERROR, target, service.dockerfile_error)
+        return finding("containers.image_pinned", Status.ERROR, target, service.dockerfile_error)
     if not images:
-        return _finding("containers.image_pinned", Status.SKIP, target, "no image or base image to judge")
+        return finding("containers.image_pinned", Status.SKIP, target, "no image or base image to judge")
     pins = {image: image_pin(image) for image in images}
     observed = ", ".join(f"{image} ({pin})" for image, pin in pins.items())
     if any(p in ("latest", "untagged") for p in pins.values()):
@@ -635,7 +524,7 @@ def check_image_pinned(service: Service | None, images: list[str], target: str, 
         status = Status.WARN
     else:
         status = Status.PASS
-    return _finding("containers.image_pinned", status, target, observed)
+    return finding("containers.image_pinned", status, target, observed)
 
 
 def _service_images(service: Service) -> list[str]:
@@ -700,17 +589,17 @@ def check_internal_ports(service: Service, internal: set[int]) -> Finding:
     ]
     if exposed:
         observed = "published on all interfaces: " + ", ".join(p.raw for p in exposed)
-        return _finding("containers.ports.internal", Status.FAIL, service.target, observed)
+        return finding("containers.ports.internal", Status.FAIL, service.target, observed)
     published = service.config.get("ports") or []
     observed = f"ports: {', '.join(str(p) for p in published)}" if published else "no ports published"
-    return _finding("containers.ports.internal", Status.PASS, service.target, observed)
+    return finding("containers.ports.internal", Status.PASS, service.target, observed)
 
 
 def check_secrets(target: str, hits: list[LiteralSecret], scanned: str) -> Finding:
     if not hits:
-        return _finding("containers.secrets", Status.PASS, target, f"no secret literal in {scanned}")
+        return finding("containers.secrets", Status.PASS, target, f"no secret literal in {scanned}")
     observed = "; ".join(f"{h.key} at {h.target} ({h.where})" for h in hits)
-    return _finding("containers.secrets", Status.FAIL, target, f"{len(hits)} literal(s), values hidden: {observed}")
+    return finding("containers.secrets", Status.FAIL, target, f"{len(hits)} literal(s), values hidden: {observed}")
 
 
 # --------------------------------------------------------------------------- the audit
@@ -762,17 +651,17 @@ def audit(env: Environment) -> ContainersAudit:
     params = env.containers
     report = ContainersAudit()
     if not params.compose_files and not params.dockerfiles:
-        report.findings.append(_finding("containers.files", Status.SKIP, "", "nothing configured"))
+        report.findings.append(finding("containers.files", Status.SKIP, "", "nothing configured"))
         return report
     internal = set(params.internal_ports)
     if params.compose_files:
         try:
             report.services = load_project(params.compose_files)
         except ComposeError as exc:
-            report.findings.append(_finding("containers.compose", Status.ERROR, _short(exc.path), str(exc)))
+            report.findings.append(finding("containers.compose", Status.ERROR, _short(exc.path), str(exc)))
         else:
             report.findings.append(
-                _finding(
+                finding(
                     "containers.compose",
                     Status.PASS,
                     ", ".join(_short(p) for p in params.compose_files),
@@ -822,18 +711,18 @@ def _dockerfile_findings(path: Path, report: ContainersAudit, require_digest: bo
     try:
         parsed = parse_dockerfile_text(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError):
-        return [_finding("containers.user", Status.ERROR, target, f"{_short(path)}: not found or unreadable")]
+        return [finding("containers.user", Status.ERROR, target, f"{_short(path)}: not found or unreadable")]
     report.dockerfiles[str(path)] = parsed
     if not parsed.stages:
-        return [_finding("containers.user", Status.ERROR, target, f"{_short(path)}: no FROM instruction")]
+        return [finding("containers.user", Status.ERROR, target, f"{_short(path)}: no FROM instruction")]
     user = parsed.effective_user()
     if user is None:
-        user_finding = _finding("containers.user", Status.FAIL, target, "no USER in the final stage (runs as root)")
+        user_finding = finding("containers.user", Status.FAIL, target, "no USER in the final stage (runs as root)")
     else:
         status = Status.FAIL if _is_root(user) else Status.PASS
-        user_finding = _finding("containers.user", status, target, f"final USER {user}")
+        user_finding = finding("containers.user", status, target, f"final USER {user}")
     hc = parsed.effective_healthcheck()
-    health = _finding(
+    health = finding(
         "containers.healthcheck",
         Status.PASS if hc else Status.WARN,
         target,
@@ -855,15 +744,13 @@ def plot_matrix(report: ContainersAudit) -> Figure:
     """Service × check grid coloured by status: the whole posture at a glance."""
     from matplotlib.colors import to_rgb
 
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
     matrix = report.matrix()
-    fig = figure(9.0, 1.6 + 0.42 * max(len(matrix), 1))
-    ax = fig.subplots()
     if matrix.empty:
-        ax.text(0.5, 0.5, "no services or Dockerfiles", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return empty_chart("no services or Dockerfiles")
+    fig = figure(9.0, 1.6 + 0.42 * len(matrix))
+    ax = fig.subplots()
     blank = (0.96, 0.96, 0.96)
     grid = [[to_rgb(STATUS_COLOURS[Status(v)]) if v else blank for v in row] for row in matrix.to_numpy()]
     ax.imshow(grid, aspect="auto")
@@ -874,3 +761,12 @@ def plot_matrix(report: ContainersAudit) -> Figure:
     ax.set_yticks(range(len(matrix)), list(matrix.index), fontsize=8)
     ax.set_title("Service × check (empty: not applicable)")
     return fig
+
+
+AREA = AreaSpec(
+    name="containers",
+    title="Containers",
+    purpose="Compose services and Dockerfiles: non-root, limits, healthchecks, log rotation, no privileged mode.",
+    params=ContainersParams,
+    order=90,
+)

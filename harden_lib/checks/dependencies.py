@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harden_lib.checks.webcommon import Spec, make_finding
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import finding
 from harden_lib.findings import SEVERITY_ORDER, Finding, Severity, Status
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
     from harden_lib.params import Environment
 
-AREA = "dependencies"
-REFS = ("Dependencies: no known high/critical vulnerability unpatched at go-live",)
 _ID_IN_TEXT = re.compile(r"\b(CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|PYSEC-\d{4}-\d+)\b", re.I)
 
 #: Severity colours of the charts (by severity, not by status).
@@ -55,31 +54,6 @@ class DependenciesParams(BaseModel):
         Severity.HIGH,
         description="severity assumed when no tool reports one (pip-audit never does): unknown is not harmless",
     )
-
-
-SPECS: dict[str, Spec] = {
-    "dependencies.report": Spec(
-        "The vulnerability audit output can be read",
-        Severity.HIGH,
-        "a readable npm audit (v7+), pip-audit, osv-scanner or Trivy JSON file",
-        "Regenerate the file in CI (e.g. `npm audit --json > npm-audit.json`) and point dependencies.reports at it.",
-        REFS,
-    ),
-    "dependencies.reports": Spec(
-        "Dependency audit results are configured",
-        Severity.INFO,
-        "dependencies.reports lists the CI's audit outputs",
-        "Save `npm audit --json`, `pip-audit -f json`, `osv-scanner --format json` or `trivy -f json` output "
-        "in CI and list the files under dependencies.reports.",
-    ),
-    "dependencies.vulnerability": Spec(
-        "No known vulnerable dependency",
-        Severity.HIGH,
-        "no vulnerability at or above the threshold; below it, upgrades planned",
-        "Upgrade the package to the fixed version (or a later one) and regenerate the lock file.",
-        REFS,
-    ),
-}
 
 
 @dataclass
@@ -416,7 +390,7 @@ def audit(env: Environment) -> DependenciesAudit:
     params = env.dependencies
     report = DependenciesAudit(unknown_severity=params.unknown_severity)
     if not params.reports:
-        report.findings.append(make_finding(AREA, SPECS, "dependencies.reports", Status.SKIP, "", "none configured"))
+        report.findings.append(finding("dependencies.reports", Status.SKIP, "", "none configured"))
         return report
     collected: list[Vulnerability] = []
     for path in params.reports:
@@ -424,14 +398,12 @@ def audit(env: Environment) -> DependenciesAudit:
             tool, vulns = parse_report(path)
         except ReportError as exc:
             report.reports[path.name] = "error"
-            report.findings.append(make_finding(AREA, SPECS, "dependencies.report", Status.ERROR, path.name, str(exc)))
+            report.findings.append(finding("dependencies.report", Status.ERROR, path.name, str(exc)))
             continue
         report.reports[path.name] = tool
         collected += vulns
         report.findings.append(
-            make_finding(
-                AREA,
-                SPECS,
+            finding(
                 "dependencies.report",
                 Status.PASS,
                 path.name,
@@ -460,9 +432,7 @@ def _vulnerability_finding(vuln: Vulnerability, report: DependenciesAudit, fail_
         if vuln.fixed
         else f"No fixed {vuln.package} release yet: remove or replace it, mitigate, or record a dated waiver."
     )
-    return make_finding(
-        AREA,
-        SPECS,
+    return finding(
         "dependencies.vulnerability",
         status,
         f"{vuln.package} {vuln.advisory}"
@@ -470,9 +440,20 @@ def _vulnerability_finding(vuln: Vulnerability, report: DependenciesAudit, fail_
         else f"{vuln.package}@{vuln.version} {vuln.advisory}",
         observed,
         severity=severity,
+        severity_reason=_severity_reason(vuln),
         expected=f"no unpatched vulnerability at or above {fail_on.value}",
         remediation=remediation,
     )
+
+
+def _severity_reason(vuln: Vulnerability) -> str:
+    """Why a vulnerability's severity may differ from the catalog's default: it is the advisory's own.
+
+    The builder keeps the reason only when the severity does differ.
+    """
+    if vuln.severity is None:
+        return "assumed: no tool reported a severity (dependencies.unknown_severity)"
+    return f"the advisory's own severity (the highest reported by {', '.join(vuln.tools)})"
 
 
 def run(env: Environment) -> list[Finding]:
@@ -502,19 +483,17 @@ def plot_by_package(report: DependenciesAudit, top: int = 15) -> Figure:
     """The packages with the most (and worst) vulnerabilities, split by severity."""
     from matplotlib.ticker import MaxNLocator
 
-    from harden_lib.render import figure
+    from harden_lib.render import empty_chart, figure
 
     per: dict[str, dict[Severity, int]] = {}
     for vuln in report.vulnerabilities:
         bucket = per.setdefault(vuln.package, {})
         bucket[report.severity_of(vuln)] = bucket.get(report.severity_of(vuln), 0) + 1
     ranked = sorted(per, key=lambda p: (-max(s.rank for s in per[p]), -sum(per[p].values()), p))[:top]
-    fig = figure(7.5, 1.3 + 0.42 * max(len(ranked), 1))
-    ax = fig.subplots()
     if not ranked:
-        ax.text(0.5, 0.5, "no known vulnerability", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return empty_chart("no known vulnerability")
+    fig = figure(7.5, 1.3 + 0.42 * len(ranked))
+    ax = fig.subplots()
     labels = ranked[::-1]
     left = [0] * len(labels)
     for severity in SEVERITY_ORDER:
@@ -527,3 +506,12 @@ def plot_by_package(report: DependenciesAudit, top: int = 15) -> Figure:
     fig.legend(loc="outside lower center", ncols=len(ax.containers), fontsize="small", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+AREA = AreaSpec(
+    name="dependencies",
+    title="Dependency vulnerabilities",
+    purpose="Known vulnerabilities from npm audit, pip-audit, osv-scanner and Trivy, deduplicated and gated.",
+    params=DependenciesParams,
+    order=100,
+)
