@@ -226,10 +226,12 @@ def finding(
       advisory's own severity", "set by the rule in params"), which the finding keeps;
     * ``title`` is for family members (a config rule's own title) and dynamic wording;
     * ``remediation`` replaces the catalog's when the fix depends on what was seen;
-    * ``target`` is redacted (URL credentials) and capped, ``observed`` cleaned (``clean_observed``);
+    * ``target`` and ``observed`` are cleaned (``clean_observed``: known secrets and URL credentials
+      removed, control characters escaped, capped); ``<``/``>`` stay, so a target compares equal to
+      the name params gave it (reports escape HTML themselves);
     * a pass carries no remediation (nothing to fix).
     """
-    from harden_lib.redact import redact_url, safe_text
+    from harden_lib.redact import redact_url
 
     spec = lookup(check_id)
     if severity is not None and severity is not spec.severity and not severity_reason:
@@ -241,7 +243,7 @@ def finding(
         title=title or spec.title,
         status=status,
         severity=severity or spec.severity,
-        target=safe_text(redact_url(str(target)), 300),
+        target=clean_observed(redact_url(str(target)), 300),
         observed=clean_observed(observed),
         expected=expected if expected is not None else spec.expected,
         remediation="" if status is Status.PASS else (remediation or spec.remediation),
