@@ -1,4 +1,4 @@
-"""Machine-readable results of a run: findings.json, findings.csv and junit.xml.
+"""Machine-readable results of a run: findings.json, findings.csv and junit.xml (SARIF: ``sarif.py``).
 
 JUnit XML is written with the standard library's ElementTree (it escapes text and
 attributes); one testcase per finding, so CI systems list every check, with failures and
@@ -64,25 +64,90 @@ def scrub_area_files(run_dir: Path) -> int:
     return changed
 
 
-def write_findings_json(path: Path, environment: str, run_id: str, findings: Sequence[Finding]) -> None:
-    findings = scrub_findings(findings)
-    document = {
+#: Version of the findings.json document (``harden_lib/schemas/findings.schema.json``): 2 added the
+#: schema version, verdict, gate and each finding's stable ``id`` and ``blocking`` flag.
+FINDINGS_JSON_VERSION = 2
+
+
+def _blocking_flags(findings: Sequence[Finding], blocking: Sequence[Finding] | None) -> list[bool]:
+    """Per finding: did it close the gate (it is one of the gate's ``blocking`` findings)?"""
+    if blocking is None:
+        return [False] * len(findings)
+    objects = {id(b) for b in blocking}
+    keys = {(b.area, b.check_id, b.target, b.status, b.severity, b.observed) for b in blocking}
+    return [
+        id(f) in objects or (f.area, f.check_id, f.target, f.status, f.severity, f.observed) in keys for f in findings
+    ]
+
+
+def export_view(
+    findings: Sequence[Finding], blocking: Sequence[Finding] | None = None, context: object = None
+) -> tuple[list[Finding], list[str], list[bool]]:
+    """(scrubbed findings, stable ids, blocking flags): what every export of a run shows.
+
+    Ids are computed from the scrubbed targets (``harden_lib.identity``), so an id never
+    depends on a secret; ``context`` is the environment's ``IdentityContext``.
+    """
+    from harden_lib.identity import assign_ids
+
+    flags = _blocking_flags(findings, blocking)
+    cleaned = scrub_findings(findings)
+    return cleaned, assign_ids(cleaned, context), flags  # type: ignore[arg-type]
+
+
+def write_findings_json(
+    path: Path,
+    environment: str,
+    run_id: str,
+    findings: Sequence[Finding],
+    *,
+    blocking: Sequence[Finding] | None = None,
+    verdict: str | None = None,
+    fail_on: str | None = None,
+    started: str | None = None,
+    exit_code: int | None = None,
+    context: object = None,
+) -> None:
+    """findings.json (schema ``harden_lib/schemas/findings.schema.json``)."""
+    cleaned, ids, flags = export_view(findings, blocking, context)
+    document: dict[str, object] = {
+        "schema_version": FINDINGS_JSON_VERSION,
         "environment": environment,
         "run_id": run_id,
-        "findings": [{"environment": environment, **f.model_dump(mode="json")} for f in findings],
     }
+    if started is not None:
+        document["started"] = started
+    if verdict is not None:
+        document["verdict"] = verdict
+    if exit_code is not None:
+        document["exit_code"] = exit_code
+    document["gate"] = {"fail_on": str(fail_on or "high"), "blocking": sum(flags)}
+    document["findings"] = [
+        {"id": finding_id, "environment": environment, **f.model_dump(mode="json"), "blocking": flag}
+        for f, finding_id, flag in zip(cleaned, ids, flags, strict=True)
+    ]
     atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_findings_csv(path: Path, environment: str, findings: Sequence[Finding]) -> None:
-    findings = scrub_findings(findings)
+def write_findings_csv(
+    path: Path,
+    environment: str,
+    findings: Sequence[Finding],
+    *,
+    run_id: str = "",
+    blocking: Sequence[Finding] | None = None,
+    context: object = None,
+) -> None:
+    """One row per finding; the run id, the stable id and the blocking flag come last."""
+    cleaned, ids, flags = export_view(findings, blocking, context)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["environment", *COLUMNS])
-    for finding in findings:
+    writer.writerow(["environment", *COLUMNS, "id", "run_id", "blocking"])
+    for finding, finding_id, flag in zip(cleaned, ids, flags, strict=True):
         row = finding.row()
         # A leading = + - @ makes spreadsheets evaluate a cell; scanned servers control text.
-        writer.writerow([environment, *(_spreadsheet_safe(str(row[c])) for c in COLUMNS)])
+        cells = [_spreadsheet_safe(str(row[c])) for c in COLUMNS]
+        writer.writerow([environment, *cells, finding_id, run_id, "yes" if flag else "no"])
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -98,18 +163,40 @@ def _xml_text(value: str) -> str:
     return value.translate(_XML_INVALID)
 
 
-def write_junit(path: Path, environment: str, findings: Sequence[Finding], durations: dict[str, float]) -> None:
-    """One testsuite per area, one testcase per finding."""
-    findings = scrub_findings(findings)
+def write_junit(
+    path: Path,
+    environment: str,
+    findings: Sequence[Finding],
+    durations: dict[str, float],
+    *,
+    blocking: Sequence[Finding] | None = None,
+    all_failures: bool = False,
+) -> None:
+    """One testsuite per area, one testcase per finding.
+
+    With the gate's ``blocking`` findings given (what ``harden run`` does), only those are
+    failures (``fail``) or errors (``error``): a CI test view then shows red exactly when the
+    deploy gate is closed, and every other finding is a passed testcase whose status, severity
+    and id are in its properties. ``all_failures`` (``harden run --junit-all``), or no
+    ``blocking`` given, keeps the older view: every ``fail`` a failure, every ``error`` an
+    error, skip/manual/waived skipped.
+    """
+    cleaned, ids, flags = export_view(findings, blocking, None)
+    gate_view = blocking is not None and not all_failures
     root = ET.Element("testsuites", name=f"harden {environment}")
-    by_area: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_area.setdefault(finding.area, []).append(finding)
+    by_area: dict[str, list[tuple[Finding, str, bool]]] = {}
+    for item in zip(cleaned, ids, flags, strict=True):
+        by_area.setdefault(item[0].area, []).append(item)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for area, items in by_area.items():
-        failures = sum(f.status is Status.FAIL for f in items)
-        errors = sum(f.status is Status.ERROR for f in items)
-        skipped = sum(f.status in (Status.SKIP, Status.MANUAL, Status.WAIVED) for f in items)
+        if gate_view:
+            failures = sum(flag and f.status is Status.FAIL for f, _, flag in items)
+            errors = sum(flag and f.status is Status.ERROR for f, _, flag in items)
+            skipped = 0
+        else:
+            failures = sum(f.status is Status.FAIL for f, _, _ in items)
+            errors = sum(f.status is Status.ERROR for f, _, _ in items)
+            skipped = sum(f.status in (Status.SKIP, Status.MANUAL, Status.WAIVED) for f, _, _ in items)
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -122,7 +209,7 @@ def write_junit(path: Path, environment: str, findings: Sequence[Finding], durat
         )
         for key, value in (("tests", len(items)), ("failures", failures), ("errors", errors), ("skipped", skipped)):
             totals[key] += value
-        for finding in items:
+        for finding, finding_id, flag in items:
             case = ET.SubElement(
                 suite,
                 "testcase",
@@ -133,6 +220,23 @@ def write_junit(path: Path, environment: str, findings: Sequence[Finding], durat
             detail = _xml_text(
                 f"observed: {finding.observed}\nexpected: {finding.expected}\nremediation: {finding.remediation}"
             )
+            if gate_view:
+                properties = ET.SubElement(case, "properties")
+                for name, value in (
+                    ("id", finding_id),
+                    ("status", finding.status.value),
+                    ("severity", finding.severity.value),
+                    ("blocking", "yes" if flag else "no"),
+                ):
+                    ET.SubElement(properties, "property", name=name, value=_xml_text(value))
+                if flag and finding.status is Status.FAIL:
+                    ET.SubElement(case, "failure", message=message, type=finding.severity.value).text = detail
+                elif flag:
+                    ET.SubElement(case, "error", message=message, type="error").text = detail
+                elif finding.status is not Status.PASS:
+                    note = f"{finding.status.value.upper()} {message}\n{detail}"
+                    ET.SubElement(case, "system-out").text = _xml_text(note)
+                continue
             if finding.status is Status.FAIL:
                 ET.SubElement(case, "failure", message=message, type=finding.severity.value).text = detail
             elif finding.status is Status.ERROR:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PrivateAttr, Validat
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Severity
 from harden_lib.governance import Attestation, SignOffs, Waiver
+from harden_lib.history.params import HistoryParams, NotifyParams
 from harden_lib.redact import REDACTED, is_secret_key, redact_urls, register_secret
 
 KeyPath = tuple[str | int, ...]
@@ -90,6 +91,9 @@ class EnvironmentBase(StrictModel):
     waivers: list[Waiver] = Field(default_factory=list, description="accepted risks, each with an expiry")
     attestations: list[Attestation] = Field(default_factory=list, description="manual controls, dated")
     signoffs: SignOffs = Field(default_factory=SignOffs, description="who must approve the go-live")
+    # issue 13: where runs are recorded, and who is told about them (models in harden_lib/history/params.py)
+    history: HistoryParams = Field(default_factory=HistoryParams, description="the run history store")
+    notify: NotifyParams = Field(default_factory=NotifyParams, description="webhooks sent after a run")
 
     checklist: Path | None = Field(
         None, description="a checklist profile (params/checklists/<system>.yaml) whose params this inherits"
