@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", metavar="tcp://HOST:8786", help="the Dask scheduler for --executor dask")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default reports/)")
     run.add_argument("--params-dir", type=Path, default=Path("params"), help="params folder (default params/)")
+    run.add_argument(
+        "--keep", type=int, metavar="N", help="after the run, keep the newest N runs per environment (never latest)"
+    )
+    run.add_argument(
+        "--junit-all",
+        action="store_true",
+        help="junit.xml: every fail a failure and every error an error (default: only what closes the gate)",
+    )
 
     validate = sub.add_parser("validate", help="check params files without running anything")
     validate.add_argument("files", nargs="+", type=Path)
@@ -77,7 +85,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("demo-server", help="serve the embedded demo target in the foreground")
+    _history_commands(sub)  # issue 13
     return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default reports/)")
+    parser.add_argument("--params-dir", type=Path, default=Path("params"), help="params folder (default params/)")
+    parser.add_argument(
+        "--history-url",
+        metavar="URL",
+        help="SQLAlchemy URL of the history store (default: HARDEN_HISTORY_URL, the params' history.url, "
+        "else REPORTS/history.sqlite)",
+    )
+
+
+def _history_commands(sub: argparse._SubParsersAction) -> None:
+    """``harden history import|list``, ``diff``, ``drift`` and ``prune`` (run history, issue 13)."""
+    history = sub.add_parser("history", help="the run history store: import old report folders, list runs")
+    actions = history.add_subparsers(dest="history_command", parser_class=_Parser, required=True)
+    imported = actions.add_parser("import", help="record every reports/<env>/<run>/ folder not recorded yet")
+    _store_options(imported)
+    listed = actions.add_parser("list", help="recorded runs, newest first")
+    listed.add_argument("--env", metavar="NAME", help="only this environment")
+    listed.add_argument("--limit", type=int, default=20, help="at most this many runs (default 20)")
+    _store_options(listed)
+
+    diff = sub.add_parser("diff", help="what changed between two runs: new failures, fixed, still failing …")
+    diff.add_argument("--env", metavar="NAME", help="the environment (needed when several are recorded)")
+    diff.add_argument("old", nargs="?", help="the older run id (or a unique prefix); default: the run before NEW")
+    diff.add_argument("new", nargs="?", help="the newer run id (or a unique prefix); default: the newest run")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    diff.add_argument("--limit", type=int, default=50, help="findings listed per section in text (default 50)")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are new failures")
+    _store_options(diff)
+
+    drift = sub.add_parser("drift", help="the latest runs of several environments side by side")
+    drift.add_argument("--env", action="append", metavar="NAME", required=True, help="an environment (2 or more)")
+    drift.add_argument("--all-checks", action="store_true", help="list every check, not only those that differ")
+    drift.add_argument("--level", choices=("check", "finding"), default="check", help="one row per check or finding")
+    drift.add_argument("--format", choices=("text", "json", "csv"), default="text", help="text (default), json, csv")
+    _store_options(drift)
+
+    prune = sub.add_parser("prune", help="delete old report folders and history rows (never the latest run)")
+    prune.add_argument("--keep", type=int, metavar="N", help="keep the newest N runs per environment")
+    prune.add_argument("--older-than", metavar="AGE", help="only delete runs older than AGE (90d, 12h, 2w)")
+    prune.add_argument("--env", action="append", metavar="NAME", help="only these environments (repeatable)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    _store_options(prune)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _coverage(args.profile)
         if args.command == "checks":
             return _checks(args.area, args.format)
+        if args.command in ("history", "diff", "drift", "prune"):
+            from harden_lib.history.commands import main as history_main
+
+            return history_main(args)
         if args.command == "demo-server":
             from harden_lib.demo.server import main as demo_main
 
@@ -129,6 +188,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.scheduler and args.executor != "dask":
         print("harden: error: --scheduler is only used with --executor dask", file=sys.stderr)
         return EXIT_USAGE
+    if args.keep is not None and args.keep < 1:
+        print("harden: error: --keep must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     names = environment_names(args.params_dir) if args.all else args.env
     if not names:
         print(f"harden: error: no environment found in {args.params_dir}", file=sys.stderr)
@@ -140,6 +202,8 @@ def _run(args: argparse.Namespace) -> int:
         fresh_kernels=args.fresh_kernels,
         executor=args.executor,
         scheduler=args.scheduler,
+        keep=args.keep,
+        junit_all=args.junit_all,
     )
     result = runner.run(names, args.areas)
     for env in result.environments:

@@ -340,3 +340,57 @@ def load_since_last(run_dir) -> dict[str, Any] | None:
     except (OSError, json.JSONDecodeError):
         return None
     return document if isinstance(document, dict) else None
+
+
+def since_last_markdown(document: dict[str, Any] | None) -> str:
+    """The one-line "since the last run" statement (Markdown, escaped)."""
+    from harden_lib.render import md_escape
+
+    if document is None:
+        return "_No earlier run of this environment is recorded (or history is off): nothing to compare yet._"
+    old = document.get("old") or {}
+    counts = document.get("counts") or {}
+    if not old:
+        return md_escape(str(document.get("headline", "")))
+    extra = [
+        f"{counts.get(key, 0)} {label}"
+        for key, label in (
+            ("changed", "changed"),
+            ("waivers_started", "waiver(s) started"),
+            ("waivers_ended", "waiver(s) ended"),
+            ("no_longer_reported", "no longer reported"),
+        )
+        if counts.get(key)
+    ]
+    return (
+        f"**Since the last run** ({md_escape(old.get('run_id', ''))}, {md_escape(old.get('verdict', ''))}): "
+        f"**{counts.get('new', 0)} new**, **{counts.get('fixed', 0)} fixed**, "
+        f"{counts.get('still_failing', 0)} still failing" + (f"; {', '.join(extra)}" if extra else "") + "."
+    )
+
+
+def show_since_last(run_dir: str | None, limit: int = 25) -> None:
+    """For the summary notebook: the statement, then the new, fixed and longest-failing lists."""
+    import pandas as pd
+    from IPython.display import Markdown, display
+
+    from harden_lib.render import style_findings
+
+    document = load_since_last(run_dir)
+    display(Markdown(since_last_markdown(document)))
+    if not document or not document.get("old"):
+        return
+    columns = ["severity", "status", "old_status", "area", "check_id", "title", "target", "days_open"]
+    for key, title, shown in (
+        ("new_failures", "New failures", [c for c in columns if c != "days_open"]),
+        ("fixed", "Fixed", [c for c in columns if c != "days_open"]),
+        ("still_failing", "Still failing, longest first", columns),
+        ("waivers_started", "Waivers started", [c for c in columns if c != "days_open"]),
+        ("waivers_ended", "Waivers ended (expired or removed)", [c for c in columns if c != "days_open"]),
+    ):
+        items = document.get(key) or []
+        if not items:
+            continue
+        display(Markdown(f"**{title}** ({len(items)})"))
+        frame = pd.DataFrame(items[:limit], columns=columns)[shown]
+        display(style_findings(frame))

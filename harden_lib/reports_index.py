@@ -26,7 +26,14 @@ def _jinja():
     return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
 
 
-def write_run_index(run_dir: Path, run_info: dict[str, Any], blocking: Sequence[Finding]) -> Path:
+def write_run_index(
+    run_dir: Path, run_info: dict[str, Any], blocking: Sequence[Finding], *, trends: bool | None = None
+) -> Path:
+    """The run's entry page. "Since the last run" comes from the run's ``since_last.json`` (issue 13);
+    ``trends`` links the trends report (default: when ``trends.html`` exists)."""
+    from harden_lib.diff import load_since_last
+
+    since_last = load_since_last(run_dir)
     html = (
         _jinja()
         .get_template("run_index.html.j2")
@@ -34,6 +41,10 @@ def write_run_index(run_dir: Path, run_info: dict[str, Any], blocking: Sequence[
             run=scrub_tree(run_info),
             blocking=scrub_findings(list(blocking)[:30]),
             statuses=[s.value for s in STATUS_ORDER],
+            since_last=scrub_tree(since_last) if since_last else None,
+            since_last_limit=30,
+            trends=(run_dir / "trends.html").is_file() if trends is None else trends,
+            sarif=(run_dir / "findings.sarif").is_file(),
         )
     )
     path = run_dir / "index.html"
@@ -56,6 +67,8 @@ def list_runs(reports_dir: Path) -> list[dict[str, Any]]:
         latest = run_json.parent.parent / "latest"
         info["latest"] = latest.is_symlink() and latest.resolve() == run_json.parent.resolve()
         info["href"] = f"{run_json.parent.parent.name}/{run_json.parent.name}/index.html"
+        if (run_json.parent / "trends.html").is_file():  # issue 13
+            info["trends_href"] = f"{run_json.parent.parent.name}/{run_json.parent.name}/trends.html"
         runs.append(info)
     runs.sort(key=lambda r: (r.get("environment", ""), r.get("started", "")), reverse=True)
     return runs

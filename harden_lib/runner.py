@@ -36,6 +36,7 @@ from harden_lib.exports import (
     write_junit,
 )
 from harden_lib.findings import Finding, atomic_write_text
+from harden_lib.identity import IdentityContext
 from harden_lib.lanes import NotebookResult, NotebookTask
 from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR, attach_demo, project_root
 from harden_lib.params import Environment, environment_path, load_environment
@@ -49,6 +50,7 @@ from harden_lib.redact import (
     secret_scope,
 )
 from harden_lib.reports_index import write_reports_index, write_run_index
+from harden_lib.sarif import write_sarif
 from harden_lib.summary import EXECUTION_FILE, collect, flatten, verdict
 
 if TYPE_CHECKING:
@@ -180,6 +182,8 @@ class Runner:
         fresh_kernels: bool = False,
         executor: str | Executor = "local",
         scheduler: str | None = None,
+        keep: int | None = None,
+        junit_all: bool = False,
     ) -> None:
         # Absolute, because kernels run with the notebooks folder as their working directory.
         self.reports_dir = Path(reports_dir).resolve()
@@ -199,12 +203,19 @@ class Runner:
         self.executor_name = executor
         self.scheduler = scheduler
         self.executor_stats: dict[str, Any] = {}
+        # issue 13: retention after each environment, JUnit's old view, the trends notebooks in flight
+        self.keep = keep
+        self.junit_all = junit_all
+        self._executor: Executor | None = None
+        self._trends: list[tuple[_EnvState, Future]] = []
+        self._trends_lock = threading.Lock()
 
     # ------------------------------------------------------------------ public
 
     def run(self, env_names: Sequence[str], areas: Sequence[str] | None = None) -> RunResult:
         # Kernels start and preload while the environments are prepared.
         executor = self.shared_executor or self._start_executor()
+        self._executor = executor
         states: list[_EnvState] = []
         try:
             states = [self._open(name, areas) for name in env_names]
@@ -296,6 +307,7 @@ class Runner:
                     reports.submit(self._export_in_scope, state, run)
             for job in finishing:
                 job.result()
+            self._wait_trends()
 
     def _where(self) -> str:
         kernels = "fresh kernels" if self.fresh_kernels else "warm kernels"
@@ -327,6 +339,7 @@ class Runner:
     def _submit_summary(self, executor: Executor, state: _EnvState) -> Future:
         assert state.outcome.run_dir is not None
         self._write_execution(state.outcome.run_dir, state.results)
+        self._since_last_run(state)  # issue 13: the summary shows what changed since the last run
         return executor.submit(self._task(state, SUMMARY, priority=0), _summary_inputs(state.outcome.run_dir))
 
     def _area_run(self, state: _EnvState, area: str, future: Future) -> AreaRun:
@@ -386,16 +399,106 @@ class Runner:
         _scrub_logs(run_dir / "logs")
         findings = flatten(per_area)
         durations = {a: r.seconds for a, r in area_runs.items()}
-        write_findings_json(run_dir / "findings.json", env.name, outcome.run_id, findings)
-        write_findings_csv(run_dir / "findings.csv", env.name, findings)
-        write_junit(run_dir / "junit.xml", env.name, findings, durations)
-        run_info = self._run_info(
-            env, outcome, state.started_at, time.monotonic() - state.started, decision.result.blocking
+        blocking = decision.result.blocking
+        identity = IdentityContext.for_environment(env)
+        write_findings_json(
+            run_dir / "findings.json",
+            env.name,
+            outcome.run_id,
+            findings,
+            blocking=blocking,
+            verdict=outcome.verdict,
+            fail_on=env.gate.fail_on.value,
+            started=state.started_at.isoformat(timespec="seconds"),
+            exit_code=outcome.exit_code,
+            context=identity,
         )
+        write_findings_csv(
+            run_dir / "findings.csv", env.name, findings, run_id=outcome.run_id, blocking=blocking, context=identity
+        )
+        junit = run_dir / "junit.xml"
+        write_junit(junit, env.name, findings, durations, blocking=blocking, all_failures=self.junit_all)
+        write_sarif(
+            run_dir / "findings.sarif",
+            env.name,
+            outcome.run_id,
+            findings,
+            blocking=blocking,
+            env=env,
+            verdict=outcome.verdict,
+            context=identity,
+        )
+        run_info = self._run_info(env, outcome, state.started_at, time.monotonic() - state.started, blocking)
         atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
-        write_run_index(run_dir, run_info, decision.result.blocking)
+        # issue 13: record the run, then the index (with "since the last run" and the trends link)
+        history_hooks = _history_hooks()
+        recorded = history_hooks.record(env, run_dir, self.reports_dir, self.progress)
+        trends = self._trends_wanted(state, recorded)
+        write_run_index(run_dir, run_info, blocking, trends=trends)
         _switch_latest(run_dir)
         self.progress(f"[{state.name}] {outcome.headline} Report: {run_dir / 'index.html'}")
+        history_hooks.notify_and_prune(env, outcome, run_dir, self.reports_dir, recorded, self.keep, self.progress)
+        if trends:
+            self._submit_trends(state)
+
+    # ------------------------------------------------------------------ history (issue 13)
+
+    def _since_last_run(self, state: _EnvState) -> None:
+        """``since_last.json`` for the summary and the index; a failure here never stops the run."""
+        assert state.env is not None and state.outcome.run_dir is not None
+        with secret_scope(state.registry):
+            try:
+                _history_hooks().since_last_run(
+                    state.env,
+                    state.selected,
+                    state.outcome.run_dir,
+                    state.outcome.run_id,
+                    state.started_at,
+                    self.reports_dir,
+                    self.progress,
+                )
+            except Exception as exc:
+                self.progress(f"[{state.name}] comparing with the last run failed: {scrub(str(exc))[:300]}")
+
+    def _trends_wanted(self, state: _EnvState, recorded: Any) -> bool:
+        """The trends notebook runs from an environment's second recorded run on (a trend needs two)."""
+        if recorded is None or self._executor is None or not (self.notebooks / "trends.ipynb").is_file():
+            return False
+        _run, diff = recorded
+        return diff.old is not None
+
+    def _submit_trends(self, state: _EnvState) -> None:
+        assert state.env is not None and state.outcome.run_dir is not None and self._executor is not None
+        inputs = _history_hooks().trends_inputs(state.env, state.outcome.run_dir, self.reports_dir, self.progress)
+        if inputs is None:
+            return
+        future = self._executor.submit(self._task(state, "trends", priority=5), inputs)
+        with self._trends_lock:
+            self._trends.append((state, future))
+
+    def _wait_trends(self) -> None:
+        """Wait for the trends notebooks and export them to HTML (a failed one gets its placeholder)."""
+        with self._trends_lock:
+            pending, self._trends = self._trends, []
+        for state, future in pending:
+            assert state.env is not None and state.outcome.run_dir is not None
+            run = AreaRun(area="trends", title="Trends")
+            try:
+                result: NotebookResult = future.result()
+                run.ok, run.error, run.seconds = result.ok, result.error, result.seconds
+                for relative, content in result.files.items():
+                    path = state.outcome.run_dir / relative
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(content)
+            except Exception as exc:
+                run.error = f"the trends notebook could not be executed: {exc}"
+            with secret_scope(state.registry):
+                if run.error:
+                    run.error = scrub(run.error)[:500]
+                self._export_one(state.env, state.outcome.run_id, state.outcome.run_dir, run)
+                _scrub_logs(state.outcome.run_dir / "logs")
+            verb = "finished" if run.ok else f"FAILED ({run.error})"
+            self.progress(f"[{state.name}] trends {verb} in {run.seconds:.1f}s")
 
     # ------------------------------------------------------------------ steps
 
@@ -578,6 +681,13 @@ def _longest_first(state: _EnvState) -> list[str]:
     return sorted(state.selected, key=lambda area: (-seconds.get(area, 0.4), order[area]))
 
 
+def _history_hooks():
+    """``harden_lib.history.hooks``, imported on first use (it brings SQLAlchemy; the CLI need not)."""
+    from harden_lib.history import hooks
+
+    return hooks
+
+
 def _demo_variables() -> dict[str, str]:
     """Where the runner's demo target listens, for the kernels (URLs and a CA path: no secrets)."""
     return {var: os.environ[var] for var in (DEMO_URL_VAR, DEMO_HTTP_URL_VAR, DEMO_CA_VAR) if var in os.environ}
@@ -586,6 +696,8 @@ def _demo_variables() -> dict[str, str]:
 def _summary_inputs(run_dir: Path) -> dict[str, bytes]:
     """What the summary notebook reads from the run folder (sent along to a remote worker)."""
     files = {EXECUTION_FILE: (run_dir / EXECUTION_FILE).read_bytes()}
+    if (run_dir / "since_last.json").is_file():  # issue 13: what changed since the last run
+        files["since_last.json"] = (run_dir / "since_last.json").read_bytes()
     for path in sorted((run_dir / "findings").glob("*.json")):
         files[f"findings/{path.name}"] = path.read_bytes()
     return files

@@ -432,6 +432,11 @@ SUMMARY = _notebook(
             "decision = summary.verdict(env, per_area)\n"
             "display(HTML(verdict_banner(decision.result, env.name)))"
         ),
+        new_markdown_cell(  # issue 13: what changed since the environment's previous recorded run
+            "## Since the last run\nNew failures, fixed findings and what is still failing, compared with this "
+            "environment's previous recorded run (matched by each finding's stable id)."
+        ),
+        new_code_cell("from harden_lib.diff import show_since_last\n\nshow_since_last(run_dir)"),
         new_markdown_cell(
             "## Findings per area\nPass rate leaves not-applicable (skipped) checks out of the denominator."
         ),
@@ -490,6 +495,91 @@ SUMMARY = _notebook(
 )
 
 
+# --------------------------------------------------------------------------- issue 13: history notebooks
+# (trends: executed by `harden run` from an environment's second recorded run on; drift: for JupyterLab
+# and `harden drift`). Kept apart from the area notebooks above.
+
+HISTORY_PARAMETERS = (
+    PARAMETERS
+    + """
+history_url = ""  # the history store (SQLAlchemy URL); empty: history.url, HARDEN_HISTORY_URL or reports/history.sqlite
+environments = ""  # comma-separated environment names; empty: every recorded environment"""
+)
+
+TRENDS = _notebook(
+    [
+        new_markdown_cell(
+            "# Trends: is the audit getting better?\n\n"
+            "Every completed `harden run` is recorded in the history store. This page follows the recorded runs "
+            "over time: how many findings closed the gate, the pass rate per area, how long failures took to "
+            "fix, and which failures have been open the longest."
+        ),
+        new_code_cell(HISTORY_PARAMETERS, metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            "from IPython.display import Markdown, display\n\n"
+            "from harden_lib.history import trends\n"
+            "from harden_lib.render import md_escape, show_figure, style_findings\n\n"
+            "frame = trends.load_frame(run_dir, params_path, history_url, environments)\n"
+            "runs = trends.runs_frame(frame)\n"
+            "names = list(dict.fromkeys(runs['environment']))\n"
+            "display(Markdown(f'{len(runs)} recorded run(s) of {len(names)} environment(s): ' + "
+            "md_escape(', '.join(names) or 'none')))"
+        ),
+        new_markdown_cell(
+            "## Blockers and pass rate over time\nBlockers are the failing or unverified checks at or above the "
+            "gate severity; the pass rate leaves skipped checks out."
+        ),
+        new_code_cell("show_figure(trends.plot_trends(frame))\ndisplay(style_findings(runs.tail(30)))"),
+        new_markdown_cell("## Pass rate per area"),
+        new_code_cell("for name in names:\n    show_figure(trends.plot_area_pass_rates(frame, name))"),
+        new_markdown_cell(
+            "## Time to fix\nPer check: how many failures were fixed and how many days they stayed failing."
+        ),
+        new_code_cell(
+            "fixes = trends.time_to_fix(frame)\n"
+            "display(style_findings(fixes.head(30)) if len(fixes) else Markdown('_No failure has been fixed yet._'))"
+        ),
+        new_markdown_cell("## Oldest open failures\nFailing in the newest run, longest open first."),
+        new_code_cell(
+            "oldest = trends.oldest_open(frame)\n"
+            "display(style_findings(oldest) if len(oldest) else Markdown('_Nothing is failing in the newest run._'))"
+        ),
+    ]
+)
+
+DRIFT = _notebook(
+    [
+        new_markdown_cell(
+            "# Drift: are the environments configured alike?\n\n"
+            "The newest recorded run of each environment, side by side: one row per check, its status in each "
+            "environment, and what was observed where they differ (a header set in staging but not in "
+            "production, another TLS profile, a secret shared between environments)."
+        ),
+        new_code_cell(
+            HISTORY_PARAMETERS + '\nlevel = "check"  # or "finding": one row per finding id',
+            metadata={"tags": ["parameters"]},
+        ),
+        new_code_cell(
+            "from IPython.display import Markdown, display\n\n"
+            "from harden_lib import drift\n"
+            "from harden_lib.render import show_figure\n\n"
+            "names, frame = drift.load(params_path, history_url, environments, level)\n"
+            "differing = drift.differences(frame) if frame is not None else None\n"
+            "display(Markdown(drift.headline(names, frame)))"
+        ),
+        new_markdown_cell("## The matrix\nDiffering checks first; colours are statuses."),
+        new_code_cell("if frame is not None:\n    show_figure(drift.plot_drift(frame))"),
+        new_markdown_cell("## What differs"),
+        new_code_cell(
+            "if frame is not None:\n"
+            "    display(drift.style_drift(differing) if len(differing) else Markdown('_No difference._'))"
+        ),
+        new_markdown_cell("## Every check"),
+        new_code_cell("if frame is not None:\n    display(drift.style_drift(frame))"),
+    ]
+)
+
+
 def main() -> None:
     notebooks = {
         "config": CONFIG,
@@ -505,6 +595,8 @@ def main() -> None:
         "commands": COMMANDS,
         "operations": OPERATIONS,
         "summary": SUMMARY,
+        "trends": TRENDS,  # issue 13
+        "drift": DRIFT,  # issue 13
     }
     for name, nb in notebooks.items():
         for index, cell in enumerate(nb.cells):
