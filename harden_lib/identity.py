@@ -32,6 +32,7 @@ from harden_lib.redact import redact_urls, scrub
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443, "ftp": 21}
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s,;()<>\"']+")
 _SPACES = re.compile(r"\s+")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s]*@")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def _netloc(url: str) -> str | None:
 
 
 def _normalise_url(url: str, context: IdentityContext) -> str:
+    # user-info is dropped first: it names an account (or held a password, now ``[REDACTED]``,
+    # which urlsplit would take for a broken IPv6 host) and never identifies a target
+    url = _USERINFO.sub(r"\1", url)
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -90,7 +94,6 @@ def _normalise_url(url: str, context: IdentityContext) -> str:
     else:
         netloc = shown_host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{shown_host}:{port}"
     path = "" if parts.path == "/" else parts.path
-    # user-info is dropped: it names an account (or holds a password) and never identifies a target
     return urlunsplit((scheme, netloc, path, parts.query, parts.fragment))
 
 
