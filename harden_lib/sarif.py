@@ -30,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from harden_lib.findings import Finding, Status, atomic_write_text
 
 SARIF_SCHEMA = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.json"
@@ -67,7 +69,7 @@ def search_folders(env: Any) -> list[Path]:
         elif isinstance(node, (list, tuple)):
             for value in node:
                 walk(value, depth + 1)
-        elif hasattr(node, "model_fields"):
+        elif isinstance(node, BaseModel):
             for name in type(node).model_fields:
                 walk(getattr(node, name, None), depth + 1)
 
