@@ -10,7 +10,7 @@ loaded (so every output scrubs it), it never appears in a message this module re
 webhook is named by its ``name`` or its position), and the ``httpx`` logger, which logs every
 request URL at INFO level, is filtered while a webhook is sent.
 
-When: ``on: no-go`` (the verdict is NO-GO or the run is incomplete), ``change`` (something is
+When (``when:``): ``no-go`` (the verdict is NO-GO or the run is incomplete), ``change`` (something is
 new or fixed since the last run, a waiver started or ended, or the verdict changed),
 ``always``, or ``never``.
 """
@@ -152,7 +152,7 @@ def send(
 
     from harden_lib.http import make_client
 
-    if not settings.webhooks or not (force or should_notify(settings.on, outcome, diff)):
+    if not settings.webhooks or not (force or should_notify(settings.when, outcome, diff)):
         return []
     results: list[str] = []
     with _quiet_http_logs(), make_client(http=http, follow_redirects=False) as client:

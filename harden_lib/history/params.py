@@ -65,7 +65,8 @@ class Webhook(_Strict):
 class NotifyParams(_Strict):
     """When and where a run's outcome is sent (see ``harden_lib.notify``)."""
 
-    on: Literal["no-go", "change", "always", "never"] = Field(
+    # named ``when``, not ``on``: YAML 1.1 (PyYAML) reads a bare ``on:`` key as the boolean true
+    when: Literal["no-go", "change", "always", "never"] = Field(
         "no-go",
         description="no-go: when the verdict is NO-GO or the run is incomplete; change: when something is new or "
         "fixed since the last run, or the verdict changed; always; never",
