@@ -29,7 +29,13 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from harden_lib.errors import HardenError
-from harden_lib.redact import is_secret_key, is_secret_query_param, register_secret, shannon_entropy_bits
+from harden_lib.redact import (
+    is_secret_key,
+    is_secret_query_param,
+    is_seed_phrase,
+    register_secret,
+    shannon_entropy_bits,
+)
 
 #: Values that are read as "on" by the usual env-flag conventions.
 TRUTHY = frozenset({"1", "true", "yes", "y", "on", "t", "enabled", "enable"})
@@ -222,8 +228,12 @@ def looks_like_secret(value: str) -> bool:
     under an innocent name (``NOSTR_SERVER_NSEC_HEX``, ``RELAY_AUTH_BLOB``). It errs on the
     side of hiding, but leaves alone what auditors need to read and is never random: URLs and
     URIs (``turns:host``), paths, lower-case host names, snake/kebab-case words, UPPER_SNAKE names.
+    A wallet's recovery phrase (12 to 25 lower-case words, ``redact.is_seed_phrase``) is a secret
+    by its shape although it is neither long nor random per character.
     """
     value = value.strip()
+    if is_seed_phrase(value):
+        return True
     if len(value) < 16 or any(c.isspace() for c in value) or "," in value or value.isdigit():
         return False
     if _URI_PREFIX.match(value) or value.startswith(("/", "./", "../", "~/")) or _NON_SECRET_SHAPE.match(value):

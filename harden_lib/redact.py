@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -33,11 +33,28 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SECRET_WORDS = frozenset(
     """password passwords passwd passphrase pass pwd pw secret secrets token tokens apikey credential
     credentials cred creds key keys salt pepper sig signature dsn webhook mnemonic nsec privkey
-    requirepass masterauth sessid sessionid phpsessid jsessionid connectionstring""".split()  # noqa: SIM905
+    requirepass masterauth sessid sessionid phpsessid jsessionid connectionstring authkey storepass keypass
+    seedphrase seedwords recoveryphrase recoverywords mnemonics""".split()  # noqa: SIM905
 )
 #: Words that name a secret only as the last word (``REDIS_AUTH``, ``SESSION``, ``Set-Cookie``),
 #: not as a modifier (``AUTH_PROVIDER``, ``SESSION_TTL``, ``COOKIE_SECURE``).
-_HEAD_WORDS = frozenset("auth authorization cookie cookies session private seed otp hmac bearer".split())  # noqa: SIM905
+_HEAD_WORDS = frozenset("auth authorization cookie cookies session private seed otp hmac bearer jwt".split())  # noqa: SIM905
+#: Words before ``seed`` that make it a random generator's seed (``RANDOM_SEED``, ``FAKER_SEED``), not a
+#: wallet's (``WALLET_SEED``, ``HD_SEED``): a seed *phrase* is a secret, a PRNG seed is not.
+_PRNG_WORDS = frozenset(
+    "random rng prng hash shuffle faker fake test tests numpy np torch tf sampling jitter db".split()  # noqa: SIM905
+)
+#: Adjacent words read as one (``CONNECTION_STRING``, ``SEED_PHRASE``, ``recoveryPhrase``): what the
+#: pair names is a secret although neither word alone is.
+_COMPOUNDS = {
+    ("connection", "string"): "connectionstring",
+    ("seed", "phrase"): "seedphrase",
+    ("seed", "words"): "seedwords",
+    ("seed", "word"): "seedwords",
+    ("recovery", "phrase"): "recoveryphrase",
+    ("recovery", "words"): "recoverywords",
+    ("mnemonic", "phrase"): "mnemonic",
+}
 #: A glued word ending in one of these is a secret word too (``PGPASSWORD``, ``MYSQLPWD``,
 #: ``clientsecret``, ``authtoken``); only endings count, so ``TOKENIZER`` or ``SECRETARY`` do not.
 _GLUED_ENDINGS = (
@@ -59,6 +76,12 @@ _GLUED_ENDINGS = (
     "masterkey",
     "credential",
     "credentials",
+    "authkey",
+    "storepass",
+    "keypass",
+    "seedphrase",
+    "mnemonic",
+    "recoveryphrase",
 )
 #: Words after the secret word that make the name describe a secret rather than hold one:
 #: ``TOKEN_URL``, ``API_KEY_ID``, ``SECRET_NAME``, ``PASSWORD_FILE`` (a path), ``SESSION_SECRET_TTL``.
@@ -68,7 +91,7 @@ _QUALIFIERS = frozenset(
     duration seconds minutes hours days type kind mode algorithm alg algo header headers field param
     parameter prefix suffix enabled enable disabled required policy provider issuer audience scope
     scopes strategy method version rotation format arn vault store label region bucket rounds cost
-    iterations complexity strength pattern regex""".split()  # noqa: SIM905
+    iterations complexity strength pattern regex stdin""".split()  # noqa: SIM905
 )
 #: Secret words whose values are URLs carrying their credential (a Slack webhook's path, a Sentry
 #: DSN): ``SLACK_WEBHOOK_URL`` stays secret although ``url`` is a qualifier.
@@ -77,20 +100,27 @@ _URL_BEARING = frozenset({"webhook", "dsn"})
 #: ``NEXT_PUBLIC_*``, ``pubkey``). They make a name public only when its secret words are key-like.
 _PUBLIC_WORDS = frozenset({"public", "publishable", "pub", "pubkey", "anon"})
 _KEY_LIKE = frozenset({"key", "keys", "sig", "signature"})
-#: Query-string parameters that carry credentials although their names are not secret words:
-#: an OAuth authorization ``code``, a CAS ``ticket``, session ids.
-_SECRET_QUERY_NAMES = frozenset({"code", "ticket", "sid", "session_id"})
+#: Query-string parameters that carry credentials although their names are not secret words (compared
+#: as ``name_words`` glued, so ``session_id``, ``sessionId`` and ``SESSION-ID`` are one): an OAuth
+#: authorization ``code``, a CAS ``ticket``, a ``jwt``, session ids, a SAML response or artifact, an OAuth 1
+#: verifier, a one-time password.
+_SECRET_QUERY_NAMES = frozenset(
+    """code ticket sid sessionid session sess jwt auth authkey otp samlresponse samlart assertion
+    clientassertion oauthverifier""".split()  # noqa: SIM905
+)
 
 
 def name_words(name: str) -> list[str]:
     """The lower-cased words of a key, header or parameter name (see ``_WORD``).
 
-    ``connection string`` is read as one word (``AZURE_STORAGE_CONNECTION_STRING`` holds keys).
+    Some word pairs are read as one word (``_COMPOUNDS``): ``connection string``
+    (``AZURE_STORAGE_CONNECTION_STRING`` holds keys), ``seed phrase``, ``recovery phrase``.
     """
     words = [w.lower() for w in _WORD.findall(name)]
     for i in range(len(words) - 1, 0, -1):
-        if words[i - 1] == "connection" and words[i] == "string":
-            words[i - 1 : i + 1] = ["connectionstring"]
+        glued = _COMPOUNDS.get((words[i - 1], words[i]))
+        if glued:
+            words[i - 1 : i + 1] = [glued]
     return words
 
 
@@ -107,10 +137,13 @@ def is_secret_key(name: str) -> bool:
     1. A *secret word* anywhere (``password passwd passphrase pass pwd pw secret token apikey
        credential(s) cred(s) key(s) salt pepper sig signature dsn webhook mnemonic`` …), or a
        glued word *ending* in a strong one (``PGPASSWORD``, ``MYSQLPWD``, ``clientsecret``), or
-       a *head word* (``auth authorization cookie session private seed otp hmac``) as the last
+       a *head word* (``auth authorization cookie session private seed otp hmac jwt``) as the last
        word (``REDIS_AUTH``, ``Set-Cookie``) marks a secret. Whole words only: ``PASSENGER``,
        ``BYPASS``, ``KEYBOARD``, ``MONKEY``, ``TOKENIZER`` and ``COMPASS`` are not ``pass``,
-       ``key`` or ``token``.
+       ``key`` or ``token``. Word pairs that name a secret count as one secret word anywhere:
+       ``SEED_PHRASE``, ``SEED_WORDS``, ``RECOVERY_PHRASE`` (a wallet's mnemonic), and ``AUTHKEY``
+       is one (``TS_AUTHKEY``); a ``seed`` after a random-generator word (``RANDOM_SEED``,
+       ``FAKER_SEED``) is no secret.
     2. A *qualifier* after the last secret word (``id name url uri endpoint host port path file
        length ttl expiry timeout type mode algorithm header prefix enabled policy provider`` …)
        makes the name describe a secret instead of holding one: ``TOKEN_URL``, ``API_KEY_ID``,
@@ -127,7 +160,12 @@ def is_secret_key(name: str) -> bool:
     if not words:
         return False
     last = len(words) - 1
-    hits = [i for i, w in enumerate(words) if _is_secret_word(w) or (w in _HEAD_WORDS and i == last)]
+    hits = [
+        i
+        for i, w in enumerate(words)
+        if _is_secret_word(w)
+        or (w in _HEAD_WORDS and i == last and not (w == "seed" and i > 0 and words[i - 1] in _PRNG_WORDS))
+    ]
     if not hits:
         return False
     final = hits[-1]
@@ -137,10 +175,35 @@ def is_secret_key(name: str) -> bool:
     return not (published and all(words[i] in _KEY_LIKE for i in hits))
 
 
+def is_published_name(name: str) -> bool:
+    """Whether a name says its value is published on purpose (``PUBLIC_KEY``, ``NEXT_PUBLIC_*``, ``*_ANON_KEY``)."""
+    return any(w in _PUBLIC_WORDS for w in name_words(name))
+
+
 def is_secret_query_param(name: str) -> bool:
-    """A URL query (or fragment) parameter that carries a credential: secret-named or a known one."""
+    """A URL query (or fragment) parameter that carries a credential: secret-named or a known one
+    (``jwt``, ``ticket``, ``sid``, ``session_id``, ``SAMLResponse`` …; see ``_SECRET_QUERY_NAMES``)."""
     plain = unquote_plus(name).strip()
-    return is_secret_key(plain) or plain.lower() in _SECRET_QUERY_NAMES
+    glued = "".join(name_words(plain))
+    return is_secret_key(plain) or plain.lower() in _SECRET_QUERY_NAMES or glued in _SECRET_QUERY_NAMES
+
+
+#: A wallet's mnemonic: BIP-39 uses 12, 15, 18, 21 or 24 words, Monero 25; each a lower-case word.
+SEED_PHRASE_WORDS = (12, 25)
+_SEED_WORD = re.compile(r"[^\W\d_]{2,12}")
+
+
+def is_seed_phrase(value: str) -> bool:
+    """A value shaped like a wallet's recovery phrase: 12 to 25 lower-case alphabetic words.
+
+    Such a phrase *is* the wallet (BIP-39, Monero): it never looks random character by character
+    (letters and spaces), so it is recognised by its shape. Prose of that length in a config value
+    is rare, and showing it by shape instead costs nothing.
+    """
+    words = value.split()
+    return SEED_PHRASE_WORDS[0] <= len(words) <= SEED_PHRASE_WORDS[1] and all(
+        w.islower() and _SEED_WORD.fullmatch(w) for w in words
+    )
 
 
 _URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
@@ -192,7 +255,9 @@ def redact_url(url: str) -> str:
     that is itself a token (``https://ghp_…@github.com``), and the value of every query or
     fragment parameter that carries a credential (``access_token``, ``token``, ``api_key``,
     ``key``, ``sig``, ``signature``, ``X-Amz-Signature``, ``password``, an OAuth ``code`` and
-    generally any secret-named parameter, in any letter case; see ``is_secret_query_param``).
+    generally any secret-named parameter, in any letter case; see ``is_secret_query_param``),
+    and the path of a webhook URL, whose path *is* its credential (``hooks.slack.com/services/…``,
+    ``discord.com/api/webhooks/…``, ``…webhook.office.com/webhookb2/…``; see ``_redact_webhook_path``).
     A path or other text without a scheme keeps everything but its credential parameters.
     The text is not re-encoded, so what is left reads exactly as it was written.
     """
@@ -212,7 +277,59 @@ def redact_url(url: str) -> str:
         elif _token_like(user):
             userinfo = REDACTED + sep
         authority = f"{userinfo}@{hostport}"
-    return head + authority + redact_query_params(tail)
+    return head + authority + redact_query_params(_redact_webhook_path(authority, tail))
+
+
+#: Path segments after which a webhook URL carries its secret (Discord ``/api/webhooks/<id>/<token>``,
+#: Teams ``/webhookb2/…``, Mattermost and Gitea ``/hooks/<key>``); Slack's ``/services/…`` is known by its host.
+_WEBHOOK_SEGMENTS = frozenset({"hooks", "webhooks", "webhook", "webhookb2"})
+#: Hosts whose whole path is the credential (Slack, Zapier, Make, IFTTT webhooks).
+_WEBHOOK_HOST = re.compile(r"(?i)^(?:[^@]*@)?(?:hooks\.|[\w.\-]*\.webhook\.office\.com|maker\.ifttt\.com)")
+
+
+def _redact_webhook_path(authority: str, tail: str) -> str:
+    """A webhook URL's secret path replaced: everything after ``/hooks/``-like segments.
+
+    On a webhook host (``hooks.slack.com``, ``hooks.zapier.com``, ``*.webhook.office.com``) the
+    path after its first segment always goes; elsewhere only when what follows a webhook segment
+    holds a credential-shaped segment (``discord.com/api/webhooks/<id>/<token>``), so a plain
+    ``/repos/o/r/hooks/123`` stays readable.
+    """
+    if not tail.startswith("/"):
+        return tail
+    cut = min((i for i in (tail.find(c) for c in "?#") if i >= 0), default=len(tail))
+    path, rest = tail[:cut], tail[cut:]
+    segments = path.split("/")
+    on_host = bool(_WEBHOOK_HOST.match(authority))
+    # One pass from the end: is any later segment non-empty / credential-shaped (linear on any path).
+    nonempty_after = [False] * (len(segments) + 1)
+    credential_after = [False] * (len(segments) + 1)
+    for index in range(len(segments) - 1, -1, -1):
+        nonempty_after[index] = nonempty_after[index + 1] or bool(segments[index])
+        credential_after[index] = credential_after[index + 1] or (
+            bool(segments[index]) and _credential_shaped(segments[index])
+        )
+    for index in range(1, len(segments) - 1):
+        if not nonempty_after[index + 1]:
+            break
+        webhook = segments[index].lower() in _WEBHOOK_SEGMENTS or (on_host and index == 1)
+        if webhook and (on_host or credential_after[index + 1]):
+            return "/".join(segments[: index + 1]) + "/" + REDACTED + rest
+    return tail
+
+
+def _credential_shaped(text: str) -> bool:
+    """A token (path segment, option value) that looks generated rather than written: at least 16
+    characters mixing two of lower case, upper case and digits, and not a run of plain words."""
+    if len(text) < 16 or _PLAIN_WORDS.fullmatch(text):
+        return False
+    classes = (any(c.islower() for c in text), any(c.isupper() for c in text), any(c.isdigit() for c in text))
+    return sum(classes) >= 2 and _token_like(text)
+
+
+#: Written words, not generated values: ``snake_case``, ``kebab-case``, ``dotted.names``, ``UPPER_SNAKE``,
+#: ``CamelCase`` and ``Capitalised`` words (no digits).
+_PLAIN_WORDS = re.compile(r"[a-z]+(?:[._\-][a-z]+)*|(?:[A-Z]?[a-z]+)+|[A-Z]+(?:[._\-][A-Z]+)*")
 
 
 def _token_like(text: str) -> bool:
@@ -333,7 +450,8 @@ def scrub(text: str) -> str:
 
 
 def scrub_output(text: str) -> str:
-    """The scrubbing every written output gets: known secrets, then URL credentials.
+    """The scrubbing every written output gets: known secrets, URL credentials, then credentials
+    recognisable by their shape alone (JWTs, vendor tokens: ``find_token_shapes``).
 
     Applied to executed notebooks, HTML, ``findings/<area>.json``, ``findings.json``/``.csv``,
     ``junit.xml``, ``run.json``, the index pages, logs and progress lines alike, so no door
@@ -341,7 +459,7 @@ def scrub_output(text: str) -> str:
     """
     if not text:
         return text
-    return redact_urls(scrub(text))
+    return _TOKEN_SHAPES.sub(REDACTED, redact_urls(scrub(text)))
 
 
 def scrub_tree(node: Any) -> Any:
@@ -380,19 +498,91 @@ _LONG_FLAG = re.compile(
 )
 #: Short options that take a password in well-known clients (``-p`` alone is too often a port or
 #: ``mkdir -p``, so it counts only after these programs on the same line): ``mysql -pX``,
-#: ``mariadb -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X`` / ``--user user:X``.
+#: ``mariadb -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X`` / ``--user user:X``,
+#: ``docker|podman|nerdctl|buildah|skopeo|oras|helm registry … login -p X``, ``az login -p X``,
+#: ``mongo``/``mongosh``/``mongodump`` … ``-p X``, ``ldapsearch``-family ``-w X``, ``smbclient -U user%X``,
+#: ``gh secret set NAME --body X`` / ``-b X``. The program is found once per line (bounded look-ahead
+#: over at most three words between a registry client and ``login``), so this stays linear.
+_REGISTRY_LOGIN = (
+    r"\b(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|crane|regctl|finch)(?:[ \t]+\S+){0,3}?[ \t]+login\b"
+)
+_SHORT_VALUE = r"(?P<value>\"[^\"\n]*\"?|'[^'\n]*'?|[^\s\-\"'][^\s\"']*)"
 _TOOL_FLAGS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"\b(?:mysql\w*|mariadb\w*)\b"), re.compile(r"(?<=\s)-p(?P<value>[^\s\-]\S*)")),
     (re.compile(r"\bsshpass\b"), re.compile(r"(?<=\s)-p\s*(?P<value>\S+)")),
     (re.compile(r"\bredis-cli\b"), re.compile(r"(?<=\s)-a\s+(?P<value>\S+)")),
     (re.compile(r"\bcurl\b"), re.compile(r"(?<=\s)(?:-u|--user)\s+[\"']?[^:\s\"']*:(?P<value>[^\s\"']+)")),
+    (
+        re.compile(_REGISTRY_LOGIN),
+        re.compile(r"(?<=\s)-p(?:[ \t]*=?[ \t]*)" + _SHORT_VALUE),
+    ),
+    (re.compile(r"\baz[ \t]+login\b"), re.compile(r"(?<=\s)-p(?:[ \t]*=?[ \t]*)" + _SHORT_VALUE)),
+    (
+        re.compile(r"\bmongo(?:sh|dump|restore|export|import|stat|top|files)?\b"),
+        re.compile(r"(?<=\s)-p(?:[ \t]*=?[ \t]*)" + _SHORT_VALUE),
+    ),
+    (
+        re.compile(r"\bldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn|exop)\b"),
+        re.compile(r"(?<=\s)-w[ \t]*" + _SHORT_VALUE),
+    ),
+    (
+        re.compile(r"\b(?:smbclient|rpcclient|smbmap|net)\b"),
+        re.compile(r"(?<=\s)(?:-U|--user(?:name)?)[= \t]*[^%\s]+%(?P<value>\S+)"),
+    ),
+    (
+        re.compile(r"\bgh[ \t]+secret[ \t]+set\b"),
+        re.compile(r"(?<=\s)(?:--body|-b)(?:[ \t]*=[ \t]*|[ \t]+|(?=[\"']))" + _SHORT_VALUE),
+    ),
 )
+#: ``htpasswd -b[cBmsp…] [file] user password`` / ``htpasswd -nb user password``: the password is the
+#: last word of the command (up to ``;``, ``&&``, ``|``, ``)`` or the end of the line).
+_HTPASSWD = re.compile(r"\bhtpasswd((?:[ \t]+-[A-Za-z]+(?:[ \t]+\d+)?)+)((?:[ \t]+[^\s;&|)]+)+)")
+#: A single-dash option with a secret name (Go's flag package, Java's ``-Dkey=value``, keytool's
+#: ``-storepass``): ``-token=x``, ``-api-key x``, ``-Dspring.datasource.password=x``.
+_SHORT_LONG_FLAG = re.compile(
+    r"(?<![\w\-])-(?P<name>[A-Za-z][A-Za-z0-9_.\-]{2,})(?P<sep>=|[ \t]+)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+)"
+)
+#: OpenSSL's pass phrase argument ``-passin pass:x`` / ``-passout pass:x``.
+_OPENSSL_PASS = re.compile(r"(?<![\w:])(?P<head>pass:)(?P<value>[^\s\"']+)")
 #: ``KEY=value``, ``KEY: value``, ``"key": "value"``, ``'key': 'value'``, ``key => value``,
 #: ``key := value`` anywhere in a line (after ``export``, a prefix, in a comment …): the key and
 #: separator; ``_PAIR_VALUE`` reads the value only for a secret-named key (linear on any input).
 _PAIR = re.compile(
-    r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=kq)(?P<sep>[ \t]*(?:=>|:=|=|:)[ \t]*)"
+    r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=kq)"
+    r"(?P<sep>[ \t]*(?:=>|::=|:=|\?=|\+=|=|:)[ \t]*)"
 )
+#: A seed phrase after a secret name and a tight separator (``WALLET_SEED_PHRASE=abandon ability …``):
+#: 12 to 25 words, read to its end although an unquoted value otherwise ends at a space.
+_SEED_RUN = re.compile(r"[^\W\d_]{2,12}(?:[ \t]+[^\W\d_]{2,12}){11,24}(?![^\W\d_])")
+#: A YAML block scalar under a key (``password: |``, ``key: >-``): the value is on the lines below.
+_BLOCK_SCALAR = re.compile(
+    r"(?m)^(?P<indent>[ \t]*(?:-[ \t]+)?)(?P<kq>[\"']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=kq)[ \t]*:"
+    r"[ \t]*(?P<style>[|>][0-9+\-]{0,3})?[ \t]*(?:#[^\n]*)?$"
+)
+_YAML_KEY_LINE = re.compile(r"[ \t]*(?:-(?:[ \t]|$)|#|[\"']?[A-Za-z_][\w.\-]*[\"']?[ \t]*:(?:[ \t]|$))")
+#: An XML element with a secret name: ``<password>x</password>``, ``<ns:apiKey attr="1">x</ns:apiKey>``.
+_XML_ELEMENT = re.compile(
+    r"<(?P<name>[A-Za-z_][\w.:\-]*)(?P<attrs>[ \t\r\n][^<>]*)?>(?P<value>[^<]*)</(?P=name)[ \t\r\n]*>"
+)
+#: A name/value attribute pair: ``<add key="DbPassword" value="x"/>``, ``<property name="password" value="x"/>``.
+_XML_KEY_VALUE = re.compile(
+    r"\b(?:key|name)[ \t]*=[ \t]*(?P<q>[\"'])(?P<key>[^\"'<>\n]{1,100})(?P=q)(?P<mid>[ \t\r\n]+value[ \t]*=[ \t]*)"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*')"
+)
+#: A quoted secret name, a comma and a quoted value: PHP ``define('DB_PASSWORD', 'x')``,
+#: ``setenv("API_TOKEN", "x")``, ``ENV.fetch('SECRET_KEY', 'x')``, ``("password", "x")``.
+_QUOTED_ARG_KEY = re.compile(r"(?P<q>[\"'])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=q)[ \t]*,[ \t]*(?=[\"'])")
+_QUOTED_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'")
+#: SQL ``IDENTIFIED BY 'x'`` / ``IDENTIFIED WITH plugin BY 'x'`` / ``IDENTIFIED BY PASSWORD 'x'`` (MySQL,
+#: MariaDB, Oracle unquoted) and ``PASSWORD('x')``.
+_IDENTIFIED_BY = re.compile(
+    r"(?i)(?P<head>\bIDENTIFIED(?:[ \t]+(?:WITH|VIA)[ \t]+[\w'\"`]+)?[ \t]+(?:BY|USING)(?:[ \t]+(?:PASSWORD|VALUES))?"
+    r"[ \t]*\(?[ \t]*|\bPASSWORD[ \t]*\([ \t]*)(?P<value>'[^'\n]*'?|\"[^\"\n]*\"?|[^\s;,'\"()]+)"
+)
+#: A secret-named word, spaces and a value-looking word anywhere in a line (``using API_TOKEN x for …``).
+_NAME_SPACE = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>[ \t]+)")
+_BARE_VALUE = re.compile(r"[^\s\"'<>`]+")
 _PAIR_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+")
 #: A secret-named word followed by a quoted string: ``PASSWORD 'x'`` (SQL), ``token "x"``.
 _NAME_QUOTED = re.compile(
@@ -403,14 +593,39 @@ _DIRECTIVE = re.compile(
     r"(?m)^(?P<head>[ \t]*(?:#[ \t]*)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[ \t]+)(?P<value>\S+)[ \t]*$"
 )
 _NETRC = re.compile(r"(?i)(?P<head>\blogin\s+\S+\s+password\s+)(?P<value>\S+)")
-#: Credentials recognisable by their shape alone (vendor prefixes, JWTs).
+#: Credentials recognisable by their shape alone (vendor prefixes, JWTs); the group name is the kind.
 _TOKEN_SHAPES = re.compile(
-    r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{20,}"
-    r"|xox[abposr]-[A-Za-z0-9\-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{35}"
-    r"|npm_[A-Za-z0-9]{36}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+    r"\b(?:(?P<GitHub>gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"
+    r"|(?P<GitLab>gl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_\-]{20,})"
+    r"|(?P<Slack>xox[abposre]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})"
+    r"|(?P<Stripe>(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})"
+    r"|(?P<Google>AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-]))"
+    r"|(?P<npm>npm_[A-Za-z0-9]{36})"
+    r"|(?P<OpenAI>sk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?(?=[A-Za-z0-9_\-]{0,200}\d)[A-Za-z0-9_\-]{32,})"
+    r"|(?P<HuggingFace>hf_[A-Za-z0-9]{30,})"
+    r"|(?P<Tailscale>tskey-[a-z]+-[A-Za-z0-9\-]{16,})"
+    r"|(?P<SendGrid>SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,})"
+    r"|(?P<PyPI>pypi-AgE[A-Za-z0-9_\-]{50,})"
+    r"|(?P<DigitalOcean>do[opr]_v1_[a-f0-9]{64})"
+    r"|(?P<Shopify>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})"
+    r"|(?P<JWT>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}))"
 )
-#: Values that hide nothing: masks, placeholders, empties.
-_NOT_A_VALUE = re.compile(r"^(?:|\*+|x{3,}|X{3,}|null|none|nil|true|false|undefined|\$\{[^}]*\}|\$[A-Za-z_]\w*)$")
+
+
+def find_token_shapes(text: str) -> list[tuple[int, int, str]]:
+    """Where credentials recognisable by their shape alone sit in ``text``: (start, end, kind).
+
+    The vendor prefixes the redactor knows (GitHub, GitLab, Slack, Stripe, Google API keys, npm,
+    OpenAI/Anthropic, Hugging Face, Tailscale, SendGrid, PyPI, DigitalOcean, Shopify) and JWTs; the
+    secrets area uses it to find them in committed files, the scrubbers to remove them.
+    """
+    return [(m.start(), m.end(), m.lastgroup or "token") for m in _TOKEN_SHAPES.finditer(text)]
+
+
+#: Values that hide nothing: masks, placeholders, empties (and a YAML block indicator: the value is below).
+_NOT_A_VALUE = re.compile(
+    r"^(?:|\*+|x{3,}|X{3,}|null|none|nil|true|false|undefined|\$\{[^}]*\}|\$[A-Za-z_]\w*|[|>][0-9+\-]{0,3})$"
+)
 
 
 def _quoted(value: str) -> tuple[str, str, str]:
@@ -448,15 +663,24 @@ def redact_text(text: str) -> str:
     registered secret values; PEM private key bodies (also a tail that starts inside a block);
     URL passwords and credential query parameters (``redact_urls``); ``Authorization:``
     headers (scheme kept) and bare ``Bearer``/``Basic``/``token`` credentials; ``--password x``
-    / ``--api-key=x`` style options and the short password options of well-known clients
-    (``mysql -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X``); secret-named
-    pairs in any notation (``KEY=value``, ``export API_TOKEN=x``, ``# old: NEXTAUTH_SECRET=x``,
-    ``"password": "x"``, ``password: 'x'``, ``key => x``; with spaces around the separator the
-    value runs to the end of the line, as in YAML and INI files); a secret-named word before a
-    quoted string (SQL ``PASSWORD 'x'``); directive lines (``requirepass x``, ``.netrc``
-    ``login u password x``); and vendor-shaped tokens (GitHub, GitLab, Slack, Stripe, Google
-    API keys, npm, JWTs). Names are judged by ``is_secret_key``; masks (``****``), placeholders
-    (``${VAR}``) and ``null``/``true`` are left alone.
+    / ``--api-key=x`` style options, single-dash ones (``-token=x``, ``-Dapp.db.password=x``,
+    ``-storepass x``), OpenSSL's ``pass:x`` and the short password options of well-known clients
+    (``mysql -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X``, ``docker login -p X``,
+    ``az login -p X``, ``mongosh -p X``, ``ldapsearch -w X``, ``smbclient -U u%X``, ``gh secret set
+    N --body X``, ``htpasswd -b file user X``); YAML block scalars under a secret name (``password: |``
+    and the lines below); XML elements (``<password>x</password>``) and ``key="…" value="…"``
+    attributes; secret-named pairs in any notation (``KEY=value``, ``export API_TOKEN=x``,
+    ``# old: NEXTAUTH_SECRET=x``, ``"password": "x"``, ``password: 'x'``, ``key => x``, Makefile
+    ``KEY ?= x`` / ``KEY := x`` / ``KEY += x``; with spaces around the separator the value runs to
+    the end of the line, as in YAML and INI files; a seed phrase after ``=`` is read whole); SQL
+    ``IDENTIFIED BY 'x'`` and ``PASSWORD('x')``; a secret-named word before a quoted string (SQL
+    ``PASSWORD 'x'``) or after a quoted one (PHP ``define('DB_PASSWORD', 'x')``); directive lines
+    (``requirepass x``, ``.netrc`` ``login u password x``); a secret-named word followed by a
+    value-looking word anywhere in a line (``using API_TOKEN x for …``); and vendor-shaped tokens
+    (``find_token_shapes``: GitHub, GitLab, Slack, Stripe, Google API keys, npm, OpenAI, JWTs …).
+    Names are judged by ``is_secret_key``; masks (``****``), placeholders (``${VAR}``) and
+    ``null``/``true`` are left alone. Every rule is a linear scan (no pattern can backtrack over
+    more than a line's word), so hostile output costs time in proportion to its length.
     """
     if not text:
         return text
@@ -467,10 +691,20 @@ def redact_text(text: str) -> str:
     text = _SCHEME_TOKEN.sub(_scheme_token, text)
     text = _LONG_FLAG.sub(_long_flag, text)
     text = _redact_tool_flags(text)
+    text = _SHORT_LONG_FLAG.sub(_short_long_flag, text)
+    if "pass:" in text:
+        text = _OPENSSL_PASS.sub(lambda m: m.group("head") + REDACTED if _hides(m.group("value")) else m.group(0), text)
+    text = _redact_block_scalars(text)
+    if "<" in text:
+        text = _XML_ELEMENT.sub(_xml_element, text)
+        text = _XML_KEY_VALUE.sub(_xml_key_value, text)
     text = _redact_pairs(text)
+    text = _IDENTIFIED_BY.sub(_identified_by, text)
     text = _NAME_QUOTED.sub(_name_quoted, text)
+    text = _redact_named(text, _QUOTED_ARG_KEY, _QUOTED_VALUE, _hides)
     text = _DIRECTIVE.sub(_directive, text)
     text = _NETRC.sub(lambda m: m.group("head") + REDACTED, text)
+    text = _redact_named(text, _NAME_SPACE, _BARE_VALUE, _value_like)
     return _TOKEN_SHAPES.sub(REDACTED, text)
 
 
@@ -510,8 +744,24 @@ def _long_flag(match: re.Match[str]) -> str:
     return f"--{match.group('name')}{match.group('sep')}{_redact_value(value)}"
 
 
+_TOOL_NAMES = (
+    "mysql",
+    "mariadb",
+    "sshpass",
+    "redis-cli",
+    "curl",
+    "login",
+    "mongo",
+    "ldap",
+    "smb",
+    "net",
+    "gh",
+    "htpasswd",
+)
+
+
 def _redact_tool_flags(text: str) -> str:
-    if not any(name in text for name in ("mysql", "mariadb", "sshpass", "redis-cli", "curl")):
+    if not any(name in text for name in _TOOL_NAMES):
         return text
     lines = text.split("\n")
     for index, line in enumerate(lines):
@@ -520,8 +770,133 @@ def _redact_tool_flags(text: str) -> str:
             if found:
                 start = found.end()
                 line = line[:start] + option.sub(_tool_value, line[start:])
+        if "htpasswd" in line:
+            line = _HTPASSWD.sub(_htpasswd, line)
         lines[index] = line
     return "\n".join(lines)
+
+
+def _htpasswd(match: re.Match[str]) -> str:
+    """``htpasswd -b …``: the password is the last word (batch mode takes it on the command line)."""
+    options, words = match.group(1), match.group(2)
+    letters = "".join(w[1:] for w in options.split() if w.startswith("-"))
+    if "b" not in letters or len(words.split()) < 2:
+        return match.group(0)
+    last = words.rstrip()
+    cut = max(last.rfind(" "), last.rfind("\t")) + 1
+    if not _hides(last[cut:]):
+        return match.group(0)
+    return f"htpasswd{options}{last[:cut]}{_redact_value(last[cut:])}{words[len(last) :]}"
+
+
+def _short_long_flag(match: re.Match[str]) -> str:
+    """``-token=x`` / ``-Dkey.password=x``: any value after ``=``; after a space only a value-looking word."""
+    value = match.group("value")
+    if not is_secret_key(match.group("name")) or value.startswith("-") or not _hides(value):
+        return match.group(0)
+    if match.group("sep") != "=" and not _quoted(value)[0] and not _value_like(value):
+        return match.group(0)  # "-key server.key", "-password-file /run/x": a path, not the secret
+    return f"-{match.group('name')}{match.group('sep')}{_redact_value(value)}"
+
+
+def _redact_block_scalars(text: str) -> str:
+    """``password: |`` (or ``>-`` …) and its more-indented lines below; also a plain value written on
+    the line below an empty ``password:`` (when that line is not itself a key or a list item)."""
+    if ":" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for match in _BLOCK_SCALAR.finditer(text):
+        if match.start() < pos or not is_secret_key(match.group("key")):
+            continue
+        column = len(match.group("indent").expandtabs())
+        block = match.group("style") is not None
+        end = match.end()
+        cursor = end
+        redacted_any = False
+        pieces: list[str] = []
+        while cursor < len(text) and text[cursor] == "\n":
+            line_end = text.find("\n", cursor + 1)
+            line_end = len(text) if line_end < 0 else line_end
+            line = text[cursor + 1 : line_end]
+            body = line.lstrip(" \t")
+            if not body.strip():
+                if not block:
+                    break
+                pieces.append("\n" + line)
+                cursor = line_end
+                continue
+            if len(line[: len(line) - len(body)].expandtabs()) <= column:
+                break
+            if not block and (redacted_any or _YAML_KEY_LINE.match(line)):
+                break  # a plain scalar takes one line here; a key or list item below means a mapping
+            if REDACTED in body or not _hides(body.strip()):
+                pieces.append("\n" + line)
+            else:
+                pieces.append("\n" + line[: len(line) - len(body)] + REDACTED)
+                redacted_any = True
+            cursor = line_end
+        if redacted_any:
+            out.append(text[pos:end] + "".join(pieces))
+            pos = cursor
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _xml_element(match: re.Match[str]) -> str:
+    name = match.group("name").rpartition(":")[2]
+    value = match.group("value")
+    if not is_secret_key(name) or not value.strip() or not _hides(value.strip()):
+        return match.group(0)
+    return match.group(0)[: match.start("value") - match.start()] + REDACTED + f"</{match.group('name')}>"
+
+
+def _xml_key_value(match: re.Match[str]) -> str:
+    if not is_secret_key(match.group("key")) or not _hides(match.group("value")):
+        return match.group(0)
+    return match.group(0)[: match.start("value") - match.start()] + _redact_value(match.group("value"))
+
+
+def _identified_by(match: re.Match[str]) -> str:
+    if not _hides(match.group("value")):
+        return match.group(0)
+    return match.group("head") + _redact_value(match.group("value"))
+
+
+def _redact_named(
+    text: str, head: re.Pattern[str], value_pattern: re.Pattern[str], judge: Callable[[str], bool]
+) -> str:
+    """``<secret name><separator><value>`` redacted wherever ``head`` (name and separator) matches.
+
+    Unlike ``re.sub`` over name and value together, a value that turns out not to be a secret's
+    is not consumed: it may be the next name (``a b API_TOKEN x``), so the scan resumes right
+    after the name. One left-to-right pass: linear in the text.
+    """
+    out: list[str] = []
+    pos = 0
+    search_from = 0
+    while match := head.search(text, search_from):
+        value = value_pattern.match(text, match.end())
+        if value is None or not is_secret_key(match.group("key")) or not judge(value.group(0)):
+            search_from = match.end("key") + 1
+            continue
+        out.append(text[pos : value.start()] + _redact_value(value.group(0)))
+        pos = search_from = value.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _value_like(token: str) -> bool:
+    """A word that reads like a generated value (``Xk9mQ2wR7t``, ``a1b2c3d4e5``), not prose, a name, a
+    path or a number: at least 8 characters of two classes among lower case, upper case and digits,
+    or 16 random-looking ones."""
+    token = token.rstrip(".,;:)]}!?")
+    if len(token) < 8 or REDACTED in token or _NOT_A_VALUE.match(token) or "://" in token:
+        return False
+    if token.startswith(("/", "./", "../", "~/", "-")) or token.isdigit() or _PLAIN_WORDS.fullmatch(token):
+        return False
+    classes = (any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token))
+    return sum(classes) >= 2 or (len(token) >= 16 and _token_like(token))
 
 
 def _tool_value(match: re.Match[str]) -> str:
@@ -550,6 +925,11 @@ def _redact_pairs(text: str) -> str:
             continue
         opening, body, closing = _quoted(value.group(0))
         end = value.end()
+        seed = _SEED_RUN.match(text, start) if not opening and body.isalpha() and body.islower() else None
+        if seed is not None and is_seed_phrase(seed.group(0)):
+            out.append(text[pos:start] + REDACTED)
+            pos = seed.end()
+            continue
         if not opening and sep.strip() != sep:
             if start > line_end:
                 found = text.find("\n", start)

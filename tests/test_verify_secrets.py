@@ -154,24 +154,8 @@ def test_no_value_is_shown(audit) -> None:
         "TWINE_PASSWORD",
         "OTP_SECRET",
         "HASH_SALT",
-        pytest.param(
-            "TS_AUTHKEY",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug (minor): Tailscale's documented TS_AUTHKEY / TAILSCALE_AUTHKEY are not secret names "
-                "('authkey' is no secret word nor glued ending); a realistic tskey-auth-… value is still hidden "
-                "by its shape, a low-entropy one is shown",
-            ),
-        ),
-        pytest.param(
-            "WALLET_SEED_PHRASE",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: SEED_PHRASE / WALLET_SEED_PHRASE / RECOVERY_PHRASE are not secret names ('seed' "
-                "counts only as the last word), and a BIP-39 seed phrase is lower-case words with spaces, which "
-                "never looks secret by shape: the config inventory and rule findings show the wallet's seed",
-            ),
-        ),
+        "TS_AUTHKEY",
+        "WALLET_SEED_PHRASE",
     ],
 )
 def test_secret_names_written_other_ways(name: str) -> None:
@@ -233,23 +217,11 @@ def test_required_never_prints_a_value_even_under_a_plain_name(tmp_path) -> None
         assert not any(v in finding.observed for v in plain.values()), finding.observed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a BIP-39 seed phrase under WALLET_SEED_PHRASE is shown verbatim by the config inventory and by "
-    "equals/one_of findings (name not secret, value not secret-shaped)",
-)
 def test_a_wallet_seed_phrase_is_never_shown(tmp_path) -> None:
     text, _ = run_config(tmp_path, {"WALLET_SEED_PHRASE": SEED}, ["WALLET_SEED_PHRASE"])
     assert SEED not in text and "abandon ability" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a GitHub token committed in a Kubernetes manifest (args list) or Helm values (env list) is not "
-    "reported: detect-secrets' YAML transformer skips string items of YAML sequences (Yelp/detect-secrets#791, "
-    "open) and the kit's literal scanner reads only compose files and Dockerfiles, so secrets.repo.committed_secret "
-    "passes with 'no secret found'",
-)
 def test_a_token_in_a_yaml_sequence_outside_compose_is_reported(tmp_path) -> None:
     repo = tmp_path / "deploy-repo"
     (repo / "k8s").mkdir(parents=True)

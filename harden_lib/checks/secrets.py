@@ -3,13 +3,17 @@ secrets shared between environments, and the strength of each secret in the env 
 
 Committed secrets are found by detect-secrets over the files git tracks. detect-secrets does
 not read ``.env`` files or compose/Dockerfile ``ENV`` lines well (DESIGN §10), so those are
-covered by the kit's own env-file parser and ``secret_literals``. Values are never shown:
+covered by the kit's own env-file parser and ``secret_literals``; and it skips string items of
+YAML lists (Yelp/detect-secrets#791: ``env: [- GITHUB_TOKEN=ghp_…]``, ``args: ["--token=…"]``), so
+every other tracked text file is also read by the kit's line scanner (``secret_literals.scan_lines``:
+secret-named assignments in the usual syntaxes, vendor token shapes). Values are never shown:
 hits name file, line and kind; cross-environment comparison uses keyed fingerprints (HMAC
 with a random key made for this run), never plain hashes.
 
 One finding per secret. Several detectors often see the same secret (detect-secrets'
 AWSKeyDetector and KeywordDetector on one line, the literal scanner on a Dockerfile ``ENV``
-detect-secrets also flags, the env-file parser on a tracked ``.env`` line): their hits are
+detect-secrets also flags, the env-file parser on a tracked ``.env`` line, the line scanner on a
+YAML or code line detect-secrets' KeywordDetector also flags): their hits are
 merged on (file, line) into one ``secrets.repo.committed_secret`` finding that lists every
 detector, with the highest of their severities. Two different secrets on one line stay two
 findings (told apart by a keyed fingerprint, never shown; the target then carries the
@@ -38,7 +42,14 @@ from harden_lib.envfile import EnvFile, is_well_known_value, load_env_file, look
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import is_secret_key, register_secret
-from harden_lib.secret_literals import LiteralSecret, is_compose_file, is_dockerfile, is_literal_secret, scan_file
+from harden_lib.secret_literals import (
+    LiteralSecret,
+    is_compose_file,
+    is_dockerfile,
+    is_literal_secret,
+    scan_file,
+    scan_lines,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,8 +102,10 @@ _NOT_CONFIGURED = "not configured: nothing was checked, informational"
 #: The names of the kit's own detectors, as listed next to detect-secrets' plugin names.
 LITERAL_DETECTOR = "secret literal"
 ENV_DETECTOR = "env file"
+LINE_DETECTOR = "line scan"
 #: detect-secrets plugins whose hits are no credential (a public IP address); all others are high.
 _LOW_DETECTORS = frozenset({"IPPublicDetector"})
+_KIT_DETECTORS = (LITERAL_DETECTOR, ENV_DETECTOR, LINE_DETECTOR)
 _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
@@ -318,7 +331,7 @@ def merge_hits(hits: list[_Hit], line_text: dict[tuple[str, int], str]) -> list[
             secret = text[widest[0] : widest[1]] if widest else max((h.value or "" for h in cluster), key=len)
             column = min(a for a, _ in spans) + 1 if len(clusters) > 1 and spans else None
             fingerprint = hmac.new(run_key, secret.encode(), hashlib.sha256).hexdigest()[:16] if secret else ""
-            detectors = sorted({h.detector for h in cluster}, key=lambda d: (d in (LITERAL_DETECTOR, ENV_DETECTOR), d))
+            detectors = sorted({h.detector for h in cluster}, key=lambda d: (d in _KIT_DETECTORS, d))
             out.append(
                 SecretLine(
                     file=file,
@@ -351,6 +364,21 @@ def _env_file_hits(repo: Path, path: str) -> tuple[list[_Hit], str | None]:
                      context=f"{key} is set in a tracked env file")
             )  # fmt: skip
     return hits, None
+
+
+def _line_scan_hits(repo: Path, files: list[str], max_bytes: int, known: list[_Hit]) -> list[_Hit]:
+    """The line scanner over every tracked file but env files (parsed by python-dotenv; templates
+    are judged by ``check_template``). A line the literal scanner already read (a compose
+    ``environment:`` entry, a Dockerfile ``ENV``) keeps that more precise detector alone."""
+    structured = {(h.file, h.line) for h in known if h.detector in (LITERAL_DETECTOR, ENV_DETECTOR)}
+    hits = []
+    for path in files:
+        if is_env_file(Path(path).name):
+            continue
+        for found in scan_lines(repo / path, display=path, max_bytes=max_bytes):
+            if (path, found.line) not in structured:
+                hits.append(_Hit(path, found.line, LINE_DETECTOR, Severity.HIGH, found.value, context=found.what))
+    return hits
 
 
 def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
@@ -423,6 +451,7 @@ def scan_repository(params: SecretsParams, audit: SecretsAudit) -> None:
                 _Hit(path, literal.line, LITERAL_DETECTOR, Severity.HIGH, _literal_value(text, literal.key),
                      context=f"{literal.key} is a literal in {literal.where}")
             )  # fmt: skip
+    hits += _line_scan_hits(repo, sized, params.max_file_bytes, hits)
     line_text = {(h.file, h.line): _line_text(repo, h.file, h.line, texts) for h in hits}
     audit.secrets = merge_hits(hits, line_text)
 
