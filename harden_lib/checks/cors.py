@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.webcommon import Spec, make_finding, run_sync
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import clean_observed, finding
+from harden_lib.checks.webcommon import run_sync
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import redact_url, safe_text, scrub
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
     from harden_lib.params import Environment
 
-AREA = "cors"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::\d+)?")
 
 
@@ -94,79 +95,6 @@ class CorsParams(BaseModel):
         return value
 
 
-REF_CORS = "OWASP WSTG-CLNT-07: testing cross origin resource sharing"
-REF_WS = "OWASP WSTG-CLNT-10: testing WebSockets (Origin check)"
-CHECKS: dict[str, Spec] = {
-    "cors.foreign_origin": Spec(
-        "A foreign origin is not allowed to read the API",
-        Severity.HIGH,
-        "no Access-Control-Allow-Origin naming the foreign origin",
-        "Compare the request's Origin with an explicit allow-list and echo it only when it is listed; "
-        "never copy the Origin header into Access-Control-Allow-Origin unconditionally.",
-        (REF_CORS,),
-    ),
-    "cors.null_origin": Spec(
-        "The 'null' origin is not allowed",
-        Severity.HIGH,
-        "Access-Control-Allow-Origin is never 'null'",
-        "Remove 'null' from the allow-list: sandboxed iframes and local files send it, so any page can.",
-        (REF_CORS,),
-    ),
-    "cors.wildcard": Spec(
-        "The API does not allow every origin ('*')",
-        Severity.HIGH,
-        "no Access-Control-Allow-Origin: * in production, and never * with credentials",
-        "Answer with the requesting origin only when it is on the allow-list (and add Vary: Origin).",
-        (REF_CORS, "dstream checklist: CORS restricted to the app's origins"),
-    ),
-    "cors.allowed_origin": Spec(
-        "The app's own origins are allowed",
-        Severity.LOW,
-        "each allowed origin is echoed back",
-        "Add the app's origin to the API's CORS allow-list, or the front end cannot call the API.",
-        (REF_CORS,),
-    ),
-    "cors.vary_origin": Spec(
-        "An echoed origin comes with Vary: Origin",
-        Severity.MEDIUM,
-        "Vary: Origin whenever Access-Control-Allow-Origin names a specific origin",
-        "Send Vary: Origin with every answer whose CORS headers depend on the Origin, so caches do not serve "
-        "one origin's answer to another.",
-        (REF_CORS, "Fetch standard: CORS protocol and HTTP caches"),
-    ),
-    "cors.fetch": Spec(
-        "A CORS probe could be sent",
-        Severity.MEDIUM,
-        "the route answers the probe",
-        "Check that the route is reachable from the auditing host.",
-        (REF_CORS,),
-    ),
-    "cors.ws.scheme": Spec(
-        "A WebSocket endpoint uses wss:// (TLS)",
-        Severity.HIGH,
-        "wss://",
-        "Serve the WebSocket over TLS (wss://) and advertise only the wss:// URL to browsers.",
-        (REF_WS, "dstream checklist §1: relay URL safety (wss:// only in deploy mode)"),
-    ),
-    "cors.ws.origin": Spec(
-        "A WebSocket handshake from a foreign origin is refused",
-        Severity.HIGH,
-        "the handshake offering a foreign Origin is refused (e.g. 403)",
-        "Check the Origin header during the WebSocket handshake against the app's origins and refuse others "
-        "with 403 (e.g. websockets' origins=[...], Socket.IO's cors.origin, ws' verifyClient).",
-        (REF_WS,),
-    ),
-}
-
-
-def _make(check_id: str, status: Status, target: str, observed: str, **kw) -> Finding:
-    return make_finding(AREA, CHECKS, check_id, status, target, observed, **kw)
-
-
-def check_ids() -> list[str]:
-    return list(CHECKS)
-
-
 # --------------------------------------------------------------------------- HTTP probes
 
 
@@ -221,70 +149,77 @@ def probe_route(client: httpx.Client, url: str, origin: str, role: str, params: 
     return out
 
 
+#: Why a finding is critical instead of the catalog's high (kept on the finding).
+_WITH_CREDENTIALS = "Access-Control-Allow-Credentials: true: the answer is readable with the user's cookies"
+
+
 def route_findings(url: str, probes: list[Probe], params: CorsParams, production: bool) -> list[Finding]:
     """The findings of one route from its probes (a pure function, tested without a network)."""
     failed = [p for p in probes if p.error]
     answered = [p for p in probes if not p.error]
     out: list[Finding] = []
     if not answered:
-        return [_make("cors.fetch", Status.ERROR, url, failed[0].error or "no answer")]
+        return [finding("cors.fetch", Status.ERROR, url, failed[0].error or "no answer")]
 
     def listed(items: list[Probe]) -> str:
-        return "; ".join(f"{p.mode} with Origin {safe_text(p.origin, 80)} → {p.shown}" for p in items[:4])
+        return "; ".join(f"{p.mode} with Origin {clean_observed(p.origin, 80)} → {p.shown}" for p in items[:4])
 
     foreign = [p for p in answered if p.role == "foreign" and p.allow_origin == safe_text(p.origin, 120)]
     if foreign:
         creds = any(p.allow_credentials for p in foreign)
+        observed = "reflected: " + listed(foreign)
+        if creds:
+            observed += " (with credentials: any site can read signed-in data)"
         out.append(
-            _make("cors.foreign_origin", Status.FAIL, url,
-                  "reflected: " + listed(foreign) + (" (with credentials: any site can read signed-in data)"
-                                                    if creds else ""),
-                  severity=Severity.CRITICAL if creds else Severity.HIGH)
+            finding("cors.foreign_origin", Status.FAIL, url, observed,
+                    severity=Severity.CRITICAL if creds else None, severity_reason=_WITH_CREDENTIALS if creds else "")
         )  # fmt: skip
     else:
         shown = [p for p in answered if p.role == "foreign"]
-        out.append(_make("cors.foreign_origin", Status.PASS, url, "not reflected: " + listed(shown)))
+        out.append(finding("cors.foreign_origin", Status.PASS, url, "not reflected: " + listed(shown)))
 
     if params.probe_null:
         nulls = [p for p in answered if p.role == "null"]
         bad = [p for p in nulls if p.allow_origin == "null"]
         out.append(
-            _make("cors.null_origin", Status.FAIL if bad else Status.PASS, url, listed(bad or nulls) or "not probed")
+            finding("cors.null_origin", Status.FAIL if bad else Status.PASS, url, listed(bad or nulls) or "not probed")
         )
 
     stars = [p for p in answered if p.allow_origin == "*"]
     if stars and any(p.allow_credentials for p in stars):
         out.append(
-            _make("cors.wildcard", Status.FAIL, url, "'*' together with Access-Control-Allow-Credentials: true",
-                  severity=Severity.CRITICAL)
+            finding("cors.wildcard", Status.FAIL, url, "'*' together with Access-Control-Allow-Credentials: true",
+                    severity=Severity.CRITICAL, severity_reason=_WITH_CREDENTIALS)
         )  # fmt: skip
     elif stars:
         status = Status.FAIL if production else Status.WARN
         note = "production environment" if production else "acceptable only for public, non-personal data"
-        out.append(_make("cors.wildcard", status, url, f"'*' answered to {len(stars)} probe(s) ({note})"))
+        out.append(finding("cors.wildcard", status, url, f"'*' answered to {len(stars)} probe(s) ({note})"))
     else:
-        out.append(_make("cors.wildcard", Status.PASS, url, "no '*'"))
+        out.append(finding("cors.wildcard", Status.PASS, url, "no '*'"))
 
     allowed = [p for p in answered if p.role == "allowed"]
     if allowed:
         missing = sorted({p.origin for p in allowed if p.allow_origin not in (safe_text(p.origin, 120), "*")})
         if missing:
             out.append(
-                _make("cors.allowed_origin", Status.WARN, url,
-                      f"not allowed: {', '.join(safe_text(m, 80) for m in missing)} — " + listed(allowed))
+                finding("cors.allowed_origin", Status.WARN, url,
+                        f"not allowed: {', '.join(clean_observed(m, 80) for m in missing)} — " + listed(allowed))
             )  # fmt: skip
         else:
-            out.append(_make("cors.allowed_origin", Status.PASS, url, listed(allowed)))
+            out.append(finding("cors.allowed_origin", Status.PASS, url, listed(allowed)))
 
     specific = [p for p in answered if p.allow_origin not in (None, "*")]
     if specific:
         without = [p for p in specific if not p.vary_origin]
         if without:
-            out.append(_make("cors.vary_origin", Status.WARN, url, "no Vary: Origin on: " + listed(without)))
+            out.append(finding("cors.vary_origin", Status.WARN, url, "no Vary: Origin on: " + listed(without)))
         else:
-            out.append(_make("cors.vary_origin", Status.PASS, url, "Vary: Origin sent with every echoed origin"))
+            out.append(finding("cors.vary_origin", Status.PASS, url, "Vary: Origin sent with every echoed origin"))
     for p in failed:
-        out.append(_make("cors.fetch", Status.ERROR, url, f"{p.mode} with Origin {safe_text(p.origin, 80)}: {p.error}"))
+        out.append(
+            finding("cors.fetch", Status.ERROR, url, f"{p.mode} with Origin {clean_observed(p.origin, 80)}: {p.error}")
+        )
     return out
 
 
@@ -375,23 +310,23 @@ def ws_findings(env: Environment, endpoint: WebSocketEndpoint) -> tuple[list[Fin
     try:
         url = ws_url(env, endpoint)
     except HardenError as exc:
-        return [_make("cors.ws.scheme", Status.ERROR, endpoint.url, str(exc))], []
+        return [finding("cors.ws.scheme", Status.ERROR, endpoint.url, str(exc))], []
     out: list[Finding] = []
     if url.lower().startswith("wss://"):
-        out.append(_make("cors.ws.scheme", Status.PASS, url, "wss://"))
+        out.append(finding("cors.ws.scheme", Status.PASS, url, "wss://"))
     elif env.production:
-        out.append(_make("cors.ws.scheme", Status.FAIL, url, "plain ws:// in a production environment"))
+        out.append(finding("cors.ws.scheme", Status.FAIL, url, "plain ws:// in a production environment"))
     else:
-        out.append(_make("cors.ws.scheme", Status.WARN, url, "plain ws:// (must be wss:// in production)"))
+        out.append(finding("cors.ws.scheme", Status.WARN, url, "plain ws:// (must be wss:// in production)"))
     if not endpoint.handshake:
         return out, []
     foreign = ws_handshake(env, url, params.foreign_origin, params.ws_timeout)
     shakes = [foreign]
-    origin = safe_text(params.foreign_origin, 80)
+    origin = clean_observed(params.foreign_origin, 80)
     if foreign.error:
-        out.append(_make("cors.ws.origin", Status.ERROR, url, f"handshake failed: {foreign.error}"))
+        out.append(finding("cors.ws.origin", Status.ERROR, url, f"handshake failed: {foreign.error}"))
     elif foreign.accepted:
-        out.append(_make("cors.ws.origin", Status.FAIL, url, f"handshake with Origin {origin} was accepted (101)"))
+        out.append(finding("cors.ws.origin", Status.FAIL, url, f"handshake with Origin {origin} was accepted (101)"))
     else:
         observed = f"handshake with Origin {origin} refused with {foreign.status}"
         status = Status.PASS
@@ -399,14 +334,14 @@ def ws_findings(env: Environment, endpoint: WebSocketEndpoint) -> tuple[list[Fin
             own = ws_handshake(env, url, params.allowed_origins[0], params.ws_timeout)
             shakes.append(own)
             if own.accepted:
-                observed += f"; with {safe_text(own.origin, 80)} accepted"
+                observed += f"; with {clean_observed(own.origin, 80)} accepted"
             else:
                 status = Status.WARN
                 observed += (
-                    f"; but the app's own origin {safe_text(own.origin, 80)} is refused too "
+                    f"; but the app's own origin {clean_observed(own.origin, 80)} is refused too "
                     f"({own.status or own.error}): the refusal may not be an Origin check"
                 )
-        out.append(_make("cors.ws.origin", status, url, observed))
+        out.append(finding("cors.ws.origin", status, url, observed))
     return out, shakes
 
 
@@ -457,7 +392,7 @@ def audit(env: Environment) -> CorsAudit:
     report = CorsAudit()
     if not params.routes and not params.websockets:
         report.findings.append(
-            _make("cors.wildcard", Status.SKIP, env.base or "(no base_url)", "no cors.routes or cors.websockets set")
+            finding("cors.wildcard", Status.SKIP, env.base or "(no base_url)", "no cors.routes or cors.websockets set")
         )
         return report
     origins = [(params.foreign_origin, "foreign")]
@@ -470,7 +405,7 @@ def audit(env: Environment) -> CorsAudit:
                 try:
                     url = resolve_url(env, route)
                 except HardenError as exc:
-                    report.findings.append(_make("cors.fetch", Status.ERROR, route, str(exc)))
+                    report.findings.append(finding("cors.fetch", Status.ERROR, route, str(exc)))
                     continue
                 probes = [p for origin, role in origins for p in probe_route(client, url, origin, role, params)]
                 report.probes.extend(probes)
@@ -491,15 +426,13 @@ def plot_matrix(report: CorsAudit) -> Figure:
     """The origin × route matrix as coloured cells: red = foreign/null/'*' allowed, green = own origin."""
     from matplotlib.colors import ListedColormap
 
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
     frame = report.matrix()
-    fig = figure(8.5, 1.6 + 0.5 * max(len(frame), 1))
-    ax = fig.subplots()
     if frame.empty:
-        ax.text(0.5, 0.5, "no CORS probes", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return empty_chart("no CORS probes", 8.5, 2.1)
+    fig = figure(8.5, 1.6 + 0.5 * len(frame))
+    ax = fig.subplots()
     palette = ["#eeeeee", STATUS_COLOURS[Status.PASS], STATUS_COLOURS[Status.FAIL], STATUS_COLOURS[Status.ERROR]]
     codes = []
     for label, row in frame.iterrows():
@@ -524,3 +457,12 @@ def plot_matrix(report: CorsAudit) -> Figure:
     ax.set_yticks(range(len(frame.index)), [str(i) for i in frame.index], fontsize=8)
     ax.set_title("Allow-Origin returned per Origin sent × route (red: must not be allowed)", fontsize=10)
     return fig
+
+
+AREA = AreaSpec(
+    name="cors",
+    title="CORS and WebSockets",
+    purpose="Which other web sites may read the API, and whether WebSocket handshakes check their Origin.",
+    params=CorsParams,
+    order=50,
+)

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harden_lib.checks.webcommon import Spec, make_finding
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import clean_observed, finding
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import safe_text
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
     from harden_lib.params import Environment
 
-AREA = "ratelimit"
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|d|day)?\s*$", re.IGNORECASE)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -104,35 +104,6 @@ class RateLimitParams(BaseModel):
     max_requests: int = Field(300, ge=1, le=2000, description="hard cap of requests per endpoint")
     max_seconds: float = Field(30.0, gt=0, le=600, description="hard cap of time per endpoint")
     delay: float = Field(0.0, ge=0, le=5, description="seconds between requests")
-
-
-REF = "OWASP ASVS V2.2.1 / API4:2023 unrestricted resource consumption"
-CHECKS: dict[str, Spec] = {
-    "ratelimit.enforced": Spec(
-        "The rate limit bites",
-        Severity.HIGH,
-        "429 at or before request limit + 1",
-        "Enforce the limit server-side for this route (e.g. express-rate-limit, nginx limit_req), keyed on the "
-        "real client address (trust the proxy's X-Forwarded-For only from the proxy) and stored centrally "
-        "(e.g. Redis) when several instances run.",
-        (REF, "checklists: login 5 per 15 min, password reset 3 per hour, API 100 per 15 min"),
-    ),
-    "ratelimit.headers": Spec(
-        "A 429 tells the client when to retry",
-        Severity.LOW,
-        "Retry-After or RateLimit-* headers on the 429",
-        "Send Retry-After (and RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset) with every 429.",
-        ("RFC 6585 §4; IETF draft RateLimit header fields",),
-    ),
-}
-
-
-def _make(check_id: str, status: Status, target: str, observed: str, **kw) -> Finding:
-    return make_finding(AREA, CHECKS, check_id, status, target, observed, **kw)
-
-
-def check_ids() -> list[str]:
-    return list(CHECKS)
 
 
 @dataclass
@@ -240,12 +211,17 @@ def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLi
     return result
 
 
+#: Why a finding's severity differs from the catalog's default (kept on the finding).
+_LOOSER = "a limit does bite, only later than the policy says"
+_OTHER_STATUS = "something stopped the burst, but not with a 429: a limiter with another status or a failing route"
+
+
 def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
     """``ratelimit.enforced`` and ``ratelimit.headers`` of one burst (pure; tested without a network)."""
     policy = b.policy
     margin = params.margin if policy.margin is None else policy.margin
     target = f"{policy.method} {b.url}"
-    rule = f"policy {policy.limit} per {safe_text(str(policy.window), 20)}"
+    rule = f"policy {policy.limit} per {clean_observed(str(policy.window), 20)}"
     sent = len(b.statuses)
     seen = status_counts(b.statuses)
     summary = f"{sent} request(s) in {b.seconds:.1f} s ({seen or 'no answer'})"
@@ -255,7 +231,7 @@ def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
     if b.threshold <= policy.limit + 1:
         note = " (limited from the first request: earlier traffic in the same window)" if b.threshold == 1 else ""
         out.append(
-            _make(
+            finding(
                 "ratelimit.enforced",
                 Status.PASS,
                 target,
@@ -264,14 +240,15 @@ def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
         )
     else:
         out.append(
-            _make("ratelimit.enforced", Status.WARN, target,
-                  f"first 429 at request {b.threshold}, looser than the {rule}; {summary}", severity=Severity.MEDIUM)
+            finding("ratelimit.enforced", Status.WARN, target,
+                    f"first 429 at request {b.threshold}, looser than the {rule}; {summary}",
+                    severity=Severity.MEDIUM, severity_reason=_LOOSER)
         )  # fmt: skip
     if b.limit_headers:
         shown = "; ".join(f"{k}: {v}" for k, v in b.limit_headers.items())
-        out.append(_make("ratelimit.headers", Status.PASS, target, shown))
+        out.append(finding("ratelimit.headers", Status.PASS, target, shown))
     else:
-        out.append(_make("ratelimit.headers", Status.WARN, target, "429 without Retry-After or RateLimit-* headers"))
+        out.append(finding("ratelimit.headers", Status.WARN, target, "429 without Retry-After or RateLimit-* headers"))
     return out
 
 
@@ -280,7 +257,7 @@ def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: st
     worked = [i for i, s in enumerate(b.statuses) if route_worked(s)]
     if not worked:
         if b.error and all(s is None for s in b.statuses):
-            return [_make("ratelimit.enforced", Status.ERROR, target, f"could not probe: {b.error}")]
+            return [finding("ratelimit.enforced", Status.ERROR, target, f"could not probe: {b.error}")]
         answered = [s for s in b.statuses if s is not None]
         hint = ""
         if answered and all(s == 405 for s in answered):
@@ -291,8 +268,8 @@ def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: st
             f"the route did not work: {status_counts(b.statuses) or 'no answer'}{hint}; no answer showed the route "
             f"working, so nothing shows whether a limit bites; {rule}; {summary}"
         )
-        return [_make("ratelimit.enforced", Status.ERROR, target, observed)]
-    skip_headers = _make("ratelimit.headers", Status.SKIP, target, "no 429 to inspect")
+        return [finding("ratelimit.enforced", Status.ERROR, target, observed)]
+    skip_headers = finding("ratelimit.headers", Status.SKIP, target, "no 429 to inspect")
     if len(worked) >= policy.limit + 1:
         broken = len(b.statuses) - len(worked)
         note = f"; {broken} answer(s) did not show the route working" if broken else ""
@@ -300,7 +277,7 @@ def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: st
             f"no 429 within limit + margin ({policy.limit}+{margin}): {len(worked)} answer(s) showed the route "
             f"working{note}; {rule}; {summary}"
         )
-        return [_make("ratelimit.enforced", Status.FAIL, target, observed), skip_headers]
+        return [finding("ratelimit.enforced", Status.FAIL, target, observed), skip_headers]
     last = worked[-1]
     tail = b.statuses[last + 1 :]
     if len(tail) >= 2:
@@ -314,8 +291,14 @@ def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: st
             "Make the limiter answer 429 with Retry-After (nginx: limit_req_status 429), and check the service's "
             "logs for errors under load."
         )
-        warn = _make(
-            "ratelimit.enforced", Status.WARN, target, observed, severity=Severity.MEDIUM, remediation=remediation
+        warn = finding(
+            "ratelimit.enforced",
+            Status.WARN,
+            target,
+            observed,
+            severity=Severity.MEDIUM,
+            severity_reason=_OTHER_STATUS,
+            remediation=remediation,
         )
         return [warn, skip_headers]
     why = f"stopped before the limit could be tested: {b.stopped}" if b.stopped else "too few answers showed it working"
@@ -323,7 +306,7 @@ def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: st
         f"only {len(worked)} answer(s) showed the route working (limit + 1 = {policy.limit + 1} needed); {why}; "
         f"{rule}; {summary}"
     )
-    return [_make("ratelimit.enforced", Status.ERROR, target, observed)]
+    return [finding("ratelimit.enforced", Status.ERROR, target, observed)]
 
 
 @dataclass
@@ -371,14 +354,14 @@ def audit(env: Environment) -> RateLimitAudit:
     report = RateLimitAudit()
     if not params.endpoints:
         report.findings.append(
-            _make("ratelimit.enforced", Status.SKIP, env.base or "(no base_url)", "no ratelimit.endpoints configured")
+            finding("ratelimit.enforced", Status.SKIP, env.base or "(no base_url)", "no ratelimit.endpoints configured")
         )
         return report
     if not env.active_probes:
         for policy in params.endpoints:
             report.findings.append(
-                _make("ratelimit.enforced", Status.SKIP, f"{policy.method} {policy.path}",
-                      "active probes are off for this environment (set active_probes: true to send bursts)")
+                finding("ratelimit.enforced", Status.SKIP, f"{policy.method} {policy.path}",
+                        "active probes are off for this environment (set active_probes: true to send bursts)")
             )  # fmt: skip
         return report
     from harden_lib.http import no_cookie_jar
@@ -389,7 +372,7 @@ def audit(env: Environment) -> RateLimitAudit:
             try:
                 url = resolve_url(env, policy.path)
             except HardenError as exc:
-                report.findings.append(_make("ratelimit.enforced", Status.ERROR, policy.path, str(exc)))
+                report.findings.append(finding("ratelimit.enforced", Status.ERROR, policy.path, str(exc)))
                 continue
             result = burst(client, url, policy, params)
             report.bursts.append(result)
@@ -404,15 +387,12 @@ def run(env: Environment) -> list[Finding]:
 
 def plot_statuses(report: RateLimitAudit) -> Figure:
     """Status code over request number, one panel per endpoint; the policy limit as a dashed line."""
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
     bursts = report.bursts
-    fig = figure(7.5, 0.6 + 1.9 * max(len(bursts), 1))
     if not bursts:
-        ax = fig.subplots()
-        ax.text(0.5, 0.5, "no bursts sent (active probes off or nothing configured)", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return empty_chart("no bursts sent (active probes off or nothing configured)", 7.5, 2.5)
+    fig = figure(7.5, 0.6 + 1.9 * len(bursts))
     axes = fig.subplots(len(bursts), 1, squeeze=False)[:, 0]
     for ax, b in zip(axes, bursts, strict=True):
         xs = list(range(1, len(b.statuses) + 1))
@@ -433,3 +413,12 @@ def plot_statuses(report: RateLimitAudit) -> Figure:
         ax.spines[["top", "right"]].set_visible(False)
     axes[-1].set_xlabel("request number (dashed: the policy's limit)")
     return fig
+
+
+AREA = AreaSpec(
+    name="ratelimit",
+    title="Rate limits",
+    purpose="Login, password reset and API limits really bite (bounded, opt-in bursts).",
+    params=RateLimitParams,
+    order=60,
+)

@@ -41,8 +41,10 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harden_lib.area import AreaSpec
+from harden_lib.catalog import clean_observed, finding
 from harden_lib.checks.headers import parse_hsts, probe_redirect
-from harden_lib.checks.webcommon import Spec, make_finding, run_sync
+from harden_lib.checks.webcommon import run_sync
 from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.redact import redact_url, safe_text
@@ -54,8 +56,6 @@ if TYPE_CHECKING:
 
     from harden_lib.http import FetchResult
     from harden_lib.params import Environment
-
-AREA = "surface"
 
 DEFAULT_EXPOSED = ["/.env", "/.git/HEAD", "/.DS_Store", "/server-status", "/actuator/env", "/debug"]
 
@@ -151,85 +151,6 @@ class SurfaceParams(BaseModel):
         for route in value:
             _path(route.path)
         return value
-
-
-REF_SURFACE = "dstream checklist: external surface verification"
-CHECKS: dict[str, Spec] = {
-    "surface.route": Spec(
-        "A required route answers as expected",
-        Severity.HIGH,
-        "the configured status (default: any 2xx)",
-        "Deploy or fix the route; check the reverse proxy's routing and the app's logs for this path.",
-        (REF_SURFACE,),
-    ),
-    "surface.http_redirect": Spec(
-        "Plain HTTP redirects permanently to HTTPS on the same host",
-        Severity.HIGH,
-        "301 or 308 from http:// to https:// on the same host",
-        "Make the port-80 listener answer every path with 301 (or 308) to the same path on https://.",
-        (REF_SURFACE, "Mozilla Web Security Guidelines: HTTP redirections"),
-    ),
-    "surface.hsts": Spec(
-        "The HTTPS answer sets HSTS",
-        Severity.HIGH,
-        "Strict-Transport-Security with a long max-age",
-        "Send Strict-Transport-Security: max-age=31536000; includeSubDomains on every HTTPS answer.",
-        (REF_SURFACE, "RFC 6797"),
-    ),
-    "surface.assets.fetch": Spec(
-        "A page or asset could be fetched for the leak scan",
-        Severity.MEDIUM,
-        "every configured page and its assets answer 200",
-        "Check that the page and asset URLs are reachable from the auditing host.",
-        (REF_SURFACE,),
-    ),
-    "surface.assets.forbidden": Spec(
-        "No development or internal endpoint leaks in pages and assets",
-        Severity.HIGH,
-        "no localhost, loopback, 0.0.0.0, [::1], private IPv4, ws:// or configured forbidden pattern",
-        "Build the front end with production settings; remove development fallbacks (e.g. a local API or "
-        "relay URL) from the bundle, so no browser is ever told to talk to an internal or plaintext endpoint.",
-        (REF_SURFACE, "dstream checklist §2: no local-only endpoint hints in public config"),
-    ),
-    "surface.assets.required": Spec(
-        "A required hint appears in the shipped front end",
-        Severity.MEDIUM,
-        "the pattern appears in at least one page or asset",
-        "Ship the production configuration the pattern stands for (e.g. a wss:// relay, a TURN server).",
-        (REF_SURFACE,),
-    ),
-    "surface.source_map": Spec(
-        "No source map is served to the public",
-        Severity.MEDIUM,
-        "no .map file answers 200; no sourceMappingURL comment in shipped assets",
-        "Do not deploy *.map files (or serve them only to authenticated staff), and strip sourceMappingURL "
-        "comments from production bundles (e.g. webpack devtool: false or 'hidden-source-map').",
-        (REF_SURFACE, "OWASP WSTG-INFO-05: review web page content for information leakage"),
-    ),
-    "surface.exposed_path": Spec(
-        "A sensitive path is not served",
-        Severity.CRITICAL,
-        "not 200 (404, 403 or a redirect), or the same catch-all answer as a missing page",
-        "Block the path at the reverse proxy and remove the file or endpoint from the deployment; treat "
-        "any secret it held as leaked and rotate it.",
-        (REF_SURFACE, "OWASP WSTG-CONF-04: review old backup and unreferenced files"),
-    ),
-    "surface.health": Spec(
-        "A health endpoint answers 2xx quickly",
-        Severity.MEDIUM,
-        "2xx within the configured time",
-        "Make the health endpoint cheap and independent of slow dependencies; alert when it fails.",
-        ("dstream checklist §6: monitoring / health checks",),
-    ),
-}
-
-
-def _make(check_id: str, status: Status, target: str, observed: str, **kw) -> Finding:
-    return make_finding(AREA, CHECKS, check_id, status, target, observed, **kw)
-
-
-def check_ids() -> list[str]:
-    return list(CHECKS)
 
 
 # --------------------------------------------------------------------------- HTML assets
@@ -498,7 +419,7 @@ def _document(kind: str, url: str, outcome: FetchResult | str) -> Document:
 
 def _not_scanned(doc: Document) -> str:
     """Why a document was not (fully) scanned, for an observed text."""
-    return safe_text(doc.incomplete or doc.error or "", 300)
+    return clean_observed(doc.incomplete or doc.error or "", 300)
 
 
 def _status_ok(status: int, accepted: Sequence[int]) -> bool:
@@ -521,7 +442,7 @@ def _route_findings(
                 {"route": route.path, "expected": expected, "status": None, "seconds": None, "final_url": "",
                  "outcome": "error"}
             )  # fmt: skip
-            report.findings.append(_make("surface.route", Status.ERROR, route.path, safe_text(outcome, 400)))
+            report.findings.append(finding("surface.route", Status.ERROR, route.path, clean_observed(outcome, 400)))
             continue
         ok = _status_ok(outcome.status_code, route.status)
         final = safe_text(redact_url(outcome.url), 200)
@@ -536,10 +457,11 @@ def _route_findings(
             }
         )
         via = f" via {len(outcome.history)} redirect(s)" if outcome.history else ""
-        observed = f"{route.method} answered {outcome.status_code} in {outcome.elapsed:.2f} s{via}; final URL {final}"
+        shown = clean_observed(redact_url(outcome.url), 200)
+        observed = f"{route.method} answered {outcome.status_code} in {outcome.elapsed:.2f} s{via}; final URL {shown}"
         url = jobs[index].url
         report.findings.append(
-            _make("surface.route", Status.PASS if ok else Status.FAIL, url, observed, expected=expected)
+            finding("surface.route", Status.PASS if ok else Status.FAIL, url, observed, expected=expected)
         )
 
 
@@ -556,6 +478,14 @@ def _route_jobs(env: Environment) -> tuple[dict[int, _Job], dict[int, str]]:
     return jobs, errors
 
 
+#: Why a finding's severity differs from the catalog's default (kept on the finding).
+_NO_PLAIN_HTTP = "nothing listens on plain HTTP, so there is nothing to redirect: informational"
+_TEMPORARY_REDIRECT = "it does reach HTTPS; only browsers do not remember a temporary redirect"
+_SHORT_HSTS = "HSTS is on, only its max-age is shorter than surface.hsts_min_age"
+_REFERENCED_MAP = "the comment or header names a map that is not served: the source itself is not exposed"
+_SLOW_HEALTH = "the endpoint answers 2xx, only slower than surface.health_max_seconds"
+
+
 def redirect_and_hsts(env: Environment, client: httpx.Client, page: FetchResult | None) -> list[Finding]:
     """``surface.http_redirect`` (hop by hop from plain HTTP) and ``surface.hsts`` (on the HTTPS page)."""
     from harden_lib.http import make_client, user_agent
@@ -566,50 +496,52 @@ def redirect_and_hsts(env: Environment, client: httpx.Client, page: FetchResult 
         # A separate client without configured credentials: this talks cleartext HTTP.
         with make_client(env, headers={"User-Agent": env.http.user_agent or user_agent()}) as plain:
             probe = probe_redirect(plain, start, env.http.max_redirects)
-        route = " → ".join(f"{s} {safe_text(redact_url(u), 120)}" for s, u in probe.hops)
+        route = " → ".join(f"{s} {clean_observed(redact_url(u), 120)}" for s, u in probe.hops)
         if probe.error and not probe.hops:
             if probe.error_kind == "connect":
                 out.append(
-                    _make("surface.http_redirect", Status.PASS, start,
-                          f"Nothing listens on plain HTTP ({safe_text(probe.error, 200)})", severity=Severity.INFO)
+                    finding("surface.http_redirect", Status.PASS, start,
+                            f"Nothing listens on plain HTTP ({clean_observed(probe.error, 200)})",
+                            severity=Severity.INFO, severity_reason=_NO_PLAIN_HTTP)
                 )  # fmt: skip
             else:
-                out.append(_make("surface.http_redirect", Status.ERROR, start, safe_text(probe.error, 400)))
+                out.append(finding("surface.http_redirect", Status.ERROR, start, clean_observed(probe.error, 400)))
         elif len(probe.hops) < 2:
             status = probe.hops[0][0] if probe.hops else "no answer"
-            out.append(_make("surface.http_redirect", Status.FAIL, start, f"Plain HTTP answers {status}: {route}"))
+            out.append(finding("surface.http_redirect", Status.FAIL, start, f"Plain HTTP answers {status}: {route}"))
         else:
             first, nxt = urlsplit(probe.hops[0][1]), urlsplit(probe.hops[1][1])
             code = probe.hops[0][0]
             same_host = (first.hostname or "").lower() == (nxt.hostname or "").lower()
             if nxt.scheme.lower() != "https" or not same_host:
-                out.append(_make("surface.http_redirect", Status.FAIL, start, f"Does not go to HTTPS here: {route}"))
+                out.append(finding("surface.http_redirect", Status.FAIL, start, f"Does not go to HTTPS here: {route}"))
             elif code not in (301, 308):
                 out.append(
-                    _make("surface.http_redirect", Status.WARN, start,
-                          f"Temporary {code} redirect (not remembered by browsers): {route}", severity=Severity.LOW)
+                    finding("surface.http_redirect", Status.WARN, start,
+                            f"Temporary {code} redirect (not remembered by browsers): {route}",
+                            severity=Severity.LOW, severity_reason=_TEMPORARY_REDIRECT)
                 )  # fmt: skip
             else:
-                out.append(_make("surface.http_redirect", Status.PASS, start, route))
+                out.append(finding("surface.http_redirect", Status.PASS, start, route))
     if page is not None:
         target = page.url
         values = page.header_list("strict-transport-security")
         if not values:
-            out.append(_make("surface.hsts", Status.FAIL, target, "No Strict-Transport-Security header."))
+            out.append(finding("surface.hsts", Status.FAIL, target, "No Strict-Transport-Security header."))
         else:
             hsts = parse_hsts(values[0])
-            shown = safe_text(values[0], 200)
+            shown = clean_observed(values[0], 200)
             if hsts.error or not hsts.max_age:
                 reason = hsts.error or "max-age=0 switches HSTS off"
-                out.append(_make("surface.hsts", Status.FAIL, target, f"{shown} ({reason})"))
+                out.append(finding("surface.hsts", Status.FAIL, target, f"{shown} ({reason})"))
             elif hsts.max_age < env.surface.hsts_min_age:
                 out.append(
-                    _make("surface.hsts", Status.WARN, target,
-                          f"{shown}: max-age {hsts.max_age} s is below {env.surface.hsts_min_age} s",
-                          severity=Severity.MEDIUM)
+                    finding("surface.hsts", Status.WARN, target,
+                            f"{shown}: max-age {hsts.max_age} s is below {env.surface.hsts_min_age} s",
+                            severity=Severity.MEDIUM, severity_reason=_SHORT_HSTS)
                 )  # fmt: skip
             else:
-                out.append(_make("surface.hsts", Status.PASS, target, shown))
+                out.append(finding("surface.hsts", Status.PASS, target, shown))
     return out
 
 
@@ -671,12 +603,12 @@ def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudi
     for doc in report.documents:
         if doc.error is not None:
             report.findings.append(
-                _make("surface.assets.fetch", Status.ERROR, doc.url, f"{doc.kind}: {safe_text(doc.error, 300)}")
+                finding("surface.assets.fetch", Status.ERROR, doc.url, f"{doc.kind}: {clean_observed(doc.error, 300)}")
             )
         elif doc.unreadable:
             report.findings.append(
-                _make("surface.assets.forbidden", Status.ERROR, doc.url,
-                      f"{doc.kind} not scanned: {_not_scanned(doc)}")
+                finding("surface.assets.forbidden", Status.ERROR, doc.url,
+                        f"{doc.kind} not scanned: {_not_scanned(doc)}")
             )  # fmt: skip
     scanned = [d for d in report.documents if d.error is None and not d.unreadable]
     for doc in scanned:
@@ -684,20 +616,24 @@ def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudi
         report.hits.extend(hits)
         partial = f"; read only in part ({_not_scanned(doc)})" if doc.incomplete else ""
         if hits:
-            listed = "; ".join(f"{safe_text(h.hint, 40)} at line {h.line}:{h.column} «{h.excerpt}»" for h in hits[:6])
+            listed = "; ".join(
+                f"{clean_observed(h.hint, 40)} at line {h.line}:{h.column} «{h.excerpt}»" for h in hits[:6]
+            )
             more = f" (+{len(hits) - 6} more)" if len(hits) > 6 else ""
             report.findings.append(
-                _make("surface.assets.forbidden", Status.FAIL, doc.url, f"{len(hits)} hit(s): {listed}{more}{partial}")
+                finding(
+                    "surface.assets.forbidden", Status.FAIL, doc.url, f"{len(hits)} hit(s): {listed}{more}{partial}"
+                )
             )
         elif doc.incomplete:
             cut = " (assets referenced after the cut were not collected)" if doc.kind == "page" else ""
             report.findings.append(
-                _make("surface.assets.forbidden", Status.WARN, doc.url,
-                      f"{doc.kind}: no hit in the part read, but {_not_scanned(doc)}: not fully scanned{cut}")
+                finding("surface.assets.forbidden", Status.WARN, doc.url,
+                        f"{doc.kind}: no hit in the part read, but {_not_scanned(doc)}: not fully scanned{cut}")
             )  # fmt: skip
         else:
             report.findings.append(
-                _make("surface.assets.forbidden", Status.PASS, doc.url, f"{doc.kind}, {doc.size} bytes: no hit")
+                finding("surface.assets.forbidden", Status.PASS, doc.url, f"{doc.kind}, {doc.size} bytes: no hit")
             )
     unfinished = [d for d in report.documents if d.error is not None or d.unreadable or d.incomplete]
     for name, pattern in required:
@@ -705,26 +641,27 @@ def scan_assets(env: Environment, pages: Sequence[Document], report: SurfaceAudi
         report.hits.extend(hits)
         target = f"hint {name}"
         if not scanned:
-            report.findings.append(_make("surface.assets.required", Status.ERROR, target, "nothing could be scanned"))
+            report.findings.append(finding("surface.assets.required", Status.ERROR, target, "nothing could be scanned"))
         elif hits:
-            where = sorted({safe_text(redact_url(h.document), 120) for h in hits})
+            where = sorted({clean_observed(redact_url(h.document), 120) for h in hits})
             report.findings.append(
-                _make("surface.assets.required", Status.PASS, target,
-                      f"found {len(hits)} time(s) in {', '.join(where[:5])}; e.g. «{hits[0].excerpt}»")
+                finding("surface.assets.required", Status.PASS, target,
+                        f"found {len(hits)} time(s) in {', '.join(where[:5])}; e.g. «{hits[0].excerpt}»")
             )  # fmt: skip
         elif unfinished:
             # It may be in the part that was not read: neither found nor proven missing.
-            names = ", ".join(safe_text(redact_url(d.url), 100) for d in unfinished[:3])
+            names = ", ".join(clean_observed(redact_url(d.url), 100) for d in unfinished[:3])
             more = f" (+{len(unfinished) - 3} more)" if len(unfinished) > 3 else ""
             report.findings.append(
-                _make("surface.assets.required", Status.ERROR, target,
-                      f"not found in the {len(scanned)} page(s)/asset(s) read, but {len(unfinished)} could not be "
-                      f"(fully) scanned: {names}{more}", expected=f"/{safe_text(pattern.pattern, 100)}/")
+                finding("surface.assets.required", Status.ERROR, target,
+                        f"not found in the {len(scanned)} page(s)/asset(s) read, but {len(unfinished)} could not be "
+                        f"(fully) scanned: {names}{more}", expected=f"/{safe_text(pattern.pattern, 100)}/")
             )  # fmt: skip
         else:
             report.findings.append(
-                _make("surface.assets.required", Status.FAIL, target,
-                      f"not found in {len(scanned)} page(s)/asset(s)", expected=f"/{safe_text(pattern.pattern, 100)}/")
+                finding("surface.assets.required", Status.FAIL, target,
+                        f"not found in {len(scanned)} page(s)/asset(s)",
+                        expected=f"/{safe_text(pattern.pattern, 100)}/")
             )  # fmt: skip
 
 
@@ -765,7 +702,7 @@ def check_source_maps(
     if not any(d.error is None and not d.unreadable for d in report.documents):
         target = env.base or "(no base_url)"
         report.findings.append(
-            _make("surface.source_map", Status.ERROR, target, "no page or asset could be fetched to look for maps")
+            finding("surface.source_map", Status.ERROR, target, "no page or asset could be fetched to look for maps")
         )
         return
     candidates: dict[str, str] = {}  # map URL -> why it was tried
@@ -781,7 +718,7 @@ def check_source_maps(
                 ref = match.group(1)
                 if ref.lower().startswith("data:"):
                     report.findings.append(
-                        _make("surface.source_map", Status.FAIL, doc.url, "an inline (data:) source map is embedded")
+                        finding("surface.source_map", Status.FAIL, doc.url, "an inline (data:) source map is embedded")
                     )
                     continue
                 candidates.setdefault(urljoin(doc.url, ref), f"sourceMappingURL comment in {doc.url}")
@@ -794,39 +731,40 @@ def check_source_maps(
     served = 0
     for (url, why), outcome in zip(tried.items(), outcomes, strict=True):
         if isinstance(outcome, str):
-            report.findings.append(_make("surface.source_map", Status.ERROR, url, safe_text(outcome, 300)))
+            report.findings.append(finding("surface.source_map", Status.ERROR, url, clean_observed(outcome, 300)))
             continue
         if outcome.status_code == 200 and _looks_like_source_map(outcome):
             served += 1
             report.findings.append(
-                _make("surface.source_map", Status.FAIL, url,
-                      f"source map served (200, {len(outcome.body)} bytes; {safe_text(redact_url(why), 200)})")
+                finding("surface.source_map", Status.FAIL, url,
+                        f"source map served (200, {len(outcome.body)} bytes; {clean_observed(redact_url(why), 200)})")
             )  # fmt: skip
         elif outcome.status_code == 200 and outcome.incomplete and _map_head(outcome.body)[:1] in (b"{", b""):
             report.findings.append(
-                _make("surface.source_map", Status.WARN, url,
-                      f"answers 200 with a body that could be a map, but {safe_text(outcome.incomplete, 200)}: "
-                      "not fully checked")
+                finding("surface.source_map", Status.WARN, url,
+                        f"answers 200 with a body that could be a map, but {clean_observed(outcome.incomplete, 200)}: "
+                        "not fully checked")
             )  # fmt: skip
         elif why.startswith(("sourceMappingURL", "SourceMap")):
             report.findings.append(
-                _make("surface.source_map", Status.WARN, url,
-                      f"{safe_text(redact_url(why), 200)} points here; the map answers {outcome.status_code}",
-                      severity=Severity.LOW, remediation="Strip sourceMappingURL comments from production bundles.")
+                finding("surface.source_map", Status.WARN, url,
+                        f"{clean_observed(redact_url(why), 200)} points here; the map answers {outcome.status_code}",
+                        severity=Severity.LOW, severity_reason=_REFERENCED_MAP,
+                        remediation="Strip sourceMappingURL comments from production bundles.")
             )  # fmt: skip
     if not served and not any(f.check_id == "surface.source_map" for f in report.findings):
         target = env.base or "(no base_url)"
         summary = f"{len(tried)} candidate map URL(s), none served"
         if unchecked:
-            names = ", ".join(safe_text(redact_url(d.url), 100) for d in unchecked[:3])
+            names = ", ".join(clean_observed(redact_url(d.url), 100) for d in unchecked[:3])
             more = f" (+{len(unchecked) - 3} more)" if len(unchecked) > 3 else ""
             report.findings.append(
-                _make("surface.source_map", Status.WARN, target,
-                      f"{summary}; but {len(unchecked)} asset(s) were not read to the end, so a sourceMappingURL "
-                      f"comment in them could not be seen: {names}{more}")
+                finding("surface.source_map", Status.WARN, target,
+                        f"{summary}; but {len(unchecked)} asset(s) were not read to the end, so a sourceMappingURL "
+                        f"comment in them could not be seen: {names}{more}")
             )  # fmt: skip
         else:
-            report.findings.append(_make("surface.source_map", Status.PASS, target, summary))
+            report.findings.append(finding("surface.source_map", Status.PASS, target, summary))
 
 
 _SAMPLE = 8192
@@ -883,13 +821,14 @@ def _exposed_findings(
     for path, (url, result) in probes.items():
         if isinstance(result, str):
             report.exposed.append({"path": path, "status": None, "bytes": None, "content_type": "", "verdict": "error"})
-            report.findings.append(_make("surface.exposed_path", Status.ERROR, path, safe_text(result, 300)))
+            report.findings.append(finding("surface.exposed_path", Status.ERROR, path, clean_observed(result, 300)))
             continue
         ctype = safe_text(result.headers.get("content-type", ""), 80)
         size = len(result.body)
         # Never the body: it may be a real .env. Status, size and type are the evidence.
-        observed = f"{result.status_code}, {size} bytes, {ctype or 'no content type'}"
-        partial = safe_text(result.incomplete or "", 200)
+        shown = clean_observed(result.headers.get("content-type", ""), 80)
+        observed = f"{result.status_code}, {size} bytes, {shown or 'no content type'}"
+        partial = clean_observed(result.incomplete or "", 200)
         if result.status_code != 200:
             if partial:
                 verdict, status = "not served, body not read to the end", Status.WARN
@@ -910,7 +849,7 @@ def _exposed_findings(
         report.exposed.append(
             {"path": path, "status": result.status_code, "bytes": size, "content_type": ctype, "verdict": verdict}
         )
-        report.findings.append(_make("surface.exposed_path", status, url, observed))
+        report.findings.append(finding("surface.exposed_path", status, url, observed))
 
 
 def check_exposed(
@@ -937,7 +876,7 @@ def check_health(env: Environment, client: httpx.Client, report: SurfaceAudit, c
     for path in env.surface.health:
         left = clock.left()
         if left <= 0:
-            report.findings.append(_make("surface.health", Status.ERROR, path, clock.reason()))
+            report.findings.append(finding("surface.health", Status.ERROR, path, clock.reason()))
             continue
         try:
             url = resolve_url(env, path)
@@ -945,17 +884,24 @@ def check_health(env: Environment, client: httpx.Client, report: SurfaceAudit, c
             result = fetch(client, url, max_body_bytes=65_536, deadline=min(max(limit * 3, 5.0), left))
             seconds = time.monotonic() - started
         except (FetchError, HardenError) as exc:
-            report.findings.append(_make("surface.health", Status.ERROR, path, safe_text(str(exc), 300)))
+            report.findings.append(finding("surface.health", Status.ERROR, path, clean_observed(str(exc), 300)))
             continue
         observed = f"{result.status_code} in {seconds:.3f} s"
         if not 200 <= result.status_code < 300:
-            report.findings.append(_make("surface.health", Status.FAIL, url, observed))
+            report.findings.append(finding("surface.health", Status.FAIL, url, observed))
         elif seconds > limit:
             report.findings.append(
-                _make("surface.health", Status.WARN, url, f"{observed} (slower than {limit} s)", severity=Severity.LOW)
+                finding(
+                    "surface.health",
+                    Status.WARN,
+                    url,
+                    f"{observed} (slower than {limit} s)",
+                    severity=Severity.LOW,
+                    severity_reason=_SLOW_HEALTH,
+                )
             )
         else:
-            report.findings.append(_make("surface.health", Status.PASS, url, observed))
+            report.findings.append(finding("surface.health", Status.PASS, url, observed))
 
 
 def _page_jobs(env: Environment) -> tuple[list[_Job | str], list[str]]:
@@ -1015,7 +961,9 @@ def audit(env: Environment) -> SurfaceAudit:
 
     report = SurfaceAudit()
     if not env.base:
-        report.findings.append(_make("surface.route", Status.ERROR, "(no base_url)", "the environment has no base_url"))
+        report.findings.append(
+            finding("surface.route", Status.ERROR, "(no base_url)", "the environment has no base_url")
+        )
         return report
     clock = _Clock(env.surface.deadline_seconds)
     route_jobs, route_errors = _route_jobs(env)
@@ -1046,7 +994,7 @@ def audit(env: Environment) -> SurfaceAudit:
                     raise FetchError(clock.reason())
                 first = fetch(client, env.base + "/", max_body_bytes=65_536, deadline=left)
             except FetchError as exc:
-                report.findings.append(_make("surface.hsts", Status.ERROR, env.base, safe_text(str(exc), 300)))
+                report.findings.append(finding("surface.hsts", Status.ERROR, env.base, clean_observed(str(exc), 300)))
         report.findings.extend(redirect_and_hsts(env, client, first))
         scan_assets(env, pages, report, clock)
         if env.surface.check_source_maps:
@@ -1063,18 +1011,16 @@ def run(env: Environment) -> list[Finding]:
 
 def plot_hits(report: SurfaceAudit, limit: int = 25) -> Figure:
     """Hits per asset: forbidden hints (red) and required hints (green), scanned documents only."""
-    from harden_lib.render import STATUS_COLOURS, figure
+    from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
     docs = [d for d in report.documents if d.error is None][:limit]
     labels = [safe_text(urlsplit(d.url).path or "/", 50) for d in docs][::-1]
+    if not labels:
+        return empty_chart("nothing scanned", 7.5, 1.7)
     bad = [sum(1 for h in report.hits if h.document == d.url and h.kind == "forbidden") for d in docs][::-1]
     good = [sum(1 for h in report.hits if h.document == d.url and h.kind == "required") for d in docs][::-1]
-    fig = figure(7.5, 1.3 + 0.4 * max(len(labels), 1))
+    fig = figure(7.5, 1.3 + 0.4 * len(labels))
     ax = fig.subplots()
-    if not labels:
-        ax.text(0.5, 0.5, "nothing scanned", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
     ys = range(len(labels))
     bars = ax.barh([y + 0.2 for y in ys], bad, height=0.4, color=STATUS_COLOURS[Status.FAIL], label="forbidden")
     ax.bar_label(bars, labels=[str(v) if v else "" for v in bad], padding=2)
@@ -1086,3 +1032,12 @@ def plot_hits(report: SurfaceAudit, limit: int = 25) -> Figure:
     fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+AREA = AreaSpec(
+    name="surface",
+    title="Exposed surface",
+    purpose="Required routes, HTTPS redirect, development URLs leaking in assets, exposed files, health.",
+    params=SurfaceParams,
+    order=40,
+)
