@@ -255,3 +255,20 @@ def test_an_empty_chart_says_why_there_is_nothing_to_draw(plot, empty, message: 
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert len(texts) == 1 and texts[0].startswith(message)
     assert not any(ax.axison for ax in fig.axes)
+
+
+@pytest.mark.parametrize(
+    ("module", "params", "order", "title"),
+    [
+        (surface, surface.SurfaceParams, 40, "Exposed surface"),
+        (cors, cors.CorsParams, 50, "CORS and WebSockets"),
+        (ratelimit, ratelimit.RateLimitParams, 60, "Rate limits"),
+    ],
+)
+def test_each_area_declares_its_interface(module, params, order: int, title: str) -> None:
+    from harden_lib.area import AreaSpec
+
+    spec = module.AREA
+    assert isinstance(spec, AreaSpec) and spec.name == module.__name__.rsplit(".", 1)[-1]
+    assert (spec.params, spec.order, spec.title) == (params, order, title) and len(spec.purpose) > 20
+    assert callable(module.run)
