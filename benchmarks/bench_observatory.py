@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harden_lib.checks import headers as headers_area  # noqa: E402
-from harden_lib.checks.observatory import TESTS  # noqa: E402
+from harden_lib.checks.headers.observatory import TESTS  # noqa: E402
 from harden_lib.demo.certs import generate_chain  # noqa: E402
 from harden_lib.params import Environment  # noqa: E402
 

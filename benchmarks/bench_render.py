@@ -29,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from harden_lib.checks import headers
-    from harden_lib.checks.observatory import score_results
+    from harden_lib.checks.headers.observatory import score_results
     from harden_lib.render import figure_png
     from tests.test_observatory import PERFECT
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from harden_lib.areas import AREAS
+from harden_lib.catalog import catalog
 from harden_lib.checks.headers import (
-    CHECKS,
     HeadersParams,
     analyse_response,
     audit,
@@ -25,6 +25,7 @@ from harden_lib.errors import ParamsError
 from harden_lib.findings import Finding, Status, findings_frame, gate
 from harden_lib.params import Environment, load_environment
 from harden_lib.redact import SECRETS
+from harden_lib.render import style_findings
 from tests.servers import Reply, serve
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
@@ -122,7 +123,9 @@ def test_well_configured_site_passes_everything(pki: CertBundle) -> None:
     bad = {k: v for k, v in statuses(report.findings).items() if v not in ("pass", "skip")}
     assert bad == {}
     ids = {f.check_id for f in report.findings}
-    assert ids >= {c for c in CHECKS if c not in {"headers.x_xss_protection"}}
+    catalogued = {s.id for s in catalog().for_area("headers")}
+    assert ids >= catalogued - {"headers.x_xss_protection", "headers.execution"}
+    assert ids <= catalogued, "every id the area emits is in catalog/headers.yaml"
     assert by_id(report.findings, "headers.hsts.preload").status is Status.PASS
     assert by_id(report.findings, "headers.cookies.httponly", "__Host-sessionid").status is Status.PASS
     score = report.scores[site.base_url + "/"]
@@ -697,13 +700,42 @@ def test_hostile_values_are_capped_and_escaped(pki: CertBundle) -> None:
         report = audit(make_env(site))
     for finding in report.findings:
         assert len(finding.observed) <= 2000
-        assert "<script>" not in finding.observed
     xfo = by_id(report.findings, "headers.x_frame_options")
-    assert xfo.status is Status.FAIL and "\\x3cscript\\x3e" in xfo.observed
-    assert by_id(report.findings, "headers.csp.present").status is Status.WARN  # truncated note
+    # Findings quote markup as sent (readable); every report escapes HTML when it renders them.
+    assert xfo.status is Status.FAIL and "X-Frame-Options: <script>alert(1)</script>" in xfo.observed
+    html = style_findings(findings_frame(report.findings)).to_html()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    csp = by_id(report.findings, "headers.csp.present")
+    assert csp.status is Status.WARN and "only the start was analysed" in csp.observed  # truncated note
+    assert len(csp.observed) < 600, "one huge header is capped on its own"
     table = report.table()
     assert table["value"].str.len().max() <= 200
     assert not table["value"].str.contains("<script>").any()
+
+
+def test_line_breaks_and_tabs_a_server_sends_cannot_forge_lines(pki: CertBundle) -> None:
+    """A meta referrer with line breaks and a header with a tab are quoted escaped, on one line."""
+    body = '<html><head><meta name="referrer" content="no-referrer,\r\nunsafe-url"></head></html>'
+    with serve({"/": reply([*HTML, ("Cross-Origin-Opener-Policy", "same-origin\tforged")], body)}, certs=pki) as site:
+        findings = run(make_env(site))
+    referrer = by_id(findings, "headers.referrer_policy")
+    assert referrer.status is Status.FAIL and referrer.severity.value == "medium" and referrer.severity_reason
+    assert "\n" not in referrer.observed and "\r" not in referrer.observed
+    assert "no-referrer,\\x0d\\x0aunsafe-url — 'unsafe-url' sends" in referrer.observed
+    coop = by_id(findings, "headers.coop")
+    assert "\t" not in coop.observed and "same-origin\\x09forged" in coop.observed
+
+
+def test_cookie_targets_stay_distinct_on_a_long_url(pki: CertBundle) -> None:
+    """Targets are capped, so a long page URL gives way to the cookie's name, never the reverse."""
+    path = "/" + "segment-" * 40
+    cookies = [("Set-Cookie", f"{name}=v{i}; Secure; HttpOnly; SameSite=Lax") for i, name in enumerate("ab")]
+    with serve({path: reply([*HTML, *cookies])}, certs=pki) as site:
+        findings = run(make_env(site, urls=[path]))
+    targets = [f.target for f in findings if f.check_id == "headers.cookies.secure"]
+    assert len(targets) == 2 and len(set(targets)) == 2
+    assert targets[0].endswith(" (cookie: a)") and targets[1].endswith(" (cookie: b)")
+    assert all(len(t) <= 300 and t.startswith(site.base_url + "/segment-") for t in targets)
 
 
 def test_safe_text() -> None:

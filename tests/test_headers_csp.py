@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harden_lib.checks import csp
+from harden_lib.checks.headers import csp
 
 
 def test_directives_split_on_semicolons_sources_on_whitespace() -> None:

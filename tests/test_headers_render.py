@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from harden_lib.checks import headers
-from harden_lib.checks.observatory import MAX_SCORE_BARS, TESTS, score_results
+from harden_lib.checks.headers import MAX_SCORE_BARS
+from harden_lib.checks.headers.observatory import TESTS, score_results
 from harden_lib.render import figure_png
 from tests.test_observatory import PERFECT
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from harden_lib.checks import observatory as obs
-from harden_lib.checks.observatory import (
+from harden_lib.checks.headers import observatory as obs
+from harden_lib.checks.headers import plot_modifiers, score_frame
+from harden_lib.checks.headers.observatory import (
     GRADES,
     RedirectProbe,
     grade_for_score,
     observatory_score,
-    plot_modifiers,
-    score_frame,
     score_results,
 )
 from harden_lib.http import FetchResult
