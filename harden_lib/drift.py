@@ -172,11 +172,13 @@ def drift_text(frame: pd.DataFrame, *, show_all: bool = False, limit: int = 200)
         return "\n".join(lines)
     width = min(48, max(len("check"), *(len(str(c)) for c in shown["check"])))
     lines.append("")
-    lines.append(f"{'check':<{width}}  " + "  ".join(f"{e:<10}" for e in environments) + "  differs")
+    widths = {e: max(10, len(e)) for e in environments}
+    lines.append(f"{'check':<{width}}  " + "  ".join(f"{e:<{widths[e]}}" for e in environments) + "  differs")
     for _, row in shown.head(limit).iterrows():
         check = str(row["check"])
         check = check if len(check) <= width else check[: width - 1] + "…"
-        lines.append(f"{check:<{width}}  " + "  ".join(f"{row[e]!s:<10}" for e in environments) + f"  {row['differs']}")
+        cells = "  ".join(f"{row[e]!s:<{widths[e]}}" for e in environments)
+        lines.append(f"{check:<{width}}  {cells}  {row['differs']}")
     if len(shown) > limit:
         lines.append(f"… and {len(shown) - limit} more")
     return "\n".join(lines)
