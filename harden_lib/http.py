@@ -455,14 +455,29 @@ def describe_http_error(url: str, exc: httpx.HTTPError) -> str:
         httpx.TooManyRedirects: "too many redirects",
     }.get(type(exc))
     if reason is None:
-        detail = str(exc) or type(exc).__name__
+        detail = str(exc)[:200]
         if "CERTIFICATE_VERIFY_FAILED" in detail:
             reason = "TLS certificate verification failed (" + detail.rsplit("]", 1)[-1].strip(" ()") + ")"
-        elif isinstance(exc, httpx.ConnectError):
-            reason = f"could not connect ({detail[:200]})"
         else:
-            reason = f"{type(exc).__name__}: {detail[:200]}"
+            # Plain words for the reader; never an internal class name (RemoteProtocolError …).
+            kind = next((words for cls, words in _ERROR_WORDS if isinstance(exc, cls)), "the request failed")
+            reason = f"{kind} ({detail})" if detail else kind
     return scrub(f"{target}: {reason}")
+
+
+#: httpx errors in the words a report reader understands (most specific first).
+_ERROR_WORDS: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.ConnectError, "could not connect"),
+    (httpx.RemoteProtocolError, "the server broke off or garbled the HTTP answer"),
+    (httpx.LocalProtocolError, "the request could not be sent as valid HTTP"),
+    (httpx.ReadError, "the connection failed while reading the answer"),
+    (httpx.WriteError, "the connection failed while sending the request"),
+    (httpx.DecodingError, "the answer's body could not be decoded"),
+    (httpx.ProxyError, "the proxy refused the request"),
+    (httpx.UnsupportedProtocol, "the URL's scheme is not supported"),
+    (httpx.TimeoutException, "timed out"),
+    (httpx.NetworkError, "a network error ended the request"),
+)
 
 
 def resolve_url(env: Environment, url_or_path: str) -> str:

@@ -146,12 +146,6 @@ def test_429_after_many_5xx_beyond_the_limit_is_looser_not_passed(pki: CertBundl
         pytest.param(
             [("X-Rate-Limit-Limit", "3"), ("X-Rate-Limit-Remaining", "0"), ("X-Rate-Limit-Reset", "42")],
             id="okta-twitter-x-rate-limit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug (minor, names written other ways): a 429 carrying X-Rate-Limit-Limit/-Remaining/-Reset "
-                "(Okta, Twitter) is reported as '429 without Retry-After or RateLimit-* headers' (warn): "
-                "ratelimit._LIMIT_HEADERS lists only x-ratelimit-* and ratelimit-*",
-            ),
         ),
         pytest.param([("X-RateLimit-Reset", "1700000000")], id="github-x-ratelimit"),
     ],
@@ -163,3 +157,24 @@ def test_limit_headers_written_other_ways_are_recognised(pki: CertBundle, header
     assert enforced(findings).status is Status.PASS
     shown = next(f for f in findings if f.check_id == "ratelimit.headers")
     assert shown.status is Status.PASS, shown.observed
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Retry-After", True),
+        ("retry_after", True),
+        ("X-RateLimit-Remaining", True),
+        ("X-Rate-Limit-Reset", True),
+        ("RATELIMIT-POLICY", True),
+        ("X-Ratelimit-Reset-After", True),
+        ("ratelimit", True),
+        ("X-Request-Id", False),
+        ("X-Rate", False),
+        ("Limit", False),
+    ],
+)
+def test_limit_header_names_are_recognised_however_spelled(name: str, expected: bool) -> None:
+    from harden_lib.checks.ratelimit import is_limit_header
+
+    assert is_limit_header(name) is expected

@@ -17,8 +17,6 @@ import re
 import time
 import zlib
 
-import pytest
-
 from harden_lib.checks import surface
 from harden_lib.demo.certs import CertBundle
 from harden_lib.findings import Finding, Status
@@ -200,13 +198,6 @@ def test_an_exposed_env_file_answering_a_bomb_is_still_exposed(pki: CertBundle) 
     assert exposed.status is not Status.PASS, exposed.observed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: harden_lib.http.describe_http_error falls back to f'{type(exc).__name__}: …', so a server "
-    "that closes mid-body is shown as 'RemoteProtocolError: peer closed connection without sending complete "
-    "message body' in surface (and every area using fetch): an internal exception class name in a user-facing "
-    "message",
-)
 def test_a_body_cut_by_the_server_is_explained_without_exception_class_names(pki: CertBundle) -> None:
     routes = {
         "/": Reply(200, [HTML, HSTS], script_page("lying.js", "dead-chunks.js")),

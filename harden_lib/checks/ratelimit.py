@@ -149,8 +149,19 @@ def status_counts(statuses: list[int | None]) -> str:
     return ", ".join(parts)
 
 
-_LIMIT_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
-                  "ratelimit-policy", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")  # fmt: skip
+def is_limit_header(name: str) -> bool:
+    """``Retry-After`` and any rate-limit header however it is spelled.
+
+    The IETF draft's ``RateLimit`` / ``RateLimit-Policy``, GitHub's ``X-RateLimit-*``, Okta's and
+    Twitter's ``X-Rate-Limit-*``, ``X-Ratelimit-Reset-After`` …: compared without case, an ``x-``
+    prefix, hyphens or underscores.
+    """
+    folded = name.lower().removeprefix("x-").replace("-", "").replace("_", "")
+    return folded == "retryafter" or folded.startswith("ratelimit")
+
+
+#: Headers reported from a 429 at most (a hostile server may send thousands).
+_MAX_LIMIT_HEADERS = 12
 
 
 def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLimitParams) -> Burst:
@@ -199,9 +210,9 @@ def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLi
             break
         if answer.status_code == 429:
             result.threshold = number
-            for name in _LIMIT_HEADERS:
-                if name in answer.headers:
-                    result.limit_headers[name] = safe_text(answer.headers[name], 80)
+            for name, value in answer.headers.items():
+                if is_limit_header(name) and len(result.limit_headers) < _MAX_LIMIT_HEADERS:
+                    result.limit_headers[safe_text(name.lower(), 60)] = safe_text(value, 80)
             break
         if params.delay:
             time.sleep(params.delay)
