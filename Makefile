@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.harden-installed
 
-.PHONY: demo test setup services lint lab benchmark clean-reports
+.PHONY: demo test setup services lint lab benchmark docs clean-reports
 
 # Create .venv and install harden (editable) with its test tools; redone when requirements change.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -49,6 +49,10 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/python -m pip install -q "jupyterlab>=4"
 	$(BIN)/jupyter lab notebooks/
+
+# docs/checks.md is generated from the check catalog (harden_lib/catalog/*.yaml); a test fails when stale.
+docs: $(STAMP)
+	$(BIN)/harden checks --format markdown > docs/checks.md
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_run.py

@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 from harden_lib.checks import headers as headers_area  # noqa: E402
 from harden_lib.checks.headers.observatory import TESTS  # noqa: E402
 from harden_lib.demo.certs import generate_chain  # noqa: E402
-from harden_lib.params import Environment  # noqa: E402
+from harden_lib.environment import Environment  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_observatory.json"
 PACKAGE = "@mdn/mdn-http-observatory"

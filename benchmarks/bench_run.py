@@ -91,8 +91,8 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from harden_lib.demo import DemoTarget
+    from harden_lib.environment import load_environment
     from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR
-    from harden_lib.params import load_environment
 
     areas = load_environment(ROOT / "params" / "demo.yaml").areas
     work = Path(tempfile.mkdtemp(prefix="harden-bench-"))

@@ -36,6 +36,9 @@ CATALOG_DIR = Path(__file__).parent / "catalog"
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_][a-z0-9_\-]*)*(\.\*)?$")
 #: Longest ``observed`` kept by the builder (hostile servers control some of it).
 MAX_OBSERVED = 1500
+#: When a dict (the test suite sets one), every id the builder emits, with its statuses: the
+#: suite proves each catalog entry is emitted by some test.
+EMITTED: dict[str, set[str]] | None = None
 
 
 class UnknownCheckError(HardenError):
@@ -234,6 +237,8 @@ def finding(
     from harden_lib.redact import redact_url
 
     spec = lookup(check_id)
+    if EMITTED is not None:
+        EMITTED.setdefault(check_id, set()).add(Status(status).value)
     if severity is not None and severity is not spec.severity and not severity_reason:
         raise ValueError(f"{check_id}: a severity other than the catalog's ({spec.severity}) needs a severity_reason")
     extra = tuple(r for r in references if r not in spec.reference_texts())
@@ -286,7 +291,7 @@ def _md(text: str) -> str:
 
 def catalog_markdown(titles: Mapping[str, str] | None = None, area: str | None = None) -> str:
     """``docs/checks.md``: every check, grouped by area (generated: edit the YAML, not this)."""
-    titles = {"governance": "Governance (waivers, attestations, sign-offs)", **(titles or {})}
+    titles = {**(titles or {}), "governance": "Governance (waivers, attestations, sign-offs)"}
     lines = [
         "# harden check catalog",
         "",
@@ -295,7 +300,9 @@ def catalog_markdown(titles: Mapping[str, str] | None = None, area: str | None =
         "with a reason it keeps.",
         "",
     ]
-    for name in catalog().areas():
+    known = catalog().areas()
+    order = [*(n for n in titles if n in known), *(n for n in known if n not in titles)]  # report order
+    for name in order:
         if area is not None and name != area:
             continue
         specs = catalog().for_area(name)

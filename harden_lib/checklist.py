@@ -179,15 +179,38 @@ def read_profile_document(path: Path) -> dict[str, Any]:
 
 
 def load_profile(path: str | Path) -> ChecklistProfile:
-    """Load and validate a profile; errors name the file and the key path."""
+    """Load and validate a profile; errors name the file and the key path.
+
+    Every ``checks:`` entry must resolve through the check catalog (a family member, such as a
+    config rule id, only when the profile's own params define it): a typo would otherwise leave
+    its row "not run" for ever.
+    """
     path = Path(path).resolve()
     data = read_profile_document(path)
     try:
-        return ChecklistProfile.model_validate(data)
+        profile = ChecklistProfile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ParamsError(path, where, first["msg"].removeprefix("Value error, ")) from None
+    check_profile_ids(profile, path)
+    return profile
+
+
+def check_profile_ids(profile: ChecklistProfile, path: Path) -> None:
+    """Raise a ``ParamsError`` naming the file, the item and the id for a check id that cannot match."""
+    from harden_lib.catalog import defined_ids, resolves
+
+    defined = defined_ids(profile.params)
+    for index, item in enumerate(profile.items):
+        for pattern in item.checks:
+            if not resolves(pattern, defined):
+                raise ParamsError(
+                    path,
+                    f"items[{index}].checks",
+                    f"item '{item.id}': unknown check id '{pattern}' (not in the check catalog — see harden checks — "
+                    "and not a rule or attestation id the profile's params define)",
+                )
 
 
 def coverage_frame(profile: ChecklistProfile) -> pd.DataFrame:

@@ -259,7 +259,7 @@ def _coverage(path: Path) -> int:
 
 
 def _validate(files: Sequence[Path]) -> int:
-    from harden_lib.params import load_environment
+    from harden_lib.environment import load_environment
 
     code = 0
     for file in files:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, create_model
@@ -47,5 +48,29 @@ Environment = _assemble()
 
 
 def load_environment(path: str | os.PathLike[str], environ: typing.Mapping[str, str] | None = None) -> Any:
-    """Load, merge, interpolate and validate one environment's params file (see ``harden_lib.params``)."""
-    return _load(path, environ, model=Environment)
+    """Load, merge, interpolate and validate one environment's params file (see ``harden_lib.params``).
+
+    An attestation's ``covers`` ids must resolve through the check catalog: a typo there would
+    keep the attestation green while the check it depends on fails, so it is a params error.
+    A waiver naming an unknown id fails safe (it waives nothing) and is reported as a
+    ``governance.waiver.unmatched`` finding instead, which says the id is not in the catalog.
+    """
+    env = _load(path, environ, model=Environment)
+    check_named_ids(env)
+    return env
+
+
+def check_named_ids(env: Any) -> None:
+    from harden_lib.catalog import defined_ids, resolves
+    from harden_lib.errors import ParamsError
+
+    defined = defined_ids(env.model_dump(mode="json"))
+    source = env.source or Path(env.name)
+    for index, attestation in enumerate(env.attestations):
+        for position, covered in enumerate(attestation.covers):
+            if not resolves(covered, defined):
+                raise ParamsError(
+                    source,
+                    f"attestations[{index}].covers[{position}]",
+                    f"unknown check id '{covered}' (not in the check catalog — see harden checks)",
+                )

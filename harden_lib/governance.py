@@ -29,10 +29,16 @@ from harden_lib.findings import Finding, Severity, Status
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 GOVERNANCE_AREA = "governance"
 _RELATIVE = re.compile(r"^today(?:([+-])(\d{1,4})d)?$")
+
+
+def _in_catalog(pattern: str) -> bool:
+    from harden_lib.catalog import resolves
+
+    return resolves(pattern)
 
 
 def _relative_date(value: Any) -> Any:
@@ -379,7 +385,8 @@ def waiver_findings(
                     "governance.waiver.unmatched",
                     Status.WARN,
                     waiver.label(),
-                    f"no check id matches '{waiver.check_id}' in this run",
+                    f"no check id matches '{waiver.check_id}' in this run"
+                    + ("" if _in_catalog(waiver.check_id) else " (and the check catalog has no such id: a typo?)"),
                     expected="every waiver names an existing check id",
                     remediation="Fix the check id (a typo hides nothing but looks like it does), "
                     "or remove the waiver if the check no longer exists.",

@@ -25,7 +25,8 @@ from harden_lib.errors import HardenError
 from harden_lib.redact import redact_url, scrub
 
 if TYPE_CHECKING:
-    from harden_lib.params import Environment, HttpParams
+    from harden_lib.environment import Environment
+    from harden_lib.params import HttpParams
 
 
 def user_agent() -> str:

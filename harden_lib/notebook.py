@@ -13,8 +13,8 @@ from pathlib import Path
 from pydantic import HttpUrl
 
 from harden_lib.envfile import register_file_secrets
+from harden_lib.environment import Environment, load_environment
 from harden_lib.findings import Finding, gate, save_findings
-from harden_lib.params import Environment, load_environment
 
 #: Set by ``harden run`` so the kernels audit the demo target the runner started.
 DEMO_URL_VAR = "HARDEN_DEMO_URL"

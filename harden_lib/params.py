@@ -166,15 +166,13 @@ def load_environment(
     path: str | os.PathLike[str],
     environ: typing.Mapping[str, str] | None = None,
     *,
-    model: type[EnvironmentBase] | None = None,
+    model: type[EnvironmentBase],
 ) -> Any:
     """Load, merge, interpolate and validate one environment's params file against ``model``.
 
-    ``model`` is the assembled environment model (``harden_lib.environment.Environment``, the
-    default); ``harden_lib.environment.load_environment`` is the usual way in.
+    ``model`` is the assembled environment model: ``harden_lib.environment.load_environment``
+    (the usual way in) passes ``harden_lib.environment.Environment``.
     """
-    if model is None:
-        from harden_lib.environment import Environment as model  # the registry's model; see module doc
     environ = os.environ if environ is None else environ
     top = Path(path).expanduser()
     if not top.is_file():
@@ -543,12 +541,3 @@ def _origin_of(loc: KeyPath, origins: dict[KeyPath, Path]) -> Path | None:
         if loc[:cut] in origins:
             return origins[loc[:cut]]
     return None
-
-
-def __getattr__(name: str) -> Any:
-    """``harden_lib.params.Environment`` (the assembled model) for code written before the split."""
-    if name == "Environment":
-        from harden_lib.environment import Environment
-
-        return Environment
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

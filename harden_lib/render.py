@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from pandas.io.formats.style import Styler
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 #: One colour per status, used by tables and charts alike so a report reads consistently.
 STATUS_COLOURS: dict[str, str] = {

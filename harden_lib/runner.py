@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harden_lib.areas import AREAS, SUMMARY
+from harden_lib.environment import Environment, load_environment
 from harden_lib.errors import HardenError
 from harden_lib.exports import (
     scrub_area_files,
@@ -39,7 +40,7 @@ from harden_lib.findings import Finding, atomic_write_text
 from harden_lib.identity import IdentityContext
 from harden_lib.lanes import NotebookResult, NotebookTask
 from harden_lib.notebook import DEMO_CA_VAR, DEMO_HTTP_URL_VAR, DEMO_URL_VAR, attach_demo, project_root
-from harden_lib.params import Environment, environment_path, load_environment
+from harden_lib.params import environment_path
 from harden_lib.redact import (
     SecretRegistry,
     redact_text,

@@ -20,7 +20,6 @@ from harden_lib.findings import (
     STATUS_ORDER,
     Finding,
     GateResult,
-    Severity,
     Status,
     findings_path,
     gate,
@@ -32,27 +31,17 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 #: Written by the runner before the summary runs: which area notebooks completed.
 EXECUTION_FILE = "execution.json"
 
 
 def area_error(area: str, message: str) -> Finding:
-    """Stands in for an area that could not produce findings."""
-    title = AREAS[area].title if area in AREAS else area
-    return Finding(
-        area=area,
-        check_id=f"{area}.execution",
-        title=f"The {title} checks did not complete",
-        status=Status.ERROR,
-        severity=Severity.CRITICAL,
-        target=area,
-        observed=scrub_output(message)[:1000],
-        expected="the area's notebook runs to the end and saves its findings",
-        remediation="Open the area's HTML report for the failing cell, fix the cause (params, reachability) "
-        "and run again.",
-    )
+    """Stands in for an area that could not produce findings (``<area>.execution`` in the catalog)."""
+    from harden_lib.catalog import finding
+
+    return finding(f"{area}.execution", Status.ERROR, area, message)  # the builder scrubs and caps
 
 
 def read_execution(run_dir: Path) -> dict[str, dict]:

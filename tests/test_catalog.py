@@ -141,3 +141,90 @@ def test_params_imports_no_area_module():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "", f"harden_lib.params imported area modules: {result.stdout}"
+
+
+def test_docs_checks_md_is_generated_from_the_catalog():
+    """docs/checks.md must be what `harden checks --format markdown` prints (make docs)."""
+    from harden_lib.areas import AREAS
+    from harden_lib.catalog import catalog_markdown
+
+    expected = catalog_markdown({name: spec.title for name, spec in AREAS.items()})
+    actual = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert actual == expected, "docs/checks.md is stale: run `make docs` and commit it"
+
+
+def test_every_area_declares_itself_and_has_a_catalog():
+    from harden_lib.areas import registry
+    from harden_lib.catalog import catalog
+
+    areas = registry()
+    assert len(areas) >= 12
+    for name, spec in areas.items():
+        entries = catalog().for_area(name)
+        assert entries, f"area {name} has no catalog entries"
+        assert f"{name}.execution" in catalog().specs, f"{name}.execution missing (the summary emits it)"
+        assert (ROOT / "notebooks" / spec.notebook).is_file()
+        assert callable(spec.runner())
+
+
+def test_the_real_catalog_is_complete_and_linked():
+    from harden_lib.catalog import catalog
+
+    specs = list(catalog())
+    assert len(specs) >= 140
+    for spec in specs:
+        assert spec.title and spec.risk and spec.remediation, spec.id
+        for ref in spec.references:
+            assert ref.url is None or ref.url.startswith("https://"), (spec.id, ref.url)
+    linked = [s for s in specs if any(r.url for r in s.references)]
+    assert len(linked) >= 0.8 * len(specs), "most checks link to where the requirement comes from"
+
+
+def test_harden_checks_lists_the_catalog(capsys):
+    import json
+
+    from harden_lib import cli
+
+    assert cli.main(["checks", "--area", "tls"]) == 0
+    out = capsys.readouterr().out
+    assert "tls.cert.trusted" in out and "headers.hsts.present" not in out
+    assert cli.main(["checks", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {"id", "area", "title", "severity", "risk", "remediation", "references", "tags"} <= set(listed[0])
+    assert cli.main(["checks", "--area", "nope"]) == 64
+
+
+def test_a_profile_naming_an_unknown_check_id_is_a_params_error(tmp_path):
+    from harden_lib.checklist import load_profile
+    from harden_lib.errors import ParamsError
+
+    (tmp_path / "source.md").write_text("- Use HTTPS\n- Relays\n")
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "system: demo\ntitle: Demo\nsource: source.md\nitems:\n"
+        "  - {id: a, section: s, text: Use HTTPS, checks: [headers.hsts.presnt]}\n"
+        "  - {id: b, section: s, text: Relays, checks: [config.relays.wss]}\n"
+        "params:\n  config: {rules: [{kind: url, id: config.relays.wss, key: R, schemes: [wss]}]}\n"
+    )
+    with pytest.raises(ParamsError) as caught:
+        load_profile(profile)
+    message = str(caught.value)
+    assert "p.yaml" in message and "items[0].checks" in message and "headers.hsts.presnt" in message
+    profile.write_text(profile.read_text().replace("headers.hsts.presnt", "headers.hsts.present"))
+    assert len(load_profile(profile).items) == 2
+    profile.write_text(profile.read_text().replace("checks: [config.relays.wss]}", "checks: [config.relays.ws]}"))
+    with pytest.raises(ParamsError, match=r"config\.relays\.ws'"):
+        load_profile(profile)
+
+
+def test_an_attestation_covering_an_unknown_check_id_is_a_params_error(tmp_path):
+    from harden_lib.environment import load_environment
+    from harden_lib.errors import ParamsError
+
+    params = tmp_path / "env.yaml"
+    params.write_text(
+        "environment: env\nareas: [operations]\nattestations:\n"
+        "  - {id: backups.tested, title: Backups tested, owner: ops, max_age_days: 90, covers: [secrets.env.sharde]}\n"
+    )
+    with pytest.raises(ParamsError, match=r"attestations\[0\]\.covers\[0\]"):
+        load_environment(params)

@@ -17,7 +17,7 @@ from harden_lib.checklist import (
     source_items,
     unmapped,
 )
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 
 CHECKLIST = textwrap.dedent("""\
     # Hardening

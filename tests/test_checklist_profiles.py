@@ -9,7 +9,7 @@ import pytest
 
 from harden_lib import cli
 from harden_lib.checklist import Coverage, load_profile, source_items, unmapped
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 
 CHECKLISTS = Path(__file__).resolve().parent.parent / "params" / "checklists"
 SOURCES = sorted((CHECKLISTS / "sources").glob("*.txt"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harden_lib.checks import commands
 from harden_lib.checks.commands import CommandSpec
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 from harden_lib.redact import register_secret
 
 DEMO = Path(__file__).resolve().parent.parent / "params" / "demo.yaml"

@@ -10,8 +10,8 @@ import pytest
 from harden_lib import ParamsError
 from harden_lib.checks import config
 from harden_lib.checks.config import ConfigParams, check_config, env_inventory, plot_rule_outcomes, run
+from harden_lib.environment import load_environment
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.params import load_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

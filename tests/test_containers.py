@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 from harden_lib.checks import containers
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 
 DEMO = Path(__file__).resolve().parent.parent / "params" / "demo.yaml"
 

@@ -15,8 +15,8 @@ from websockets.sync.server import serve as ws_serve
 
 from harden_lib.checks import cors
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.params import Environment
 from tests.servers import Reply, serve
 
 APP = "https://app.example.com"
@@ -258,8 +258,8 @@ def test_websocket_handshakes_under_load_all_get_their_answer():
 
     from harden_lib.checks.cors import ws_handshake
     from harden_lib.demo import running_demo
+    from harden_lib.environment import load_environment
     from harden_lib.notebook import attach_demo
-    from harden_lib.params import load_environment
 
     target = running_demo()
     env = attach_demo(load_environment(Path(__file__).resolve().parent.parent / "params" / "demo.yaml"))

@@ -20,8 +20,8 @@ from harden_lib.checks.datastores import (
     check_redis_conf,
     parse_redis_conf,
 )
+from harden_lib.environment import load_environment
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.params import load_environment
 from tests import datastore_servers as servers
 
 ROOT = Path(__file__).resolve().parent.parent

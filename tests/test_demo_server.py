@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from harden_lib.demo import DemoTarget, running_demo
+from harden_lib.environment import Environment
 from harden_lib.http import FetchError, FetchResult, fetch, make_client
-from harden_lib.params import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

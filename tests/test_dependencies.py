@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harden_lib.checks import dependencies
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dependencies"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harden_lib.checklist import filled_checklist
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 from harden_lib.summary import collect, flatten
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "params" / "examples"

@@ -269,7 +269,7 @@ def test_markdown_outputs_are_sanitized_in_html_reports():
 
 def test_run_json_params_mask_secrets_keep_key_names(tmp_path):
     """``run.json`` and the summary's parameters table show the params as written, minus secrets."""
-    from harden_lib.params import load_environment
+    from harden_lib.environment import load_environment
 
     token, default, literal = "Tok-" + "Zx3Cv8" * 3, "Dflt-" + "Qw2Er7" * 3, "Lit-" + "Ty6Ui1" * 3
     (tmp_path / "app.env").write_text("NODE_ENV=production\n")

@@ -13,9 +13,9 @@ import pytest
 
 from harden_lib import ParamsError, governance, summary
 from harden_lib.checks import operations
+from harden_lib.environment import Environment, load_environment
 from harden_lib.findings import Finding, Severity, Status, gate, save_findings
 from harden_lib.governance import Attestation, SignOffs, Waiver
-from harden_lib.params import Environment, load_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 6, 15)  # fixed: before the real today, so dated attestations are never "in the future"

@@ -21,9 +21,9 @@ from harden_lib.checks.headers import (
     safe_text,
 )
 from harden_lib.demo.certs import CertBundle, generate_chain
+from harden_lib.environment import Environment, load_environment
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Finding, Status, findings_frame, gate
-from harden_lib.params import Environment, load_environment
 from harden_lib.redact import SECRETS
 from harden_lib.render import style_findings
 from tests.servers import Reply, serve
@@ -686,6 +686,27 @@ def test_one_audit_gives_findings_scores_and_evidence(pki: CertBundle) -> None:
 
 def test_area_runner_is_run() -> None:
     assert AREAS["headers"].runner() is run
+
+
+def test_the_area_is_one_package_every_part_importable_by_name() -> None:
+    """Each concern is a module reachable by its dotted name (no re-exported name shadows one)."""
+    import importlib
+    import pkgutil
+    import types
+
+    from harden_lib.area import AreaSpec
+    from harden_lib.checks import headers
+
+    names = [m.name for m in pkgutil.walk_packages(headers.__path__, prefix="harden_lib.checks.headers.")]
+    assert {"harden_lib.checks.headers.fetch", "harden_lib.checks.headers.observatory.score"} <= set(names)
+    for name in names:
+        assert isinstance(importlib.import_module(name), types.ModuleType), name
+    spec = headers.AREA
+    assert isinstance(spec, AreaSpec) and (spec.name, spec.order, spec.params) == ("headers", 20, HeadersParams)
+    assert AREAS["headers"].module == "harden_lib.checks.headers"
+    # what the headers notebook calls
+    for attribute in ("audit", "plot_scores", "scores_frame", "lowest_scores", "plot_modifiers", "score_frame"):
+        assert callable(getattr(headers, attribute)), attribute
 
 
 # --------------------------------------------------------------------------- hostile input

@@ -17,9 +17,9 @@ import pytest
 
 from harden_lib.checks.headers import HeadersParams, audit, plain_http_address, url_origin
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment, load_environment
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Finding, Status
-from harden_lib.params import Environment, load_environment
 from tests.servers import Reply, serve
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]

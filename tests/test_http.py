@@ -10,8 +10,8 @@ import zlib
 
 import pytest
 
+from harden_lib.environment import Environment
 from harden_lib.http import FetchError, fetch, fetch_async, make_async_client, make_client
-from harden_lib.params import Environment
 from tests.servers import Reply, serve
 from tests.stream_servers import endless, serve_raw
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harden_lib import ParamsError
-from harden_lib.params import load_environment
+from harden_lib.environment import load_environment
 from harden_lib.redact import SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from harden_lib.checks import ratelimit
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Status
-from harden_lib.params import Environment
 from tests.servers import Reply, serve
 
 JSON = ("Content-Type", "application/json")
@@ -174,8 +174,8 @@ def test_demo_target_shows_pass_fail_and_warn(tmp_path) -> None:
     from pydantic import HttpUrl
 
     from harden_lib.demo import DemoTarget
+    from harden_lib.environment import load_environment
     from harden_lib.notebook import default_params_path
-    from harden_lib.params import load_environment
 
     with DemoTarget(tmp_path) as demo:
         env = load_environment(default_params_path())

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from harden_lib.checks import surface
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.params import Environment
 from tests.servers import Reply, serve
 
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

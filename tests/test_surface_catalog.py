@@ -19,9 +19,9 @@ import pytest
 from harden_lib.catalog import catalog
 from harden_lib.checks import cors, ratelimit, surface
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Severity, Status
 from harden_lib.http import make_client
-from harden_lib.params import Environment
 from tests.servers import Reply, serve
 from tests.stream_servers import reply, serve_raw
 from tests.test_cors import ws_server

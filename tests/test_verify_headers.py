@@ -26,8 +26,8 @@ import pytest
 
 from harden_lib.checks.headers import audit
 from harden_lib.demo.certs import CertBundle, generate_chain
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Status
-from harden_lib.params import Environment
 from tests.servers import Reply, Served, _handler
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"]

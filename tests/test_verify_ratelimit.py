@@ -17,8 +17,8 @@ import pytest
 
 from harden_lib.checks import ratelimit
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Status
-from harden_lib.params import Environment
 from tests.servers import Reply, serve
 from tests.stream_servers import serve_raw
 

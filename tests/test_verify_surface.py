@@ -19,8 +19,8 @@ import zlib
 
 from harden_lib.checks import surface
 from harden_lib.demo.certs import CertBundle
+from harden_lib.environment import Environment
 from harden_lib.findings import Finding, Status
-from harden_lib.params import Environment
 from tests.servers import Reply
 from tests.stream_servers import endless, serve_raw
 

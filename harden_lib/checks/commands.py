@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 #: Longest a finding shows of one output line, and of the command line itself.
 LINE_CHARS = 300

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 #: Ports of services that should never be reachable from outside the host (datastores, admin UIs).
 DEFAULT_INTERNAL_PORTS = [

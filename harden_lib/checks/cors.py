@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::\d+)?")
 

@@ -15,7 +15,7 @@ from harden_lib.findings import Finding, Status
 from harden_lib.governance import attestation_findings, attestation_table, plot_attestation_age
 
 if TYPE_CHECKING:
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 __all__ = ["AREA", "attestation_table", "plot_attestation_age", "run"]
 

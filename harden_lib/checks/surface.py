@@ -54,8 +54,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from harden_lib.environment import Environment
     from harden_lib.http import FetchResult
-    from harden_lib.params import Environment
 
 DEFAULT_EXPOSED = ["/.env", "/.git/HEAD", "/.DS_Store", "/server-status", "/actuator/env", "/debug"]
 

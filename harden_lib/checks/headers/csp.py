@@ -12,7 +12,7 @@ number of directives and the number of sources per directive. Nothing is ever ev
 
 The Mozilla HTTP Observatory has its own, deliberately different parser (it treats a
 duplicate directive as an invalid header, for instance); its port lives in
-``harden_lib.checks.observatory`` so that the grade matches the Observatory exactly while
+``harden_lib.checks.headers.observatory`` so that the grade matches the Observatory exactly while
 the findings here describe what a browser actually enforces.
 """
 
