@@ -162,6 +162,7 @@ def analyse_response(url: str, result: FetchResult, **options: Any) -> list[Find
 
 
 def as_probe(cors: FetchResult | CorsProbe | None, origin: str) -> CorsProbe | None:
+    """A preflight answer as a ``CorsProbe`` (callers may pass the raw ``FetchResult``)."""
     if cors is None or isinstance(cors, CorsProbe):
         return cors
     return CorsProbe(origin, cors.status_code, cors.headers)

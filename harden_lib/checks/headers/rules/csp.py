@@ -44,6 +44,7 @@ def _sources_text(sources: tuple[str, ...] | None) -> str:
 def csp_findings(
     target: str, headers: httpx.Headers, scan: PageScan | None, https: bool, xfo_ok: bool
 ) -> tuple[list[Finding], csp_mod.CspSet]:
+    """``headers.csp.*`` of one response, and the parsed policies (framing reads their frame-ancestors)."""
     cset = csp_mod.parse_response_csp(
         headers.get_list("content-security-policy"),
         headers.get_list("content-security-policy-report-only"),

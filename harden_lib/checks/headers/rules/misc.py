@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def xcto_finding(target: str, headers: httpx.Headers) -> Finding:
+    """``headers.x_content_type_options``: browsers read only the first token, which must be nosniff."""
     values = headers.get_list("x-content-type-options")
     if not values:
         return finding("headers.x_content_type_options", Status.FAIL, target, "No X-Content-Type-Options header.")
@@ -35,6 +36,7 @@ _REFERRER_FULL_URL = {"unsafe-url", "no-referrer-when-downgrade"}
 
 
 def referrer_finding(target: str, headers: httpx.Headers, scan: PageScan | None) -> Finding:
+    """``headers.referrer_policy`` from the header, else the page's ``<meta name="referrer">``."""
     values = headers.get_list("referrer-policy")
     source = "Referrer-Policy"
     if not values and scan and scan.meta_referrer:
@@ -74,6 +76,7 @@ _PP_ITEM = re.compile(r'^\s*[a-z][a-z0-9\-]*\s*=\s*(?:\*|\(\s*[^()]*\)|self|src|
 
 
 def permissions_finding(target: str, headers: httpx.Headers) -> Finding:
+    """``headers.permissions_policy``: present and a valid structured field (else browsers drop it whole)."""
     values = headers.get_list("permissions-policy")
     if not values:
         if headers.get("feature-policy"):
@@ -124,6 +127,7 @@ def split_structured(value: str) -> list[str]:
 
 
 def coop_finding(target: str, headers: httpx.Headers) -> Finding:
+    """``headers.coop``: same-origin isolates the window (the popup variants are fine where needed)."""
     value = headers.get("cross-origin-opener-policy")
     if not value:
         return finding("headers.coop", Status.WARN, target, "No Cross-Origin-Opener-Policy (defaults to unsafe-none).")
@@ -148,6 +152,7 @@ def coop_finding(target: str, headers: httpx.Headers) -> Finding:
 
 
 def corp_finding(target: str, headers: httpx.Headers) -> Finding:
+    """``headers.corp``: same-origin/same-site keep other sites from embedding the response."""
     value = headers.get("cross-origin-resource-policy")
     if not value:
         return finding(
@@ -179,6 +184,7 @@ _VERSION = re.compile(r"\d+\.\d+|/\s*\d")
 
 
 def banner_findings(target: str, headers: httpx.Headers) -> list[Finding]:
+    """Software versions in ``Server``/``X-Powered-By``, and the retired XSS auditor when it is sent."""
     out: list[Finding] = []
     server = headers.get("server")
     if not server:
