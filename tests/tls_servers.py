@@ -465,17 +465,46 @@ def tls10_handshake_possible() -> str | None:
 
 
 @contextlib.contextmanager
+def session_server(session: Callable[[socket.socket, threading.Event], None], host: str = "127.0.0.1") -> Iterator[int]:
+    """A TCP port on ``host`` (127.0.0.1 or ::1) where each accepted connection runs ``session(conn, stop)``
+    in its own thread; ``stop`` is set and every accepted connection closed when the ``with`` block
+    ends. Yields the port."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.bind((host, 0))
+    listener.listen(32)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def serve_forever() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+            threading.Thread(target=session, args=(conn, stop), daemon=True).start()
+
+    thread = threading.Thread(target=serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in accepted:
+            with contextlib.suppress(OSError):
+                conn.close()
+        listener.close()
+
+
+@contextlib.contextmanager
 def smtp_starttls_server(bundle: CertBundle) -> Iterator[int]:
     """A minimal SMTP server on 127.0.0.1 that offers STARTTLS and then speaks TLS with ``bundle``; yields the port."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(bundle.cert_path, bundle.key_path)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.1)
-    stop = threading.Event()
 
-    def session(conn: socket.socket) -> None:
+    def session(conn: socket.socket, stop: threading.Event) -> None:
         conn.settimeout(5)
         with contextlib.suppress(OSError, ssl.SSLError), conn:
             conn.sendall(b"220 mail.test ESMTP ready\r\n")
@@ -496,19 +525,80 @@ def smtp_starttls_server(bundle: CertBundle) -> Iterator[int]:
                 else:
                     conn.sendall(b"502 5.5.2 command not recognised\r\n")
 
-    def serve_forever() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=session, args=(conn,), daemon=True).start()
+    with session_server(session) as port:
+        yield port
 
-    thread = threading.Thread(target=serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        listener.close()
+
+# --------------------------------------------------------------------------- servers that stop mid-handshake
+
+
+def tls_records(data: bytes) -> list[bytes]:
+    """``data`` split into whole TLS records (header included); a trailing partial record is dropped."""
+    out, pos = [], 0
+    while pos + 5 <= len(data):
+        end = pos + 5 + int.from_bytes(data[pos + 3 : pos + 5], "big")
+        if end > len(data):
+            break
+        out.append(data[pos:end])
+        pos = end
+    return out
+
+
+def one_message_per_record(records: list[bytes]) -> list[bytes]:
+    """The same flight with every plaintext handshake message in a record of its own.
+
+    Handshake messages may be split or joined across records at will (RFC 8446 §5.1), so this is
+    what a real server could send; it lets a test cut the flight exactly after a named message.
+    """
+    out: list[bytes] = []
+    pending = b""
+    for record in records:
+        if record[0] != 0x16:
+            out.append(record)
+            continue
+        pending += record[5:]
+        while len(pending) >= 4 and len(pending) >= 4 + int.from_bytes(pending[1:4], "big"):
+            size = 4 + int.from_bytes(pending[1:4], "big")
+            out.append(record[:3] + size.to_bytes(2, "big") + pending[:size])
+            pending = pending[size:]
+    return out
+
+
+def server_first_flight(context: ssl.SSLContext, client_hello: bytes) -> list[bytes]:
+    """What a real OpenSSL server (``context``) answers to ``client_hello``: its first flight, one message a record."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = context.wrap_bio(incoming, outgoing, server_side=True)
+    incoming.write(client_hello)
+    with contextlib.suppress(ssl.SSLWantReadError):
+        server.do_handshake()
+    return one_message_per_record(tls_records(outgoing.read()))
+
+
+@contextlib.contextmanager
+def cut_flight_server(context: ssl.SSLContext, records: int, extra: int = 0, then: str = "stall") -> Iterator[str]:
+    """A TLS server on 127.0.0.1 that sends the first ``records`` records of its real first flight
+    (one handshake message a record), then ``extra`` bytes of the next, then stalls (``then="stall"``:
+    reads until the client goes) or closes (``"close"``). Yields ``host:port``.
+    """
+
+    def session(conn: socket.socket, stop: threading.Event) -> None:
+        conn.settimeout(10)
+        with contextlib.suppress(OSError, ssl.SSLError), conn:
+            hello = b""
+            while not tls_records(hello):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                hello += chunk
+            flight = server_first_flight(context, tls_records(hello)[0])
+            sent = b"".join(flight[:records])
+            if records < len(flight):
+                sent += flight[records][:extra]
+            conn.sendall(sent)
+            if then == "close":
+                return
+            while not stop.is_set() and conn.recv(4096):
+                pass
+
+    with session_server(session) as port:
+        yield f"127.0.0.1:{port}"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from harden_lib.checks.tls.params import normalise_server_name
 from harden_lib.findings import Status
 from harden_lib.redact import scrub
 
@@ -157,8 +158,13 @@ def hostname_matches(names: Sequence[str], host: str) -> bool:
     """RFC 6125 matching of ``host`` against SAN entries: exact, or one left-most ``*`` label.
 
     The subject CN is ignored, as browsers do since 2017. IP addresses match only IP entries.
+    ``host`` is normalised first (``normalise_server_name``): ``name.`` and ``name`` match alike
+    (RFC 6125 §6.2.1), and a non-ASCII name is compared in its IDNA form, as certificates carry it.
     """
-    host = host.strip().rstrip(".").lower()
+    try:
+        host = normalise_server_name(host)
+    except ValueError:
+        host = host.strip().removesuffix(".").lower()
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:

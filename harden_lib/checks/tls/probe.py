@@ -1,20 +1,32 @@
 """A cheap first contact with each TLS target before sslyze scans it: reachable, and speaking TLS?
 
 Why: sslyze's connectivity test makes up to eleven handshake attempts (TLS 1.3, then two cipher
-lists for each of TLS 1.2 … SSL 2.0), and a port that accepts TCP but never answers costs one
-``tls.timeout`` for each of them; a plain-HTTP port ends as "no TLS version and cipher suite
-supported", which sends the reader looking for a cipher problem. One probe per target — TCP
-connect, STARTTLS when configured, one ClientHello, the first bytes of the answer — settles both
-in about one timeout, and names the timeout that expired.
+lists for each of TLS 1.2 … SSL 2.0), and a port that accepts TCP but never answers — or starts a
+TLS answer and stalls — costs one ``tls.timeout`` for each of them; a plain-HTTP port ends as "no
+TLS version and cipher suite supported", which sends the reader looking for a cipher problem. One
+probe per target — TCP connect, STARTTLS when configured, one ClientHello, the answer — settles
+these in about one timeout, and names the timeout that expired.
 
-The ClientHello comes from Python's ``ssl`` (OpenSSL) over a memory BIO, so it looks like a real
-client's. It is followed by ``\\r\\n\\r\\n``: a plain-text server that reads a request line (HTTP,
-Redis, …) then always answers instead of waiting for a newline, while a TLS server has already
-answered the ClientHello record before it reads the extra bytes. A reply is classified by its
-first bytes: a TLS or SSL 2.0 record → TLS; printable text → "not TLS (plain text)", with the
-first line shown escaped and capped; anything else → "not TLS". A connection closed without a
-reply is ambiguous (some servers drop a ClientHello they dislike), so sslyze still gets to try
-it, and the probe's observation explains the failure if sslyze cannot connect either.
+The ClientHello comes from Python's ``ssl`` (OpenSSL) over memory buffers, so it looks like a real
+client's, and the answer is fed back to that same client (``HandshakeClient``): only a client that
+processes the answer knows when the server's first flight is complete. The ClientHello is
+followed by ``\\r\\n\\r\\n``: a plain-text server that reads a request line (HTTP, Redis, …) then
+always answers instead of waiting for a newline, while a TLS server has already answered the
+ClientHello record before it reads the extra bytes.
+
+An answer is judged by its first bytes, then by its completeness:
+
+* a TLS or SSL 2.0 record, complete (the client finished, has its next flight to send, or
+  rejected what it read) → ``tls``: sslyze scans the target; the client's objection, if any, is
+  kept in words to explain a failed scan;
+* a TLS answer begun and not complete within ``tls.timeout`` → ``stalled``: the target's error
+  ("no complete TLS answer within tls.timeout (N s)"), with what arrived (records and handshake
+  messages by name); sslyze is not run, its every handshake would wait for the same timeout;
+* a TLS answer cut by a close or reset → ``truncated``: sslyze still tries (a server may dislike
+  one ClientHello), and the probe's observation explains the failure if it cannot connect either;
+* printable text → "not TLS (plain text)", the first line shown escaped and capped; other bytes →
+  "not TLS"; nothing within the timeout → ``silent``; a close without a reply → ``closed`` (like
+  ``truncated``, handed to sslyze).
 """
 
 from __future__ import annotations
@@ -26,18 +38,32 @@ import ssl
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from harden_lib.checks.tls.words import alert_words, plain_reason, plain_tls_error
 from harden_lib.redact import safe_text
 
-#: What the probe saw. ``tls`` and ``closed`` go on to sslyze; every other kind is the target's error.
+#: What the probe saw. ``tls``, ``closed`` and ``truncated`` go on to sslyze; every other kind is the target's error.
 ProbeKind = Literal[
-    "tls", "closed", "silent", "plaintext", "not_tls", "refused", "unresolved", "unreachable", "starttls"
+    "tls",
+    "closed",
+    "truncated",
+    "stalled",
+    "silent",
+    "plaintext",
+    "not_tls",
+    "refused",
+    "unresolved",
+    "unreachable",
+    "starttls",
 ]
 
-#: Bytes read at most from a non-TLS answer (only the first line is shown).
+#: Bytes read per ``recv`` (a non-TLS answer is judged on its first read of at least 5 bytes).
 _READ_CAP = 4096
+#: Bytes of a TLS answer read at most while waiting for it to be complete (a flight with a long chain is ~20 KiB).
+_ANSWER_CAP = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,11 +74,13 @@ class ProbeResult:
     detail: str  # one sentence for a finding, no exception class names
     ip: str | None = None  # the address that answered (handed to sslyze so it does not resolve again)
     seconds: float = 0.0
+    #: the probe's own client's objection to a complete TLS answer, in words ("" when none)
+    problem: str = ""
 
     @property
     def go_on(self) -> bool:
         """True when sslyze should scan the target (TLS seen, or a reply too ambiguous to call)."""
-        return self.kind in ("tls", "closed")
+        return self.kind in ("tls", "closed", "truncated")
 
 
 def timeout_text(timeout: float) -> str:
@@ -166,8 +194,8 @@ def starttls(sock: socket.socket, protocol: str, server_name: str, timeout: floa
         ) from None
 
 
-def client_hello(server_name: str) -> bytes:
-    """The bytes of one ClientHello as OpenSSL sends it (TLS 1.0–1.3, every suite, SNI when a name)."""
+def _client_context() -> ssl.SSLContext:
+    """An OpenSSL client that offers everything (TLS 1.0–1.3, every suite) and verifies nothing."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -175,12 +203,49 @@ def client_hello(server_name: str) -> bytes:
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = ssl.TLSVersion.TLSv1
         context.set_ciphers("ALL:@SECLEVEL=0")
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    sni = None if _is_ip(server_name) else server_name
-    tls = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=sni)
-    with contextlib.suppress(ssl.SSLWantReadError):
-        tls.do_handshake()
-    return outgoing.read()
+    return context
+
+
+class HandshakeClient:
+    """One client handshake run over memory buffers: the ClientHello to send, then the server's answer fed in.
+
+    Why a real handshake and not a look at the first bytes: only a client that processes the
+    answer knows when the server's first flight is complete (TLS 1.2: ServerHello … ServerHelloDone;
+    TLS 1.3: ServerHello and the encrypted flight up to Finished, which only the key exchange can
+    read). A server that starts that flight and stalls is then told apart from one that answered.
+    """
+
+    def __init__(self, server_name: str) -> None:
+        self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        sni = None if _is_ip(server_name) else server_name
+        self._tls = _client_context().wrap_bio(self._incoming, self._outgoing, server_side=False, server_hostname=sni)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            self._tls.do_handshake()
+        self.hello = self._outgoing.read()
+        #: the client's objection to the answer, in plain words ("" when it had none)
+        self.problem = ""
+
+    def feed(self, data: bytes) -> bool:
+        """Hand the next bytes of the server's answer to the client; True once the answer is complete.
+
+        Complete means the client could act on it: the handshake finished, the client has its next
+        flight to send (a full TLS 1.2 flight, or a HelloRetryRequest answered), or it rejected what
+        it read (an alert, a malformed record: ``problem`` says which). Partial records and partial
+        flights leave the client waiting for more: not complete.
+        """
+        self._incoming.write(data)
+        try:
+            self._tls.do_handshake()
+        except ssl.SSLWantReadError:
+            return self._outgoing.pending > 0
+        except ssl.SSLError as exc:
+            self.problem = plain_tls_error(str(exc)) or plain_reason(str(exc.reason or "") or "handshake failure")
+        return True
+
+
+def client_hello(server_name: str) -> bytes:
+    """The bytes of one ClientHello as OpenSSL sends it (TLS 1.0–1.3, every suite, SNI when a name)."""
+    return HandshakeClient(server_name).hello
 
 
 def _is_ip(name: str) -> bool:
@@ -219,12 +284,101 @@ def classify(data: bytes) -> tuple[ProbeKind, str]:
     return "not_tls", f"not TLS: the server answered a TLS ClientHello with bytes that are no TLS record ({head} …)"
 
 
+#: Names of the TLS record types and handshake messages, to say what a partial answer held.
+_RECORDS = {0x14: "ChangeCipherSpec", 0x15: "alert", 0x16: "handshake", 0x17: "encrypted"}
+_MESSAGES = {
+    0: "HelloRequest",
+    2: "ServerHello",
+    4: "NewSessionTicket",
+    8: "EncryptedExtensions",
+    11: "Certificate",
+    12: "ServerKeyExchange",
+    13: "CertificateRequest",
+    14: "ServerHelloDone",
+    15: "CertificateVerify",
+    20: "Finished",
+    22: "CertificateStatus",
+}
+
+
+def describe_answer(data: bytes) -> str:
+    """What a server's incomplete TLS answer held, in words: the complete parts, then where it stops.
+
+    Only the plaintext part is read (records, and handshake messages before encryption starts);
+    the result is built from fixed words and numbers, never from the server's bytes.
+    """
+    if data[:1] and data[0] & 0x80:  # SSL 2.0: a 2-byte header, then the body
+        length = ((data[0] & 0x7F) << 8) | (data[1] if len(data) > 1 else 0)
+        return f"{len(data)} bytes: an SSL 2.0 record cut after {max(0, len(data) - 2)} of its {length} bytes"
+    seen: list[str] = []
+    stop = ""
+    handshake = b""
+    pos = 0
+    while pos < len(data):
+        if len(data) - pos < 5:
+            stop = "a TLS record header cut short"
+            break
+        kind, length = data[pos], int.from_bytes(data[pos + 3 : pos + 5], "big")
+        body = data[pos + 5 : pos + 5 + length]
+        name = _RECORDS.get(kind, "TLS")
+        if kind == 0x16:
+            handshake += body
+            while len(handshake) >= 4:
+                size = int.from_bytes(handshake[1:4], "big")
+                if len(handshake) < 4 + size:
+                    break
+                seen.append(_MESSAGES.get(handshake[0], f"handshake message {handshake[0]}"))
+                handshake = handshake[4 + size :]
+        if len(body) < length:
+            if kind == 0x16 and len(handshake) >= 4:
+                message = _MESSAGES.get(handshake[0], f"handshake message {handshake[0]}")
+                size = int.from_bytes(handshake[1:4], "big")
+                stop = f"{_a(message)} cut after {len(handshake) - 4} of its {size} bytes"
+            else:
+                stop = f"{_a(name)} record cut after {len(body)} of its {length} bytes"
+            break
+        if kind != 0x16:
+            seen.append({0x15: "an alert", 0x17: "an encrypted record"}.get(kind, name))
+        pos += 5 + length
+    else:
+        if len(handshake) >= 4:
+            stop = f"{_a(_MESSAGES.get(handshake[0], 'handshake message'))} begun"
+    parts = _squeeze(seen) + ([stop] if stop else [])
+    return f"{len(data)} bytes: " + (", ".join(parts) if parts else "an incomplete flight") + ", then nothing"
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def _squeeze(items: list[str]) -> list[str]:
+    """Repeated neighbours counted once: ``an encrypted record ×4``."""
+    out: list[tuple[str, int]] = []
+    for item in items:
+        if out and out[-1][0] == item:
+            out[-1] = (item, out[-1][1] + 1)
+        else:
+            out.append((item, 1))
+    return [f"{item} ×{count}" if count > 1 else item for item, count in out[:12]]
+
+
+def _ssl2_complete(data: bytes) -> bool:
+    """True when an SSL 2.0 answer holds its whole first record (2-byte header form)."""
+    return len(data) >= 2 and len(data) >= 2 + (((data[0] & 0x7F) << 8) | data[1])
+
+
 def probe(host: str, port: int, server_name: str, starttls_protocol: str | None, timeout: float) -> ProbeResult:
-    """Connect, STARTTLS if configured, send one ClientHello and classify the answer (about one timeout)."""
+    """Connect, STARTTLS if configured, send one ClientHello and judge the answer (about one timeout).
+
+    The answer is read until it is complete (see ``HandshakeClient.feed``), the server closes, or
+    ``timeout`` passes after the ClientHello: a TLS answer begun and not finished within it is
+    ``stalled`` — the target's error, not handed to sslyze, whose every handshake would wait for
+    the same timeout again.
+    """
     started = time.monotonic()
 
-    def done(kind: ProbeKind, detail: str, ip: str | None = None) -> ProbeResult:
-        return ProbeResult(kind, detail, ip, round(time.monotonic() - started, 2))
+    def done(kind: ProbeKind, detail: str, ip: str | None = None, problem: str = "") -> ProbeResult:
+        return ProbeResult(kind, detail, ip, round(time.monotonic() - started, 2), problem)
 
     try:
         sock = connect(host, port, timeout)
@@ -235,46 +389,101 @@ def probe(host: str, port: int, server_name: str, starttls_protocol: str | None,
         try:
             if starttls_protocol:
                 starttls(sock, starttls_protocol, server_name, timeout)
-            hint = "" if starttls_protocol else " (if the service upgrades with STARTTLS, set starttls for this target)"
+            client = HandshakeClient(server_name)
             try:
-                sock.sendall(client_hello(server_name) + b"\r\n\r\n")
+                sock.sendall(client.hello + b"\r\n\r\n")
             except OSError as exc:
                 return done("closed", f"the connection failed while sending a TLS ClientHello: {_os_reason(exc)}", ip)
-            data, timed_out = b"", False
-            deadline = time.monotonic() + timeout
-            while len(data) < 5:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    timed_out = True
-                    break
-                sock.settimeout(left)
-                try:
-                    chunk = sock.recv(_READ_CAP)
-                except TimeoutError:
-                    timed_out = True
-                    break
-                except OSError as exc:
-                    if data:
-                        break
-                    return done(
-                        "closed",
-                        f"the connection was reset instead of answering a TLS ClientHello ({_os_reason(exc)})",
-                        ip,
-                    )
-                if not chunk:
-                    break
-                data += chunk
-            if not data and timed_out:
-                return done(
-                    "silent",
-                    f"no answer to a TLS ClientHello within {timeout_text(timeout)}: the port accepts connections "
-                    "but does not answer TLS (a stalled server, or a plain-text service waiting for its own "
-                    "protocol, e.g. Redis without TLS)",
-                    ip,
-                )
-            kind, detail = classify(data)
-            if kind == "plaintext" and "as HTTP" in detail:
-                hint = " (a plain-HTTP port: scan the HTTPS port instead)"
-            return done(kind, detail + (hint if kind in ("plaintext", "not_tls") else ""), ip)
+            return _judge_answer(sock, client, timeout, starttls_protocol, done, ip)
         except ProbeFailure as failure:
             return done(failure.kind, failure.detail, ip)
+
+
+def _judge_answer(
+    sock: socket.socket,
+    client: HandshakeClient,
+    timeout: float,
+    starttls_protocol: str | None,
+    done: Callable[..., ProbeResult],
+    ip: str,
+) -> ProbeResult:
+    """Read the answer to the ClientHello within ``timeout`` and say what it is."""
+    data = b""
+    kind: ProbeKind | None = None
+    end = ""  # why reading stopped: complete, timeout, eof, reset, cap
+    reset_reason = ""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            end = "timeout"
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(_READ_CAP)
+        except TimeoutError:
+            end = "timeout"
+            break
+        except OSError as exc:
+            end, reset_reason = "reset", _os_reason(exc)
+            break
+        if not chunk:
+            end = "eof"
+            break
+        if kind is None:
+            data += chunk
+            if len(data) < 5:
+                continue
+            kind, _ = classify(data)
+            if kind != "tls":
+                end = "complete"  # a plain-text or binary answer: its first bytes say enough
+                break
+            chunk = data
+        else:
+            data += chunk
+        complete = _ssl2_complete(data) if _ssl2(data) else client.feed(chunk)
+        if complete:
+            end = "complete"
+            break
+        if len(data) >= _ANSWER_CAP:  # no TLS flight is this large without the client reacting: stop reading
+            end = "complete"
+            break
+    if not data:
+        if end == "timeout":
+            return done(
+                "silent",
+                f"no answer to a TLS ClientHello within {timeout_text(timeout)}: the port accepts connections "
+                "but does not answer TLS (a stalled server, or a plain-text service waiting for its own "
+                "protocol, e.g. Redis without TLS)",
+                ip,
+            )
+        if end == "reset":
+            return done(
+                "closed", f"the connection was reset instead of answering a TLS ClientHello ({reset_reason})", ip
+            )
+        return done("closed", "the server closed the connection without answering a TLS ClientHello", ip)
+    kind, detail = classify(data)
+    if kind == "tls":
+        if end == "complete":
+            problem = client.problem
+            if problem and data[0] == 0x15 and len(data) >= 7:  # an alert: its own bytes say which, exactly
+                problem = alert_words(data[6])
+            return done("tls", detail, ip, problem)
+        received = describe_answer(data)
+        if end == "timeout":
+            return done(
+                "stalled",
+                f"the server started a TLS answer but stalled: no complete TLS answer within "
+                f"{timeout_text(timeout)} (received {received})",
+                ip,
+            )
+        how = f"reset the connection ({reset_reason})" if end == "reset" else "closed the connection"
+        return done("truncated", f"the server {how} in the middle of its TLS answer (received {received})", ip)
+    hint = "" if starttls_protocol else " (if the service upgrades with STARTTLS, set starttls for this target)"
+    if kind == "plaintext" and "as HTTP" in detail:
+        hint = " (a plain-HTTP port: scan the HTTPS port instead)"
+    return done(kind, detail + (hint if kind in ("plaintext", "not_tls") else ""), ip)
+
+
+def _ssl2(data: bytes) -> bool:
+    return bool(data) and data[0] & 0x80 != 0

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from harden_lib.checks.tls.certificate import cert_facts
 from harden_lib.checks.tls.model import PROTOCOLS, CipherRow, HostScan, safe_text
-from harden_lib.checks.tls.params import TlsParams, parse_address
+from harden_lib.checks.tls.params import TlsParams, normalise_server_name, parse_address
 from harden_lib.checks.tls.probe import ProbeResult, probe
 from harden_lib.checks.tls.trust import TrustStore, trust_stores, verify_with_openssl
+from harden_lib.checks.tls.words import plain_tls_error
 
 if TYPE_CHECKING:
     from harden_lib.environment import Environment
@@ -42,13 +43,29 @@ LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScanSpec:
-    """A resolved target: what to connect to, what name to send and match."""
+    """A resolved target: what to connect to, what name to send and match.
+
+    ``server_name`` is normalised here, once (``sni_name``): the probe, sslyze's SNI, the OpenSSL
+    trust handshake and the certificate's name check all read it from this object.
+    """
 
     label: str
     host: str
     port: int
     server_name: str
     starttls: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "server_name", sni_name(self.server_name))
+
+
+def sni_name(name: str) -> str:
+    """``normalise_server_name``, or for a name it refuses (a base_url host params let through) the
+    name lower-cased without its trailing dot: the scan then reports what the server makes of it."""
+    try:
+        return normalise_server_name(name)
+    except ValueError:
+        return name.strip().removesuffix(".").lower()
 
 
 def targets(env: Environment) -> list[ScanSpec]:
@@ -81,7 +98,19 @@ def _error_text(trace: Any) -> str:
     if quoted:
         text = quoted.group(1)
     text = re.sub(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*:\s*", "", text)  # a leading (dotted) class name
+    plain = plain_tls_error(text)  # OpenSSL's internal strings (error:0A00010B:…, [SSL: …]) as words
+    if plain is not None:
+        return plain
     return safe_text(text or "unknown error", 300)
+
+
+#: sslyze's reasons for a scan command that did not complete (``ScanCommandErrorReasonEnum``), in words.
+_COMMAND_ERRORS = {
+    "BUG_IN_SSLYZE": "the scanner failed on this server",
+    "CLIENT_CERTIFICATE_NEEDED": "the server requires a client certificate",
+    "CONNECTIVITY_ISSUE": "the connection failed",
+    "WRONG_USAGE": "the scan command does not apply to this server",
+}
 
 
 #: sslyze's Mozilla-checker issues that are not about the TLS configuration. Its path validation is
@@ -239,10 +268,18 @@ def _scan_with_sslyze(
         return
     deployment = _fill(host_scan, result, params)
     if host_scan.error is not None:
-        if first.kind == "closed":  # the probe's observation explains it better than "no cipher suite"
+        # the probe's observation explains it better than "no TLS version and cipher suite supported"
+        if first.kind == "closed":
             host_scan.error = (
                 f"{first.detail}, and no other handshake (TLS 1.3 down to SSL 2.0) succeeded either: "
                 "the port does not seem to speak TLS"
+            )
+        elif first.kind == "truncated":
+            host_scan.error = f"{first.detail}, and no other handshake (TLS 1.3 down to SSL 2.0) succeeded either"
+        elif first.problem:
+            host_scan.error = (
+                f"the answer to a TLS ClientHello: {first.problem}, and no other handshake "
+                "(TLS 1.3 down to SSL 2.0) succeeded either"
             )
         return
     if deployment is None:
@@ -273,9 +310,10 @@ def _fill(host_scan: HostScan, result: Any, params: TlsParams) -> Any:
     for attr in {a for a, _, _ in PROTOCOLS} | {"certificate_info"}:
         attempt = getattr(attempts, attr)
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
-            reason = attempt.error_reason.value if attempt.error_reason else "not run"
+            code = str(attempt.error_reason.value) if attempt.error_reason else ""
+            reason = _COMMAND_ERRORS.get(code, code.replace("_", " ").lower() or "not run")
             trace = _error_text(attempt.error_trace) if attempt.error_trace else ""
-            host_scan.failed_commands[attr] = safe_text(f"{reason} {trace}".strip(), 300)
+            host_scan.failed_commands[attr] = safe_text(f"{reason}: {trace}" if trace else reason, 300)
     for attr, pid, _ in PROTOCOLS:
         attempt = getattr(attempts, attr)
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:

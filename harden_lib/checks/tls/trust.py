@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harden_lib.checks.tls.probe import ProbeFailure, _is_ip, connect, starttls, timeout_text
+from harden_lib.checks.tls.words import plain_reason, plain_tls_error
 from harden_lib.redact import safe_text
 
 if TYPE_CHECKING:
@@ -179,9 +180,7 @@ def _handshake(
         except TimeoutError:
             return _Handshake(False, reason=f"the handshake did not finish within {timeout_text(timeout)}")
         except ssl.SSLError as exc:
-            return _Handshake(
-                False, reason=safe_text(str(exc.reason or exc.strerror or "TLS error").replace("_", " ").lower(), 120)
-            )
+            return _Handshake(False, reason=plain_tls_error(str(exc)) or plain_reason(str(exc.reason or "")))
         except OSError as exc:
             return _Handshake(False, reason=safe_text(str(exc.strerror or "network error"), 120))
 
