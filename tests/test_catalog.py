@@ -228,3 +228,15 @@ def test_an_attestation_covering_an_unknown_check_id_is_a_params_error(tmp_path)
     )
     with pytest.raises(ParamsError, match=r"attestations\[0\]\.covers\[0\]"):
         load_environment(params)
+
+
+def test_an_area_that_could_not_run_is_an_execution_error_of_its_own():
+    """The summary stands in for an area whose notebook crashed with ``<area>.execution``."""
+    from harden_lib.areas import registry
+    from harden_lib.summary import area_error
+
+    for name in registry():
+        f = area_error(name, "cell 4 raised: boom")
+        assert (f.area, f.check_id, f.status) == (name, f"{name}.execution", Status.ERROR)
+        assert f.severity is Severity.CRITICAL and f.title, name
+        assert f.observed.startswith("cell 4 raised: boom")
