@@ -438,6 +438,6 @@ def test_every_part_of_the_package_is_importable_by_its_dotted_name() -> None:
     import importlib
     import types
 
-    for part in ("params", "model", "probe", "scanner", "certificate", "trust", "analysis", "evidence"):
+    for part in ("params", "model", "probe", "scanner", "certificate", "trust", "analysis", "evidence", "words"):
         module = importlib.import_module(f"harden_lib.checks.tls.{part}")
         assert isinstance(getattr(tls, part), types.ModuleType) and getattr(tls, part) is module, part

@@ -97,7 +97,7 @@ def test_a_real_flight_cut_short_is_a_stall_named_within_one_timeout(
     assert received in observed, observed
     assert "cipher suite" not in observed
     # the probe alone: about one timeout, no sslyze handshakes after it
-    assert timeout - 0.1 <= report.scans[target].seconds < timeout + 0.8, report.scans[target].seconds
+    assert timeout - 0.1 <= report.scans[target].seconds < timeout + 1, report.scans[target].seconds
     assert report.scans[target].protocols == {} and report.scans[target].failed_commands == {}
     assert elapsed < 2 * timeout + 1, elapsed
 
@@ -143,7 +143,7 @@ def test_a_stalling_host_does_not_delay_a_healthy_one(tmp_path) -> None:
     assert report.scans[healthy_target].seconds < 2 * timeout
     for target in (stall, stall12):
         assert "stalled" in the_error(report, target).observed
-        assert report.scans[target].seconds < timeout + 0.8
+        assert report.scans[target].seconds < timeout + 1
 
 
 # --------------------------------------------------------------------------- closes mid-answer
@@ -296,3 +296,30 @@ def test_real_openssl_error_strings_read_as_words() -> None:
     assert _error_text(TracebackException.from_exception(OSError(104, "Connection reset by peer"))) == (
         "[Errno 104] Connection reset by peer"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        # OpenSSL 3.2+ (Debian trixie, recent Alpine): a garbage record
+        ("[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1010)", "not a well-formed TLS record"),
+        ("RECORD_LAYER_FAILURE", "not a well-formed TLS record"),
+        ("error:0A00010B:SSL routines::wrong version number", "version field is wrong"),
+        # nassl's OpenSSL 1.1.1 (sslyze's legacy client), as sslyze quotes it
+        (
+            "Unexpected connection error: \"('error:1408F10B:SSL routines:ssl3_get_record:wrong version number\\n',)\"",
+            "version field is wrong",
+        ),
+        ("('error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure\\n',)", "refused the handshake"),
+        ("error:0A000418:SSL routines::tlsv1 alert unknown ca", "TLS alert (“unknown ca”)"),
+        ("error:0A000126:SSL routines::unexpected eof while reading", "closed the connection in the middle"),
+        ("error:0A000102:SSL routines::unsupported protocol", "no TLS version in common"),
+        ("error:0A0000C1:SSL routines::no shared cipher", "no cipher suite in common"),
+        ("('error:140944E7:SSL routines:ssl3_read_bytes:reason(1112)\\n',)", "“unrecognized name”, number 112"),
+        ("error:0A0003F2:SSL routines::some reason added later", "(OpenSSL: some reason added later)"),
+    ],
+)
+def test_openssl_error_spellings_of_other_versions_read_as_words(raw: str, words: str) -> None:
+    plain = plain_tls_error(raw)
+    assert plain is not None and words in plain, plain
+    assert not RAW_OPENSSL.search(plain), plain

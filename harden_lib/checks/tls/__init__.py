@@ -4,9 +4,10 @@ Targets are the environment's HTTPS host (from ``base_url``) plus ``tls.targets`
 optionally with a STARTTLS protocol for datastores and mail). Each target goes through its own
 pipeline, all targets side by side (``scanner``):
 
-1. a **probe** (``probe``): TCP connect, STARTTLS if configured, one ClientHello, the first
-   bytes of the answer — about one ``tls.timeout`` for a silent port instead of sslyze's eleven,
-   and "not TLS (plain text)" for an HTTP or other plain-text port;
+1. a **probe** (``probe``): TCP connect, STARTTLS if configured, one ClientHello, the answer
+   read until a real client could act on it — about one ``tls.timeout`` for a silent port or a
+   server that stalls mid-handshake instead of sslyze's five to eleven, and "not TLS (plain
+   text)" for an HTTP or other plain-text port;
 2. **sslyze** with its own ``Scanner`` per host (so a slow host never holds back another's
    results, and each host's seconds are its own), at most ``tls.concurrent_hosts`` at a time:
    one handshake per protocol version and cipher suite, the certificate chain as the server sends
@@ -26,11 +27,14 @@ scan (``evidence``). Every check id, its wording and references are in ``catalog
 A scanned server is hostile: every string it controls (subject, issuer, names, error texts,
 plain-text answers) is capped and escaped before it reaches a finding or table. Unreachable
 hosts, refused handshakes, non-TLS ports and timeouts are ``tls.scan`` errors that name what
-happened (and which timeout expired); the other hosts are still scanned.
+happened (and which timeout expired) in plain words — OpenSSL's internal error strings are
+translated (``words``); the other hosts are still scanned. A server name is normalised once
+(``params.normalise_server_name``: no trailing dot, lower case, IDNA) for SNI and matching.
 
 The package, by concern: ``params`` (the ``tls:`` section), ``model`` (scan results as data,
 cipher classification, name matching), ``probe``, ``scanner`` (sslyze), ``certificate``, ``trust``,
-``analysis`` (findings) and ``evidence`` (tables and charts); this module is the area's interface.
+``analysis`` (findings), ``evidence`` (tables and charts) and ``words`` (TLS errors in plain
+words); this module is the area's interface.
 """
 
 from __future__ import annotations

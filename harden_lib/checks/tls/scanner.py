@@ -2,9 +2,9 @@
 
 The pipeline per target, all targets side by side:
 
-1. a **probe** (``probe``): TCP connect, STARTTLS if configured, one ClientHello, the first bytes
-   of the answer — about one ``tls.timeout`` for a silent port instead of sslyze's eleven, and
-   "not TLS (plain text)" for an HTTP or other plain-text port;
+1. a **probe** (``probe``): TCP connect, STARTTLS if configured, one ClientHello, the answer
+   until it is complete — about one ``tls.timeout`` for a silent port or a server that stalls
+   mid-handshake (not scanned further), and "not TLS (plain text)" for a plain-text port;
 2. **sslyze** with its own ``Scanner`` per host (so a slow host never holds back another's
    results, and each host's seconds are its own), at most ``tls.concurrent_hosts`` at a time;
 3. **trust** (``trust``): OpenSSL path validation, as a client connecting with OpenSSL decides it.
