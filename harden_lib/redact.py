@@ -91,7 +91,7 @@ _QUALIFIERS = frozenset(
     duration seconds minutes hours days type kind mode algorithm alg algo header headers field param
     parameter prefix suffix enabled enable disabled required policy provider issuer audience scope
     scopes strategy method version rotation format arn vault store label region bucket rounds cost
-    iterations complexity strength pattern regex stdin""".split()  # noqa: SIM905
+    iterations complexity strength pattern regex stdin lengths usage identifier identifiers""".split()  # noqa: SIM905
 )
 #: Secret words whose values are URLs carrying their credential (a Slack webhook's path, a Sentry
 #: DSN): ``SLACK_WEBHOOK_URL`` stays secret although ``url`` is a qualifier.
@@ -175,6 +175,7 @@ def is_secret_key(name: str) -> bool:
     return not (published and all(words[i] in _KEY_LIKE for i in hits))
 
 
+@lru_cache(maxsize=4096)
 def is_published_name(name: str) -> bool:
     """Whether a name says its value is published on purpose (``PUBLIC_KEY``, ``NEXT_PUBLIC_*``, ``*_ANON_KEY``)."""
     return any(w in _PUBLIC_WORDS for w in name_words(name))
@@ -188,21 +189,44 @@ def is_secret_query_param(name: str) -> bool:
     return is_secret_key(plain) or plain.lower() in _SECRET_QUERY_NAMES or glued in _SECRET_QUERY_NAMES
 
 
-#: A wallet's mnemonic: BIP-39 uses 12, 15, 18, 21 or 24 words, Monero 25; each a lower-case word.
-SEED_PHRASE_WORDS = (12, 25)
-_SEED_WORD = re.compile(r"[^\W\d_]{2,12}")
+#: How many words a wallet's mnemonic has: BIP-39 12/15/18/21/24, Electrum 12/13, Polyseed 16, Monero 25.
+SEED_PHRASE_LENGTHS = frozenset({12, 13, 15, 16, 18, 21, 24, 25})
+#: Mnemonic words are 3 to 10 lower-case letters (BIP-39's longest has 8, Monero's a few more).
+_SEED_WORD = re.compile(r"[^\W\d_]{3,10}")
+#: Words of prose no mnemonic word list has (besides every word of one or two letters).
+_PROSE_WORDS = frozenset({"the", "its", "was", "were"})
+#: A seed phrase after a secret name and a tight separator (``WALLET_SEED_PHRASE=abandon ability …``):
+#: read to its end although an unquoted value otherwise ends at a space.
+_SEED_RUN = re.compile(r"[^\W\d_]{3,10}(?:[ \t]+[^\W\d_]{3,10}){11,24}(?![^\W\d_])")
+
+
+def seed_phrase_end(text: str, start: int) -> int | None:
+    """Where a seed phrase written unquoted at ``text[start]`` ends (``KEY=abandon ability …``), or None.
+
+    The longest run of mnemonic-shaped words is cut to the longest mnemonic length it holds, so a
+    phrase followed by more words on the line is still hidden whole.
+    """
+    run = _SEED_RUN.match(text, start)
+    if run is None:
+        return None
+    spans = [m.span() for m in re.finditer(r"\S+", run.group(0))]
+    for count in sorted(SEED_PHRASE_LENGTHS, reverse=True):
+        if count <= len(spans) and is_seed_phrase(run.group(0)[: spans[count - 1][1]]):
+            return start + spans[count - 1][1]
+    return None
 
 
 def is_seed_phrase(value: str) -> bool:
-    """A value shaped like a wallet's recovery phrase: 12 to 25 lower-case alphabetic words.
+    """A value shaped like a wallet's recovery phrase: a mnemonic's number of lower-case words
+    (``SEED_PHRASE_LENGTHS``), each of 3 to 10 letters, none a word only prose uses (``the``).
 
-    Such a phrase *is* the wallet (BIP-39, Monero): it never looks random character by character
-    (letters and spaces), so it is recognised by its shape. Prose of that length in a config value
-    is rare, and showing it by shape instead costs nothing.
+    Such a phrase *is* the wallet (BIP-39, Electrum, Monero): it never looks random character by
+    character (letters and spaces), so it is recognised by its shape. Prose of that shape in a
+    config value is rare, and showing it by shape instead costs nothing.
     """
     words = value.split()
-    return SEED_PHRASE_WORDS[0] <= len(words) <= SEED_PHRASE_WORDS[1] and all(
-        w.islower() and _SEED_WORD.fullmatch(w) for w in words
+    return len(words) in SEED_PHRASE_LENGTHS and all(
+        w.islower() and _SEED_WORD.fullmatch(w) and w not in _PROSE_WORDS for w in words
     )
 
 
@@ -321,15 +345,27 @@ def _redact_webhook_path(authority: str, tail: str) -> str:
 def _credential_shaped(text: str) -> bool:
     """A token (path segment, option value) that looks generated rather than written: at least 16
     characters mixing two of lower case, upper case and digits, and not a run of plain words."""
-    if len(text) < 16 or _PLAIN_WORDS.fullmatch(text):
+    if len(text) < 16 or is_plain_words(text):
         return False
     classes = (any(c.islower() for c in text), any(c.isupper() for c in text), any(c.isdigit() for c in text))
     return sum(classes) >= 2 and _token_like(text)
 
 
-#: Written words, not generated values: ``snake_case``, ``kebab-case``, ``dotted.names``, ``UPPER_SNAKE``,
-#: ``CamelCase`` and ``Capitalised`` words (no digits).
-_PLAIN_WORDS = re.compile(r"[a-z]+(?:[._\-][a-z]+)*|(?:[A-Z]?[a-z]+)+|[A-Z]+(?:[._\-][A-Z]+)*")
+_WORD_SEPARATORS = re.compile(r"[._\-]+")
+
+
+def is_plain_words(text: str) -> bool:
+    """Written words, not a generated value: letters only, in ``snake_case``, ``kebab-case``,
+    ``dotted.names``, ``UPPER_SNAKE``, ``CamelCase``, ``Capitalised`` or ``Referrer-Policy`` form
+    (``HttpOnly``, ``postgres-credentials``). Mixed case in pieces of one or two letters (``QwErTy``)
+    is what a generator makes, not a word, so it is no plain word."""
+    if not text or not all(c.isalpha() or c in "._-" for c in text) or not any(c.isalpha() for c in text):
+        return False
+    for part in _WORD_SEPARATORS.split(text):
+        words = _WORD.findall(part)
+        if len(words) > 1 and any(len(word) < 3 and not word.isupper() for word in words):
+            return False
+    return True
 
 
 def _token_like(text: str) -> bool:
@@ -459,7 +495,7 @@ def scrub_output(text: str) -> str:
     """
     if not text:
         return text
-    return _TOKEN_SHAPES.sub(REDACTED, redact_urls(scrub(text)))
+    return _token_shapes_sub(redact_urls(scrub(text)))
 
 
 def scrub_tree(node: Any) -> Any:
@@ -492,10 +528,11 @@ _AUTH_HEADER = re.compile(
 )
 #: A bare ``Bearer x`` / ``Basic x`` / ``token x`` (a credential shaped value after an auth scheme).
 _SCHEME_TOKEN = re.compile(r"(?i)\b(?P<scheme>bearer|basic|token|bot)(?P<sep>\s+)(?P<value>[A-Za-z0-9._~+/\-]{8,}=*)")
-#: ``--password x``, ``--api-key=x``, ``--client-secret "x y"``.
-_LONG_FLAG = re.compile(
-    r"(?<![\w-])--(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?P<sep>=|\s+)(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+)"
-)
+#: ``--password x``, ``--api-key=x``, ``--client-secret "x y"``: the option and separator; the value is
+#: read after them (``_FLAG_VALUE``), and a value-less option before (``--verbose --password x``) does
+#: not swallow the secret one (see ``_redact_named``).
+_LONG_FLAG = re.compile(r"(?<![\w-])--(?P<key>[A-Za-z][A-Za-z0-9_\-]*)(?:=|\s+)")
+_FLAG_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"'\-][^\s\"']*")  # "-x" is the next option
 #: Short options that take a password in well-known clients (``-p`` alone is too often a port or
 #: ``mkdir -p``, so it counts only after these programs on the same line): ``mysql -pX``,
 #: ``mariadb -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X`` / ``--user user:X``,
@@ -535,14 +572,18 @@ _TOOL_FLAGS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     ),
 )
 #: ``htpasswd -b[cBmsp…] [file] user password`` / ``htpasswd -nb user password``: the password is the
-#: last word of the command (up to ``;``, ``&&``, ``|``, ``)`` or the end of the line).
-_HTPASSWD = re.compile(r"\bhtpasswd((?:[ \t]+-[A-Za-z]+(?:[ \t]+\d+)?)+)((?:[ \t]+[^\s;&|)]+)+)")
+#: last word of the command (up to ``;``, ``&&``, ``|``, ``)``, a redirection ``> file`` or the line end).
+_HTPASSWD = re.compile(r"\bhtpasswd((?:[ \t]+-[A-Za-z]+(?:[ \t]+\d+)?)+)((?:[ \t]+(?!\d*[<>])[^\s;&|)<>]+)+)")
 #: A single-dash option with a secret name (Go's flag package, Java's ``-Dkey=value``, keytool's
 #: ``-storepass``): ``-token=x``, ``-api-key x``, ``-Dspring.datasource.password=x``.
-_SHORT_LONG_FLAG = re.compile(
-    r"(?<![\w\-])-(?P<name>[A-Za-z][A-Za-z0-9_.\-]{2,})(?P<sep>=|[ \t]+)"
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+)"
+_SHORT_FLAG_EQUALS = re.compile(r"(?<![\w\-])-(?P<key>[A-Za-z][A-Za-z0-9_.\-]{2,})=")
+_SHORT_FLAG_SPACE = re.compile(r"(?<![\w\-])-(?P<key>[A-Za-z][A-Za-z0-9_.\-]{2,})[ \t]+")
+#: A secret-named option whose value is the next list item: ``"Args": ["--db-password", "x"]`` (docker
+#: inspect, Kubernetes ``args``), ``- --api-key`` then ``- x`` (a YAML block list).
+_FLAG_LIST_ITEM = re.compile(
+    r"(?<![\w\-])--?(?P<key>[A-Za-z][\w.\-]*)(?:[\"'][ \t]*,[ \t]*(?=[\"'])|[\"']?[ \t]*\r?\n[ \t]*-[ \t]+)"
 )
+_LIST_ITEM_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"',\]]+")
 #: OpenSSL's pass phrase argument ``-passin pass:x`` / ``-passout pass:x``.
 _OPENSSL_PASS = re.compile(r"(?<![\w:])(?P<head>pass:)(?P<value>[^\s\"']+)")
 #: ``KEY=value``, ``KEY: value``, ``"key": "value"``, ``'key': 'value'``, ``key => value``,
@@ -552,9 +593,13 @@ _PAIR = re.compile(
     r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=kq)"
     r"(?P<sep>[ \t]*(?:=>|::=|:=|\?=|\+=|=|:)[ \t]*)"
 )
-#: A seed phrase after a secret name and a tight separator (``WALLET_SEED_PHRASE=abandon ability …``):
-#: 12 to 25 words, read to its end although an unquoted value otherwise ends at a space.
-_SEED_RUN = re.compile(r"[^\W\d_]{2,12}(?:[ \t]+[^\W\d_]{2,12}){11,24}(?![^\W\d_])")
+#: A secret's name and its value as two fields of one item: Kubernetes/ECS ``env`` entries
+#: (``- name: DB_PASSWORD`` / ``value: x``, ``{"name": "API_TOKEN", "value": "x"}``), ``key``/``value`` lists.
+NAME_VALUE_FIELDS = re.compile(
+    r"(?<![\w\-])(?P<nq>[\"']?)(?:name|key|Name|Key)(?P=nq)[ \t]*[:=][ \t]*"
+    r"(?P<kq>[\"']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)"
+    r"[ \t]*,?[ \t]*(?:\r?\n[ \t]*(?:-[ \t]+)?)?(?P<vq>[\"']?)(?:value|Value)(?P=vq)[ \t]*[:=][ \t]*"
+)
 #: A YAML block scalar under a key (``password: |``, ``key: >-``): the value is on the lines below.
 _BLOCK_SCALAR = re.compile(
     r"(?m)^(?P<indent>[ \t]*(?:-[ \t]+)?)(?P<kq>[\"']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=kq)[ \t]*:"
@@ -570,18 +615,19 @@ _XML_KEY_VALUE = re.compile(
     r"\b(?:key|name)[ \t]*=[ \t]*(?P<q>[\"'])(?P<key>[^\"'<>\n]{1,100})(?P=q)(?P<mid>[ \t\r\n]+value[ \t]*=[ \t]*)"
     r"(?P<value>\"[^\"\n]*\"|'[^'\n]*')"
 )
-#: A quoted secret name, a comma and a quoted value: PHP ``define('DB_PASSWORD', 'x')``,
-#: ``setenv("API_TOKEN", "x")``, ``ENV.fetch('SECRET_KEY', 'x')``, ``("password", "x")``.
-_QUOTED_ARG_KEY = re.compile(r"(?P<q>[\"'])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=q)[ \t]*,[ \t]*(?=[\"'])")
+#: A quoted secret name as a call's first argument, a comma and a quoted value: PHP
+#: ``define('DB_PASSWORD', 'x')``, ``setenv("API_TOKEN", "x")``, ``ENV.fetch('SECRET_KEY', 'x')``, a
+#: printed tuple ``("password", "x")`` (a list of names ``['token', 'secret']`` is left alone).
+_QUOTED_ARG_KEY = re.compile(r"\([ \t]*(?P<q>[\"'])(?P<key>[A-Za-z_][A-Za-z0-9_.]*)(?P=q)[ \t]*,[ \t]*(?=[\"'])")
 _QUOTED_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'")
 #: SQL ``IDENTIFIED BY 'x'`` / ``IDENTIFIED WITH plugin BY 'x'`` / ``IDENTIFIED BY PASSWORD 'x'`` (MySQL,
 #: MariaDB, Oracle unquoted) and ``PASSWORD('x')``.
 _IDENTIFIED_BY = re.compile(
     r"(?i)(?P<head>\bIDENTIFIED(?:[ \t]+(?:WITH|VIA)[ \t]+[\w'\"`]+)?[ \t]+(?:BY|USING)(?:[ \t]+(?:PASSWORD|VALUES))?"
-    r"[ \t]*\(?[ \t]*|\bPASSWORD[ \t]*\([ \t]*)(?P<value>'[^'\n]*'?|\"[^\"\n]*\"?|[^\s;,'\"()]+)"
+    r"[ \t]*\(?[ \t]*|\bPASSWORD\([ \t]*(?=['\"]))(?P<value>'[^'\n]*'?|\"[^\"\n]*\"?|[^\s;,'\"()]+)"
 )
 #: A secret-named word, spaces and a value-looking word anywhere in a line (``using API_TOKEN x for …``).
-_NAME_SPACE = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>[ \t]+)")
+_NAME_SPACE = re.compile(r"(?<![\w.\-$])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>[ \t]+)")
 _BARE_VALUE = re.compile(r"[^\s\"'<>`]+")
 _PAIR_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"']+")
 #: A secret-named word followed by a quoted string: ``PASSWORD 'x'`` (SQL), ``token "x"``.
@@ -612,6 +658,35 @@ _TOKEN_SHAPES = re.compile(
 )
 
 
+#: Literal pieces one of which every ``_TOKEN_SHAPES`` match contains: a text without any is skipped
+#: (substring search is far faster than the pattern's position-by-position scan of a large export).
+_SHAPE_HINTS = (
+    "gh",
+    "github_pat_",
+    "gl",
+    "xox",
+    "xapp-",
+    "_live_",
+    "_test_",
+    "AIza",
+    "npm_",
+    "sk-",
+    "hf_",
+    "tskey-",
+    "SG.",
+    "pypi-",
+    "_v1_",
+    "shp",
+    "eyJ",
+)
+
+
+def _token_shapes_sub(text: str) -> str:
+    if not any(hint in text for hint in _SHAPE_HINTS):
+        return text
+    return _TOKEN_SHAPES.sub(REDACTED, text)
+
+
 def find_token_shapes(text: str) -> list[tuple[int, int, str]]:
     """Where credentials recognisable by their shape alone sit in ``text``: (start, end, kind).
 
@@ -619,12 +694,15 @@ def find_token_shapes(text: str) -> list[tuple[int, int, str]]:
     OpenAI/Anthropic, Hugging Face, Tailscale, SendGrid, PyPI, DigitalOcean, Shopify) and JWTs; the
     secrets area uses it to find them in committed files, the scrubbers to remove them.
     """
+    if not any(hint in text for hint in _SHAPE_HINTS):
+        return []
     return [(m.start(), m.end(), m.lastgroup or "token") for m in _TOKEN_SHAPES.finditer(text)]
 
 
 #: Values that hide nothing: masks, placeholders, empties (and a YAML block indicator: the value is below).
 _NOT_A_VALUE = re.compile(
-    r"^(?:|\*+|x{3,}|X{3,}|null|none|nil|true|false|undefined|\$\{[^}]*\}|\$[A-Za-z_]\w*|[|>][0-9+\-]{0,3})$"
+    r"^(?:|\*+|x{3,}|X{3,}|null|none|nil|true|false|undefined|\$\{[^}]*\}|\$[A-Za-z_]\w*|[|>][0-9+\-]{0,3}"
+    r"|\{\{\S*|\{%\S*|<%\S*)$"
 )
 
 
@@ -663,11 +741,13 @@ def redact_text(text: str) -> str:
     registered secret values; PEM private key bodies (also a tail that starts inside a block);
     URL passwords and credential query parameters (``redact_urls``); ``Authorization:``
     headers (scheme kept) and bare ``Bearer``/``Basic``/``token`` credentials; ``--password x``
-    / ``--api-key=x`` style options, single-dash ones (``-token=x``, ``-Dapp.db.password=x``,
-    ``-storepass x``), OpenSSL's ``pass:x`` and the short password options of well-known clients
+    / ``--api-key=x`` style options (also as the next list item: ``["--db-password", "x"]``),
+    single-dash ones (``-token=x``, ``-Dapp.db.password=x``, ``-storepass x``), OpenSSL's ``pass:x``
+    and the short password options of well-known clients
     (``mysql -pX``, ``sshpass -p X``, ``redis-cli -a X``, ``curl -u user:X``, ``docker login -p X``,
     ``az login -p X``, ``mongosh -p X``, ``ldapsearch -w X``, ``smbclient -U u%X``, ``gh secret set
-    N --body X``, ``htpasswd -b file user X``); YAML block scalars under a secret name (``password: |``
+    N --body X``, ``htpasswd -b file user X``); ``name: DB_PASSWORD`` / ``value: x`` fields (Kubernetes
+    and ECS env entries, one line or two); YAML block scalars under a secret name (``password: |``
     and the lines below); XML elements (``<password>x</password>``) and ``key="…" value="…"``
     attributes; secret-named pairs in any notation (``KEY=value``, ``export API_TOKEN=x``,
     ``# old: NEXTAUTH_SECRET=x``, ``"password": "x"``, ``password: 'x'``, ``key => x``, Makefile
@@ -689,23 +769,27 @@ def redact_text(text: str) -> str:
     text = redact_urls(text)
     text = _AUTH_HEADER.sub(_auth_header, text)
     text = _SCHEME_TOKEN.sub(_scheme_token, text)
-    text = _LONG_FLAG.sub(_long_flag, text)
+    text = _redact_named(text, _LONG_FLAG, _FLAG_VALUE, _option_value)
     text = _redact_tool_flags(text)
-    text = _SHORT_LONG_FLAG.sub(_short_long_flag, text)
+    text = _redact_named(text, _SHORT_FLAG_EQUALS, _FLAG_VALUE, _option_value)
+    # after a space only a value-looking word: "-key server.key", "-password-file /run/x" are paths
+    text = _redact_named(text, _SHORT_FLAG_SPACE, _FLAG_VALUE, lambda v: _option_value(v) and _spaced_value(v))
+    text = _redact_named(text, _FLAG_LIST_ITEM, _LIST_ITEM_VALUE, lambda v: _hides(v) and not v.startswith("-"))
     if "pass:" in text:
         text = _OPENSSL_PASS.sub(lambda m: m.group("head") + REDACTED if _hides(m.group("value")) else m.group(0), text)
     text = _redact_block_scalars(text)
     if "<" in text:
         text = _XML_ELEMENT.sub(_xml_element, text)
         text = _XML_KEY_VALUE.sub(_xml_key_value, text)
+    text = _redact_named(text, NAME_VALUE_FIELDS, _PAIR_VALUE, _hides)
     text = _redact_pairs(text)
     text = _IDENTIFIED_BY.sub(_identified_by, text)
     text = _NAME_QUOTED.sub(_name_quoted, text)
-    text = _redact_named(text, _QUOTED_ARG_KEY, _QUOTED_VALUE, _hides)
+    text = _redact_named(text, _QUOTED_ARG_KEY, _QUOTED_VALUE, _quoted_argument)
     text = _DIRECTIVE.sub(_directive, text)
     text = _NETRC.sub(lambda m: m.group("head") + REDACTED, text)
-    text = _redact_named(text, _NAME_SPACE, _BARE_VALUE, _value_like)
-    return _TOKEN_SHAPES.sub(REDACTED, text)
+    text = _redact_named(text, _NAME_SPACE, _BARE_VALUE, _value_like, key_filter=_named_in_prose)
+    return _token_shapes_sub(text)
 
 
 def _redact_pem(text: str) -> str:
@@ -737,11 +821,20 @@ def _scheme_token(match: re.Match[str]) -> str:
     return f"{match.group('scheme')}{match.group('sep')}{REDACTED}"
 
 
-def _long_flag(match: re.Match[str]) -> str:
-    value = match.group("value")
-    if not is_secret_key(match.group("name")) or value.startswith("-") or not _hides(value):
-        return match.group(0)
-    return f"--{match.group('name')}{match.group('sep')}{_redact_value(value)}"
+def _quoted_argument(value: str) -> bool:
+    """``define('DB_PASSWORD', 'x')``'s value: one word of 8 characters or more (prose and short
+    labels in a tuple of strings are not a constant's secret)."""
+    body = _quoted(value)[1].strip()
+    return _hides(value) and len(body) >= 8 and not any(c.isspace() for c in body)
+
+
+def _option_value(value: str) -> bool:
+    """An option's value that may be a secret: not the next option, not a mask or placeholder."""
+    return not value.startswith("-") and _hides(value)
+
+
+def _spaced_value(value: str) -> bool:
+    return bool(_quoted(value)[0]) or _value_like(value)
 
 
 _TOOL_NAMES = (
@@ -787,16 +880,6 @@ def _htpasswd(match: re.Match[str]) -> str:
     if not _hides(last[cut:]):
         return match.group(0)
     return f"htpasswd{options}{last[:cut]}{_redact_value(last[cut:])}{words[len(last) :]}"
-
-
-def _short_long_flag(match: re.Match[str]) -> str:
-    """``-token=x`` / ``-Dkey.password=x``: any value after ``=``; after a space only a value-looking word."""
-    value = match.group("value")
-    if not is_secret_key(match.group("name")) or value.startswith("-") or not _hides(value):
-        return match.group(0)
-    if match.group("sep") != "=" and not _quoted(value)[0] and not _value_like(value):
-        return match.group(0)  # "-key server.key", "-password-file /run/x": a path, not the secret
-    return f"-{match.group('name')}{match.group('sep')}{_redact_value(value)}"
 
 
 def _redact_block_scalars(text: str) -> str:
@@ -846,8 +929,9 @@ def _redact_block_scalars(text: str) -> str:
 def _xml_element(match: re.Match[str]) -> str:
     name = match.group("name").rpartition(":")[2]
     value = match.group("value")
-    if not is_secret_key(name) or not value.strip() or not _hides(value.strip()):
-        return match.group(0)
+    body = value.strip()
+    if not is_secret_key(name) or not body or not _hides(body) or (body.isdigit() and len(body) < 8):
+        return match.group(0)  # <allow_nullable_key>1</allow_nullable_key>: a setting, not a key
     return match.group(0)[: match.start("value") - match.start()] + REDACTED + f"</{match.group('name')}>"
 
 
@@ -858,27 +942,38 @@ def _xml_key_value(match: re.Match[str]) -> str:
 
 
 def _identified_by(match: re.Match[str]) -> str:
-    if not _hides(match.group("value")):
-        return match.group(0)
+    value = match.group("value")
+    if not _hides(value) or (not _quoted(value)[0] and is_plain_words(value)):
+        return match.group(0)  # "… are identified by name": prose, not Oracle's unquoted password
     return match.group("head") + _redact_value(match.group("value"))
 
 
+#: Longest rejected value read again by ``_redact_named`` (it may hold the next name).
+_RESCAN_LIMIT = 64
+
+
 def _redact_named(
-    text: str, head: re.Pattern[str], value_pattern: re.Pattern[str], judge: Callable[[str], bool]
+    text: str,
+    head: re.Pattern[str],
+    value_pattern: re.Pattern[str],
+    judge: Callable[[str], bool],
+    key_filter: Callable[[str], bool] = is_secret_key,
 ) -> str:
     """``<secret name><separator><value>`` redacted wherever ``head`` (name and separator) matches.
 
-    Unlike ``re.sub`` over name and value together, a value that turns out not to be a secret's
-    is not consumed: it may be the next name (``a b API_TOKEN x``), so the scan resumes right
-    after the name. One left-to-right pass: linear in the text.
+    Unlike ``re.sub`` over name and value together, a short value that turns out not to be a
+    secret's is not consumed: it may be the next name (``a b API_TOKEN x``), so the scan resumes
+    right after the name. A long one (over ``_RESCAN_LIMIT`` characters) is consumed, so no stretch
+    of text is read again and again: one left-to-right pass, linear in the text.
     """
     out: list[str] = []
     pos = 0
     search_from = 0
     while match := head.search(text, search_from):
         value = value_pattern.match(text, match.end())
-        if value is None or not is_secret_key(match.group("key")) or not judge(value.group(0)):
-            search_from = match.end("key") + 1
+        if value is None or not key_filter(match.group("key")) or not judge(value.group(0)):
+            long_value = value is not None and value.end() - value.start() > _RESCAN_LIMIT
+            search_from = value.end() if long_value else match.end("key") + 1
             continue
         out.append(text[pos : value.start()] + _redact_value(value.group(0)))
         pos = search_from = value.end()
@@ -886,15 +981,41 @@ def _redact_named(
     return "".join(out)
 
 
+#: Dates, times, versions and IPv4 addresses read as values but are none (``2024-01-01T10:00:00Z``, ``v1.2.3``).
+_DATE_OR_VERSION = re.compile(
+    r"^(?:\d{4}-\d\d-\d\d(?:[T ]\S*)?|\d\d:\d\d(?::\d\d)?\S*|v?\d+(?:\.\d+){1,3}(?:[-+.][\w.]+)?)$"
+)
+
+
+#: Secret words that name a credential even written as one lower-case word in a sentence.
+_STRONG_PROSE_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey"})
+
+
+def _named_in_prose(key: str) -> bool:
+    """A secret name before a value in a sentence: ``API_TOKEN``, ``clientSecret``, ``password`` —
+    but not a lower-case head word (``a private 10.x address``, ``the session 42``, ``key k1``)."""
+    if not is_secret_key(key):
+        return False
+    return not key.islower() or any(c in key for c in "_-.") or key in _STRONG_PROSE_WORDS
+
+
 def _value_like(token: str) -> bool:
     """A word that reads like a generated value (``Xk9mQ2wR7t``, ``a1b2c3d4e5``), not prose, a name, a
     path or a number: at least 8 characters of two classes among lower case, upper case and digits,
     or 16 random-looking ones."""
-    token = token.rstrip(".,;:)]}!?")
+    token = token.rstrip(".,;:)]}!?").lstrip("([{")
     if len(token) < 8 or REDACTED in token or _NOT_A_VALUE.match(token) or "://" in token:
         return False
-    if token.startswith(("/", "./", "../", "~/", "-")) or token.isdigit() or _PLAIN_WORDS.fullmatch(token):
+    if token[0] in "$%{<@" or any(c in token for c in "[](){}"):
+        return False  # a reference, a template or markup ("Management](/security/secrets")
+    if all(not part or is_plain_words(part) for part in token.split("/")):
+        return False  # a path or a pair of words ("presence/strength", "getsentry/sentry-cli")
+    if _DATE_OR_VERSION.match(token):
         return False
+    if token.startswith(("/", "./", "../", "~/", "-")) or token.isdigit():
+        return False
+    if "/" in token and is_plain_words(token.split("/", 1)[0].split("#", 1)[0]):
+        return False  # "Yelp/detect-secrets#791": a name, not a generated value
     classes = (any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token))
     return sum(classes) >= 2 or (len(token) >= 16 and _token_like(token))
 
@@ -925,10 +1046,10 @@ def _redact_pairs(text: str) -> str:
             continue
         opening, body, closing = _quoted(value.group(0))
         end = value.end()
-        seed = _SEED_RUN.match(text, start) if not opening and body.isalpha() and body.islower() else None
-        if seed is not None and is_seed_phrase(seed.group(0)):
+        seed = seed_phrase_end(text, start) if not opening and body.isalpha() and body.islower() else None
+        if seed is not None:
             out.append(text[pos:start] + REDACTED)
-            pos = seed.end()
+            pos = seed
             continue
         if not opening and sep.strip() != sep:
             if start > line_end:

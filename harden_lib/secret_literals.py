@@ -16,13 +16,24 @@ from __future__ import annotations
 
 import re
 import shlex
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import yaml
 
 from harden_lib.envfile import is_well_known_value, looks_like_secret, url_password
-from harden_lib.redact import find_token_shapes, is_published_name, is_secret_key, name_words, register_secret
+from harden_lib.redact import (
+    NAME_VALUE_FIELDS,
+    find_token_shapes,
+    is_plain_words,
+    is_published_name,
+    is_secret_key,
+    is_seed_phrase,
+    name_words,
+    register_secret,
+    seed_phrase_end,
+)
 
 _REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}?$")
 #: Values of switches, not secrets, even under a secret-sounding name (SESSION_COOKIE_SECURE=true).
@@ -206,26 +217,42 @@ class LineSecret:
 _CODE_SUFFIXES = frozenset(
     """.py .pyi .js .mjs .cjs .jsx .ts .tsx .mts .cts .vue .svelte .go .rb .java .kt .kts .scala .groovy .gradle
     .php .cs .fs .vb .rs .c .h .cc .cpp .cxx .hpp .m .mm .swift .dart .lua .ex .exs .erl .clj .r .jl .pl .pm
-    .tf .tfvars .hcl .nix .sql""".split()  # noqa: SIM905
+    .tf .tfvars .hcl .nix .sql .cshtml .razor .jsp .aspx .erb .ejs .twig""".split()  # noqa: SIM905
 )
 #: ``KEY=value``, ``KEY: value``, ``"key": "value"``, ``'key' => 'value'``, ``key := value``,
-#: ``KEY ?= value`` and a quoted name before a comma (``define('DB_PASSWORD', 'value')``): the name and
-#: the separator; the value is read after them (the scan resumes after the name when it is no secret's).
+#: ``KEY ?= value`` and a quoted name as a call's first argument (``define('DB_PASSWORD', 'value')``,
+#: ``os.getenv("API_TOKEN", "default")``): the name and the separator; the value is read after them
+#: (the scan resumes after the name when it is no secret's).
 _LINE_PAIR = re.compile(
-    r"(?<![\w.\-/$])(?P<kq>[\"'`]?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)"
+    r"(?:(?P<call>\()[ \t]*|(?<![\w.\-/$]))(?P<kq>[\"'`]?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)"
     r"[ \t]*(?P<sep>::=|:=|\?=|\+=|=>|=(?![=~>])|:(?![:=/\\])|,(?=[ \t]*[\"']))[ \t]*"
 )
 #: ``--name=value``, ``--name value``, ``-name=value``, ``-Dname=value`` (in a command line, a list item,
 #: a JSON/YAML string: ``args: ["--github-token=ghp_…"]``).
-_LINE_FLAG = re.compile(r"(?<![\w\-])(?P<dashes>--?)(?P<key>[A-Za-z][\w.\-]*)(?P<sep>=|[ \t]+)")
+#: The value may also be the next item of a list: ``["--db-password", "…"]`` or a YAML block list
+#: (``- --db-password`` then ``- …`` on the next line).
+_LINE_FLAG = re.compile(
+    r"(?<![\w\-])(?P<dashes>--?)(?P<key>[A-Za-z][\w.\-]*)"
+    r"(?P<sep>=|[ \t]+|[\"'][ \t]*,[ \t]*(?=[\"'])|[\"']?[ \t]*\r?\n[ \t]*-[ \t]+)"
+)
 #: A whole-line directive ``requirepass value`` (redis.conf, pgbouncer, nginx-like configs).
-_LINE_DIRECTIVE = re.compile(r"^[ \t]*(?P<key>[A-Za-z_][\w.\-]*)[ \t]+(?P<value>[^\s#;]+)[ \t]*;?[ \t]*$")
+_LINE_DIRECTIVE = re.compile(r"(?m)^[ \t]*(?P<key>[A-Za-z_][\w.\-]*)[ \t]+(?P<value>[^\s#;]+)[ \t]*;?[ \t]*\r?$")
+_NEWLINE = re.compile(r"\n")
 _LINE_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|`[^`\n]*`|[^\s\"'`,;)\]}<>]+")
 #: Names and references, not values: ``snake_case``/``kebab-case``/``dotted.names`` of two or more
-#: words (a Kubernetes secret's name, a vault path), ``UPPER_SNAKE`` names, calls and indexing.
-_NAME_LIKE = re.compile(r"^(?:[a-z][a-z0-9]*(?:[_.\-][a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[\w.]+[(\[].*)$")
+#: words (a Kubernetes secret's name, a vault path), ``UPPER_SNAKE`` names, calls and indexing,
+#: dotted references (``settings.SECRET_KEY``, ``el.dataset.cookieString``).
+_NAME_LIKE = re.compile(
+    r"^(?:[a-z][a-z0-9]*(?:[_.\-][a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[\w.$]+[(\[].*"
+    r"|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+)$"
+)
+#: ``name=value`` parts of a connection string (``Server=db;Password=x;``).
+_INNER_PAIR = re.compile(r"([A-Za-z][\w .]*?)[ \t]*=[ \t]*([^;]*)")
+_HOST_PORT = re.compile(r"^[\w.\-]+:\d{1,5}$")
 _REFERENCE_MARKS = ("${", "{{", "#{", "%(", "{%", "<%", "$(", "@{")
 _KEY_LIKE_WORDS = frozenset({"key", "keys", "sig", "signature"})
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "bot", "apikey", "digest"})
+_SCHEME_VALUE = re.compile(r"[A-Za-z]+[ \t]+[^\s\"'`,;)\]}<>]+")
 _URL_BEARING_WORDS = frozenset({"webhook", "dsn"})
 #: Shortest value taken for a secret by its name alone (shorter ones are flags, ports, examples).
 MIN_VALUE_CHARS = 8
@@ -239,24 +266,40 @@ def _skipped_file(name: str) -> bool:
     return is_non_text_file(name) or is_lock_file(name)
 
 
-def is_real_value(key: str, value: str, *, quoted: bool = True, code: bool = False) -> bool:
+def is_real_value(key: str, value: str, *, quoted: bool = True, code: bool = False, _part: bool = False) -> bool:
     """Whether ``value``, written under the secret-named ``key``, looks like a real secret.
 
     Not: empty or short (under ``MIN_VALUE_CHARS``), a reference or template (``${VAR}``, ``$VAR``,
-    ``{{ x }}``, ``%(x)s``, ``<your-key>``, a YAML alias/tag), a switch (``true``, ``off``), a number,
-    a path, a name (``db-credentials``, ``DB_PASSWORD``), a call (``get_secret()``), an unquoted word in
-    a code file (a variable), a well-known or placeholder value (``changeme``, ``your-token-here``,
-    ``xxxx``, repeats and sequences: ``config_rules.weak_shape``). A URL counts only for its password
-    (or whole, under a webhook/DSN name). A name whose only secret words are ``key``/``sig``
-    (``API_KEY``, ``ENCRYPTION_KEY``) asks for a random-looking value (``envfile.looks_like_secret``):
-    keys are generated, a word there is usually a key's *name*.
+    ``{{ x }}``, ``%(x)s``, ``<your-key>``, a YAML alias/tag, a flow list), a switch (``true``, ``off``),
+    a number, a path, prose (several words; but a seed phrase is a secret, and ``Bearer <token>`` is
+    judged by its token), written words (``db-credentials``, ``DB_PASSWORD``, ``HttpOnly``:
+    ``redact.is_plain_words``), a call (``get_secret()``), an unquoted word in a code file (a
+    variable), a well-known or placeholder value (``changeme``, ``your-token-here``, ``xxxx``, repeats
+    and sequences: ``config_rules.weak_shape``), a ``host:port`` or a path of written names. A URL
+    counts only for its password (or whole, under a webhook/DSN name), a connection string only
+    for a secret-named part (``Password=…;``), a ``name=value`` cookie for its value. A name whose
+    only secret words are ``key``/``sig`` (``API_KEY``, ``ENCRYPTION_KEY``) asks for a random-looking
+    value (``envfile.looks_like_secret``): keys are generated, a word there is usually a key's *name*.
     """
     from harden_lib.checks.config_rules import weak_shape
 
     body = value.strip()
     if len(body) < MIN_VALUE_CHARS or (code and not quoted):
         return False
-    if body[0] in "$%{<@*&!" or any(mark in body for mark in _REFERENCE_MARKS):
+    parts = _INNER_PAIR.findall(body) if "=" in body.rstrip("=") and not _part else []
+    if parts and (";" in body or "connectionstring" in name_words(key)):
+        # A connection string: secret only through a secret-named part (Password=…, AccountKey=…).
+        return any(is_secret_key(k) and is_real_value(k, v, _part=True) for k, v in parts)
+    if parts:  # a cookie "sid=…": judged by its values (one level: a part is not split again)
+        return any(is_real_value(key, v, _part=True) for _, v in parts)
+    words = body.split()
+    if len(words) > 1:
+        if is_seed_phrase(body):
+            return True
+        if len(words) != 2 or words[0].lower() not in _AUTH_SCHEMES:
+            return False  # prose ("Configure session timeouts"), not a value
+        body = words[1]  # "Bearer <token>" under an Authorization key
+    if body[0] in "$%{<@*&![(" or any(mark in body for mark in _REFERENCE_MARKS):
         return False
     if "://" in body:
         password = url_password(body)
@@ -265,12 +308,30 @@ def is_real_value(key: str, value: str, *, quoted: bool = True, code: bool = Fal
         return bool(_URL_BEARING_WORDS & set(name_words(key))) and not weak_shape(body)
     if body.lower() in _FLAG_VALUES or body.isdigit() or body.startswith(("/", "./", "../", "~/")):
         return False
-    if _NAME_LIKE.match(body) or is_well_known_value(body) or weak_shape(body):
+    if _HOST_PORT.match(body) or (("/" in body or "\\" in body) and _path_like(body)):
+        return False
+    core = body.strip("_-.")  # "__jquery_form_reset" is a name as much as "jquery_form_reset"
+    if _NAME_LIKE.match(core) or is_plain_words(core) or is_well_known_value(body) or weak_shape(body):
         return False
     strong = [w for w in name_words(key) if w not in _KEY_LIKE_WORDS]
     if not is_secret_key("_".join(strong)):
         return looks_like_secret(body)
     return True
+
+
+def _overlaps(spans: list[tuple[int, int]], begin: int, end: int) -> bool:
+    """Whether [begin, end) overlaps one of the sorted ``spans`` (looked up by bisection: a file with
+    many hits costs n log n, not n squared); the few spans starting just before ``end`` are checked."""
+    index = bisect_right(spans, (end, -1))
+    return any(spans[i][1] > begin for i in range(max(0, index - 3), index))
+
+
+def _path_like(body: str) -> bool:
+    """``.deploystack/creds.json``, ``projects/PROJECT_ID/instances/x``: every segment a written name."""
+    return all(
+        not part or part.isdigit() or is_plain_words(part.strip("_-.")) or bool(_NAME_LIKE.match(part.strip("_-.")))
+        for part in re.split(r"[/\\]", body)
+    )
 
 
 def _is_binary(data: bytes) -> bool:
@@ -297,59 +358,76 @@ def scan_lines(path: Path, display: str | None = None, *, max_bytes: int | None 
     if _is_binary(data):
         return []
     code = PurePosixPath(path.name).suffix.lower() in _CODE_SUFFIXES
-    hits: list[LineSecret] = []
-    for number, raw in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if line:
-            hits.extend(_line_hits(name, number, line, code))
+    hits = scan_text(data.decode("utf-8", errors="replace"), name, code=code)
     for hit in hits:
         register_secret(hit.value)
     return hits
 
 
-def _line_hits(file: str, number: int, line: str, code: bool) -> list[LineSecret]:
-    """One line's secrets, one per value (a name hit and a shape hit on one value are one)."""
+def scan_text(text: str, file: str, *, code: bool = False) -> list[LineSecret]:
+    """The secrets of one file's text, one per value (a name hit and a shape hit on one value are one).
+
+    The whole text is scanned at once (no pattern crosses a line end), and each hit is placed on its
+    line afterwards, so a file costs a few linear passes whatever its number of lines.
+    """
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
     named: list[tuple[int, int, str, str]] = []  # (start, end, what, value)
     public: list[tuple[int, int]] = []  # value spans of names that say "published" (an anon JWT)
-    for pattern in (_LINE_PAIR, _LINE_FLAG):
-        if pattern is _LINE_FLAG and "-" not in line:
-            continue
+    for pattern in (_LINE_PAIR, _LINE_FLAG, NAME_VALUE_FIELDS):
         position = 0
-        while match := pattern.search(line, position):
+        while match := pattern.search(text, position):
             position = match.end("key") + 1
-            value = _LINE_VALUE.match(line, match.end())
+            key = match.group("key")
+            secret = is_secret_key(key)
+            if not secret and not is_published_name(key):
+                continue
+            value = _LINE_VALUE.match(text, match.end())
             if value is None:
                 continue
-            key, raw = match.group("key"), value.group(0)
-            quoted = raw[:1] in "\"'`"
-            body = raw[1:-1] if quoted and len(raw) > 1 else raw
-            if pattern is _LINE_PAIR and match.group("sep") == "," and not match.group("kq"):
-                continue  # "a, b": a list, not a quoted name before its value
-            if is_published_name(key) and not is_secret_key(key):
+            if pattern is _LINE_PAIR and match.group("sep") == "," and not (match.group("kq") and match.group("call")):
+                continue  # "a, b" / ("webhook", "webhooks"): a list, not a call's quoted name and value
+            position = max(position, value.end())  # a value read is consumed: linear on any text
+            if not secret:
                 public.append((value.start(), value.end()))
                 continue
-            if not is_secret_key(key):
-                continue
+            raw = value.group(0)
+            quoted = raw[:1] in "\"'`"
+            body = raw[1:-1] if quoted and len(raw) > 1 else raw
+            if not quoted and body.isalpha() and body.islower():
+                seed = seed_phrase_end(text, value.start())  # KEY=abandon ability …: the whole phrase
+                body = text[value.start() : seed] if seed else body
+            if not quoted and body.lower() in _AUTH_SCHEMES:
+                scheme = _SCHEME_VALUE.match(text, value.start())  # Authorization: Bearer <token>
+                body = scheme.group(0) if scheme else body
+            begin = value.start() + (1 if quoted else 0)
+            position = max(position, begin + len(body))
             flag_inside_string = pattern is _LINE_FLAG and match.group("sep") == "="
-            spaced_flag = pattern is _LINE_FLAG and match.group("sep") != "="
-            if spaced_flag and body.startswith("-"):
+            if pattern is _LINE_FLAG and not flag_inside_string and body.startswith("-"):
+                position = match.end("key") + 1
+                continue  # "--password -v": the next option, not a value
+            # the next item of a list (["--token", "x"]) is a literal, whatever the file type
+            literal = quoted or flag_inside_string or (pattern is _LINE_FLAG and match.group("sep").strip() != "")
+            if is_real_value(key, body, quoted=literal, code=code and not flag_inside_string):
+                named.append((begin, begin + len(body), f"{key} is set to a literal", body))
+    if not code:
+        lines_with_hits = {bisect_right(starts, begin) for begin, _, _, _ in named}
+        for directive in _LINE_DIRECTIVE.finditer(text):
+            key, body = directive.group("key"), directive.group("value")
+            if bisect_right(starts, directive.start()) in lines_with_hits or not is_secret_key(key):
                 continue
-            if is_real_value(key, body, quoted=quoted or flag_inside_string, code=code and not flag_inside_string):
-                start = value.start() + (1 if quoted else 0)
-                named.append((start, start + len(body), f"{key} is set to a literal", body))
-                position = value.end()
-    if not named and not code:
-        directive = _LINE_DIRECTIVE.match(line)
-        if directive and is_secret_key(directive.group("key")):
-            body = directive.group("value")
-            if is_real_value(directive.group("key"), body, quoted=False):
-                named.append((directive.start("value"), directive.end("value"),
-                              f"{directive.group('key')} is set to a literal", body))  # fmt: skip
-    hits = [LineSecret(file, number, start + 1, what, value) for start, _, what, value in named]
-    for start, end, kind in find_token_shapes(line):
-        if any(a <= start < b for a, b in public):
+            if is_real_value(key, body, quoted=False):
+                named.append((directive.start("value"), directive.end("value"), f"{key} is set to a literal", body))
+    found = [(begin, what, value) for begin, _, what, value in named]
+    named_spans = sorted((a, b) for a, b, _, _ in named)
+    public.sort()
+    for begin, end, kind in find_token_shapes(text):
+        if _overlaps(public, begin, end):
             continue  # NEXT_PUBLIC_SUPABASE_ANON_KEY=eyJ…: published on purpose
-        if any(a < end and start < b for a, b, _, _ in named):
+        if _overlaps(named_spans, begin, end):
             continue  # the same value, already found under its name
-        hits.append(LineSecret(file, number, start + 1, f"a {kind} token", line[start:end]))
+        found.append((begin, f"a {kind} token", text[begin:end]))
+    hits = []
+    for begin, what, value in sorted(found, key=lambda f: f[0]):
+        line = bisect_right(starts, begin)
+        hits.append(LineSecret(file, line, begin - starts[line - 1] + 1, what, value))
     return hits

@@ -238,3 +238,30 @@ def test_url_credential_query_values_are_registered(tmp_path):
     sig, frag = "Sg7" + "kLm2Qx9" * 3, "Fr4" + "pZq8Wn1" * 3
     load_env_file(write_env(tmp_path, f"FEED_URL=https://s.example/feed?page=2024&sig={sig}#access_token={frag}\n"))
     assert scrub(f"{sig} {frag} page 2024") == f"{REDACTED} {REDACTED} page 2024"
+
+
+@pytest.mark.parametrize(
+    ("value", "secret"),
+    [
+        # wallet recovery phrases: BIP-39 (12/24), Electrum (13), Monero-style (25): secret by shape
+        ("liquid orbit walnut hazard plunge sketch dinner album tiger ocean vivid tribe", True),
+        (" ".join(["gospel", "fringe", "mercy", "ankle", "salad", "tribe"] * 4), True),
+        (" ".join(["zodiac", "jigsaw", "eavesdrop", "ultimate", "woozy"] * 5), True),
+        ("abbey ability able about above absent absorb abstract absurd abuse access accident acid", True),
+        # prose and short lists are not
+        ("the quick brown fox jumps over the lazy dog and runs far away", False),
+        ("liquid orbit walnut hazard plunge sketch dinner album tiger ocean vivid", False),  # 11 words
+        ("Liquid Orbit Walnut Hazard Plunge Sketch Dinner Album Tiger Ocean Vivid Tribe", False),
+        # twelve plain words read like a phrase: hidden (shown by shape), the trade-off of recognising one
+        ("checkout search reviews wishlist payments shipping returns loyalty coupons gifts sitemap feeds", True),
+    ],
+)
+def test_seed_phrases_look_secret_by_shape(value, secret):
+    assert looks_like_secret(value) is secret
+
+
+def test_a_seed_phrase_and_a_glued_authkey_are_registered_whatever_their_names(tmp_path):
+    phrase = "ankle gospel fringe orbit walnut hazard plunge sketch dinner album tiger ocean vivid tribe salad"
+    authkey = "tunnel-alpha-bravo-charlie"  # words: only the name tells it is a secret
+    load_env_file(write_env(tmp_path, f"NODE_WORDS={phrase}\nTAILSCALE_AUTHKEY={authkey}\nRANDOM_SEED=424242\n"))
+    assert scrub(f"a {phrase} b {authkey} c 424242") == f"a {REDACTED} b {REDACTED} c 424242"

@@ -44,6 +44,10 @@ def canary(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
+#: Mnemonic-shaped words for a canary recovery phrase (lower-case, 3 to 10 letters).
+SEED_WORDS = ("ocean", "vivid", "tribe", "salad", "mercy", "ankle", "gospel", "walnut", "plunge")
+
+
 def word_canary(prefix: str) -> str:
     """Lower-case words: not secret-shaped, so only a secret *name* can get it redacted."""
     return prefix + "-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(18))
@@ -120,6 +124,23 @@ def leaky_run(tmp_path_factory):
         "out_sql": canary("CanarySql"),
         "out_pem": canary("CanaryPem"),
         "out_query": canary("CanaryOutQuery"),
+        # issue 10 items 1-4, 9 written other ways than tests/test_verify_*: command output forms, a JWT
+        # and a SAML response in scanned URLs, a seed phrase and a glued AUTHKEY in the env file, a
+        # token in a Kubernetes env list of the scanned repository
+        "out_block_folded": canary("CanaryFolded"),
+        "out_xml_ns": canary("CanaryXmlNs"),
+        "out_args_list": canary("CanaryArgsList"),
+        "out_k8s_env": canary("CanaryK8sEnv"),
+        "out_podman": canary("CanaryPodman"),
+        "out_htpasswd": canary("CanaryHtpasswd"),
+        "out_teams_hook": canary("CanaryTeamsHook"),
+        "out_make_append": canary("CanaryMakeAppend"),
+        "out_midline": canary("CanaryMidline"),
+        "url_access_jwt": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhdWRpdG9yIn0." + canary("CanaryJwtSig"),
+        "url_saml": canary("CanarySaml"),
+        "env_recovery_words": " ".join(secrets.choice(SEED_WORDS) for _ in range(15)),
+        "named_HEADSCALE_AUTHKEY": word_canary("headscale"),
+        "repo_k8s_token": canary("CanaryRepoK8s"),
     }
     named = {key: word_canary(key.lower()[:8]) for key in NAMED_KEYS}
     planted.update({f"named_{key}": value for key, value in named.items()})
@@ -134,6 +155,9 @@ def leaky_run(tmp_path_factory):
     }
     quoted = {k: json.dumps(v) for k, v in markup.items()}  # a JSON string is a YAML double-quoted scalar
     named_lines = "".join(f"{key}={value}\n" for key, value in named.items())
+    named_lines += (
+        f"RECOVERY_WORDS={planted['env_recovery_words']}\nHEADSCALE_AUTHKEY={planted['named_HEADSCALE_AUTHKEY']}\n"
+    )
     (work / "canary.env").write_text(
         textwrap.dedent(f"""\
         NODE_ENV=production
@@ -164,6 +188,15 @@ def leaky_run(tmp_path_factory):
         print("ALTER ROLE app WITH PASSWORD '{planted["out_sql"]}';")
         print("GET https://api.example.com/v1?page=2&X-Amz-Signature={planted["out_query"]}")
         print("-----BEGIN PRIVATE KEY-----\\n{planted["out_pem"]}\\n-----END PRIVATE KEY-----")
+        print("oauth:\\n  - client_secret: >-\\n      {planted["out_block_folded"]}\\n  - scope: read")
+        print("<cfg:Settings><cfg:ApiToken kind='x'>{planted["out_xml_ns"]}</cfg:ApiToken></cfg:Settings>")
+        print('"Cmd": ["serve", "--webhook-secret", "{planted["out_args_list"]}"],')
+        print("    - name: SENTRY_AUTH_TOKEN\\n      value: {planted["out_k8s_env"]}")
+        print("$ podman login --username ci -p={planted["out_podman"]} quay.io")
+        print("$ htpasswd -nbB admin {planted["out_htpasswd"]} > .htpasswd")
+        print("notify https://acme.webhook.office.com/webhookb2/{planted["out_teams_hook"]}/IncomingWebhook/x")
+        print("ALERT_API_KEY += {planted["out_make_append"]}")
+        print("rotated clientSecret {planted["out_midline"]} (expires in 90 days)")
         raise SystemExit(1)
         """)
     )
@@ -172,6 +205,11 @@ def leaky_run(tmp_path_factory):
     repo = work / "repo"
     repo.mkdir()
     (repo / "config.py").write_text(f'API_PASSWORD = "{planted["repo_secret"]}"\n')
+    (repo / "k8s").mkdir()
+    (repo / "k8s" / "deploy.yaml").write_text(
+        f"spec:\n  containers:\n    - name: api\n      env:\n        - name: REGISTRY_TOKEN\n"
+        f"          value: {planted['repo_k8s_token']}\n"
+    )
     (repo / "docker-compose.yml").write_text(
         f"services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: {planted['compose_password']}\n"
     )
@@ -189,7 +227,9 @@ def leaky_run(tmp_path_factory):
             Authorization: "Bearer ${{HARDEN_CANARY_TOKEN}}"
             X-Api-Key: "${{HARDEN_CANARY_UNSET_KEY:-{planted["default_api_key"]}}}"
         headers:
-          urls: ["/", "/login?X-Amz-Signature={planted["amz_signature"]}&page=1", "https://auditor:{planted["url_password"]}@127.0.0.1:9/"]
+          urls: ["/", "/login?X-Amz-Signature={planted["amz_signature"]}&page=1", "https://auditor:{planted["url_password"]}@127.0.0.1:9/",
+                 "/dash?theme=dark&access_jwt={planted["url_access_jwt"]}",
+                 "/sso/acs?SAMLResponse={planted["url_saml"]}"]
         config:
           env_file: ../canary.env
         datastores:
@@ -313,6 +353,9 @@ def test_the_canaries_were_really_seen(leaky_run):
     assert ("secrets.env.shared", "fail") in by  # SESSION_SECRET is shared with staging
     assert ("secrets.repo.literal", "fail") in by
     assert ("secrets.repo.committed_secret", "fail") in by
+    k8s = [f for f in findings if f["check_id"] == "secrets.repo.committed_secret" and "k8s/deploy.yaml" in f["target"]]
+    assert [(f["target"].rsplit("/", 1)[1], f["status"]) for f in k8s] == [("deploy.yaml:6", "fail")], k8s
+    assert "REGISTRY_TOKEN is set to a literal" in k8s[0]["observed"] and "line scan" in k8s[0]["observed"]
     assert any(f["check_id"] == "headers.fetch" and f["status"] == "error" for f in findings)
     command = next(f for f in findings if f["check_id"] == "commands.run" and f["target"] == "leaky output")
     assert command["status"] == "warn" and "hook value: [REDACTED]" in command["observed"]
@@ -320,6 +363,15 @@ def test_the_canaries_were_really_seen(leaky_run):
     assert "X-Amz-Signature=[REDACTED]" in command["observed"]
     headers_targets = {f["target"] for f in findings if f["area"] == "headers"}
     assert any("/login?X-Amz-Signature=[REDACTED]&page=1" in t for t in headers_targets), headers_targets
+    assert any("/dash?theme=dark&access_jwt=[REDACTED]" in t for t in headers_targets), headers_targets
+    assert any("/sso/acs?SAMLResponse=[REDACTED]" in t for t in headers_targets), headers_targets
+    for shown in (
+        "client_secret: >-",
+        "--webhook-secret",
+        "podman login --username ci -p=[REDACTED]",
+        "webhookb2/[REDACTED]",
+    ):
+        assert shown in command["observed"], shown
     run_info = json.loads((run_dir / "run.json").read_text())
     assert run_info["params"]["http"]["headers"]["X-Api-Key"] == "${HARDEN_CANARY_UNSET_KEY:-[REDACTED]}"
     inventory = (run_dir / "config.html").read_text(encoding="utf-8")

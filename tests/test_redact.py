@@ -351,3 +351,152 @@ def test_redact_text_uses_the_registry_and_is_bounded_in_time():
 def test_redacted_marker_is_stable():
     once = redact_text("password=abc token=def https://u:p@h/?key=1")
     assert redact_text(once) == once and REDACTED in once
+
+
+# --------------------------------------------------------------------------- issue 10, items 2-4 and 9, other ways
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["HEADSCALE_AUTHKEY", "tailscaleAuthkey", "ledgerRecoveryPhrase", "BIP39_SEED_WORDS", "wallet.seedPhrase",
+     "ELECTRUM_MNEMONIC", "MASTER_SEED", "hd-seed", "jwt", "X-Auth-JWT", "SRC_KEYPASS", "truststorePass"],
+)  # fmt: skip
+def test_secret_names_of_wallets_tunnels_and_keystores(name):
+    assert is_secret_key(name) is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["RANDOM_SEED", "FAKER_SEED", "numpyRandomSeed", "TORCH_SEED", "DB_SEED", "SEED_PHRASE_LENGTH",
+     "MNEMONIC_WORD_COUNT", "JWT_ISSUER", "JWT_PUBLIC_KEY", "JWT_EXPIRES_IN", "PASSWORD_STDIN"],
+)  # fmt: skip
+def test_names_that_only_look_like_them(name):
+    assert is_secret_key(name) is False
+
+
+@pytest.mark.parametrize(
+    "name", ["SAMLResponse", "SAMLart", "sessionId", "SID", "jwt", "auth", "oauth_verifier", "otp"]
+)
+def test_credential_query_names_written_other_ways(name):
+    assert is_secret_query_param(name) is True
+    value = canary("Qv")
+    assert value not in scrub_output(f"GET /x?a=1&{name}={value}#top")
+
+
+def _other_forms(v: str) -> list[str]:
+    """Credential forms written otherwise than the ones the fixes were made for (value ``v``)."""
+    return [
+        f"oauth:\n  - client_secret: >-\n      {v}\n  - scope: read",  # folded block scalar in a list
+        f"data:\n  tls.key: |-\n    {v}\n    {v[::-1]}\n  tls.crt: x",  # two block lines
+        f"settings:\n  apiToken:\n    {v}\n  region: eu",  # plain scalar on the line below
+        f'define ( "NONCE_SALT" , "{v}" );',
+        f"ENV.fetch('STRIPE_SECRET', '{v}')",
+        f"<ns2:ClientSecret>{v}</ns2:ClientSecret>",
+        f"<Password encrypted='false'>\n  {v}\n</Password>",
+        f'<property name="db.password" value="{v}"/>',
+        f"CREATE USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY \"{v}\";",
+        f"create user app identified by {v};",
+        f"SET PASSWORD FOR 'app'@'%' = PASSWORD('{v}');",
+        f"helm registry login ghcr.io -u bot -p {v}",
+        f"skopeo login --username ci -p={v} quay.io",
+        f"az login -u ops@example.com -p '{v}'",
+        f"mongodump -u backup -p {v} --db app",
+        f"smbclient //nas/share -U backup%{v}",
+        f"htpasswd -Bbc /etc/apache2/.htpasswd bob {v} && echo done",
+        f"htpasswd -B -C 12 -b users.htpasswd bob {v}",
+        f"gh secret set NPM_TOKEN -b'{v}' --repo org/app",
+        f"gh secret set NPM_TOKEN --body={v}",
+        f"DEPLOY_KEY ::= {v}",
+        f"export SENTRY_TOKEN += {v}",
+        f"rotating SESSION_SECRET {v} now",
+        f"got refresh_token {v}; storing",
+        f'"Args": ["--client-secret", "{v}", "--port", "8080"]',
+        f"args:\n  - --auth-token\n  - {v}",
+        f'env:\n  - name: GITLAB_TOKEN\n    value: "{v}"',
+        f'{{"name": "DB_PASSWORD", "value": "{v}"}}',
+        f"java -Dapp.datasource.password={v} -jar app.jar",
+        f"keytool -importkeystore -srcstorepass {v} -deststorepass {v}",
+        f"openssl pkcs12 -export -passout pass:{v} -out a.p12",
+        f"TAILSCALE_AUTHKEY={v}",
+        f"mnemonic: {v}",
+    ]
+
+
+def test_redact_text_catches_forms_written_other_ways():
+    value = canary("Va1uE")
+    leaks = [form for form in _other_forms(value) if value in redact_text(form) or value[::-1] in redact_text(form)]
+    assert not leaks, leaks
+    joined = "\n".join(_other_forms(value))
+    assert value not in redact_text(joined)
+
+
+def test_seed_phrases_are_redacted_whole():
+    words = ["ocean", "vivid", "tribe", "salad", "mercy", "ankle", "gospel", "walnut", "plunge", "sketch"]
+    for count in (12, 15, 24):
+        phrase = " ".join(secrets.choice(words) for _ in range(count))
+        for form in (f"WALLET_MNEMONIC={phrase}", f"export RECOVERY_PHRASE={phrase} # backup", f"seedWords: {phrase}"):
+            shown = redact_text(form)
+            assert phrase not in shown and " ".join(phrase.split()[-4:]) not in shown, shown
+
+
+def test_redact_text_still_keeps_what_auditors_read():
+    kept = [
+        "psql -p 5432 -h db app",
+        "az deployment group create -g rg -p env=prod",
+        "docker login registry.example.com",
+        "docker run -p 8080:80 -e LOG=debug nginx",
+        "openssl req -new -key server.key -out server.csr",
+        "kubectl get secret db-credentials -o name",
+        "Secret rotated 2024-05-01T10:00:00Z",
+        "token v1.2 expired",
+        "['token', 'secret', 'password']",
+        "htpasswd -v users.htpasswd bob",
+        "- name: LOG_LEVEL\n  value: debug",
+        "https://api.github.com/repos/org/app/hooks/12345",
+        "https://hooks.example.com/docs",
+        "random_seed: 42",
+    ]
+    changed = [line for line in kept if redact_text(line) != line]
+    assert not changed, [(line, redact_text(line)) for line in changed]
+
+
+def test_webhook_urls_lose_their_path_everywhere():
+    secret = canary("Hk", 32)
+    urls = [
+        f"https://discordapp.com/api/webhooks/112233445566/{secret}",
+        f"https://hooks.zapier.com/hooks/catch/123456/{secret[:7]}/",
+        f"https://acme.webhook.office.com/webhookb2/{secret}@tenant/IncomingWebhook/abc/def",
+        f"https://chat.example.com/hooks/{secret}",
+        f"https://hooks.slack.com/workflows/T01/A02/{secret}",
+    ]
+    for url in urls:
+        for shown in (redact_url(url), scrub_output(f"posted to {url} ok"), redact_text(f"curl -X POST {url}")):
+            assert secret not in shown and secret[:7] not in shown.split("/hooks/catch/")[-1], shown
+
+
+def test_scrub_output_removes_jwts_and_vendor_tokens_anywhere():
+    jwt = "eyJ0eXAiOiJKV1QifQ.eyJzY29wZSI6ImFkbWluIn0." + canary("", 40)
+    tokens = [
+        jwt,
+        "glpat-" + canary("", 20),
+        "hf_" + canary("", 34),
+        "sk-proj-" + canary("", 40) + "7",
+        "tskey-auth-" + canary("k", 30),
+        "SG." + canary("", 22) + "." + canary("", 43),
+        "shpat_" + "".join(secrets.choice("0123456789abcdef") for _ in range(32)),
+    ]
+    for token in tokens:
+        for text in (f'{{"observed": "saw {token} in the body"}}', f"<td>{token}</td>", f"note={token}"):
+            assert token not in scrub_output(text), (token, scrub_output(text))
+
+
+def test_new_forms_stay_linear_on_hostile_input():
+    hostile = ['"--password", ' * 30_000, "- --password\n" * 30_000, "name: TOKEN\nvalue: " * 20_000]
+    hostile += ["password: |\n" * 40_000, "<password>" * 30_000, "IDENTIFIED BY " * 30_000, "htpasswd -b " * 20_000]
+    hostile += ["docker " * 30_000 + "login", "API_TOKEN " * 50_000, "sk-" * 50_000, "KEY=" + "ocean " * 50_000]
+    hostile += ["https://hooks.slack.com/" + "a/" * 100_000, "define('PASSWORD', " * 20_000, "-Dx.password=" * 30_000]
+    for text in hostile:
+        started = time.monotonic()
+        redact_text(text)
+        scrub_output(text)
+        assert time.monotonic() - started < 2, text[:20]

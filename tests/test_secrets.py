@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harden_lib.checks import secrets
+from harden_lib.environment import Environment, load_environment
 from harden_lib.findings import Finding, Severity, Status
-from harden_lib.params import Environment, load_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from harden_lib.checks import secrets
+from harden_lib.environment import Environment
 from harden_lib.findings import Severity, Status
-from harden_lib.params import Environment
 
 # Fake secrets, random-looking, never used anywhere real.
 AWS_IN_DOCKERFILE = "AKIAT4NW8QX2ZL6PR9KD"

@@ -24,8 +24,8 @@ import pytest
 
 from harden_lib.checks import config, secrets
 from harden_lib.envfile import load_env_file
+from harden_lib.environment import Environment
 from harden_lib.findings import Status
-from harden_lib.params import Environment
 from harden_lib.redact import is_secret_key
 
 # Fake secrets, random-looking, used nowhere real.

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from harden_lib.params import Environment
+    from harden_lib.environment import Environment
 
 GIT_TIMEOUT_S = 30
 
