@@ -389,18 +389,42 @@ def redact_query_params(text: str) -> str:
         return text
 
     def pair(match: re.Match[str]) -> str:
-        value = match.group("value")
+        value, tail = _split_trailing_punctuation(match.group("value"))
         if not value or value == REDACTED or not is_secret_query_param(match.group("name")):
             return match.group(0)
-        return f"{match.group('lead')}{match.group('name')}={REDACTED}"
+        return f"{match.group('lead')}{match.group('name')}={REDACTED}{tail}"
 
     return _QUERY_PAIR.sub(pair, text)
+
+
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _split_trailing_punctuation(url: str) -> tuple[str, str]:
+    """A URL found in prose without the punctuation that ends its sentence or bracket.
+
+    ``(see https://h/x?token=abc).`` must redact ``abc`` and keep ``).``: a trailing ``.,;:!?``
+    never ends a URL in prose, and a closing bracket only when the URL does not open it.
+    """
+    tail = ""
+    while url:
+        last = url[-1]
+        if last in ".,;:!?'\"" or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last])):
+            url, tail = url[:-1], last + tail
+            continue
+        break
+    return url, tail
+
+
+def _redact_found_url(match: re.Match[str]) -> str:
+    url, tail = _split_trailing_punctuation(match.group(0))
+    return redact_url(url) + tail
 
 
 def redact_urls(text: str) -> str:
     """Every URL in free text through ``redact_url``, and credential query parameters anywhere."""
     if "://" in text:
-        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+        text = _URL_IN_TEXT.sub(_redact_found_url, text)
     return redact_query_params(text)
 
 

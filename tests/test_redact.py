@@ -500,3 +500,23 @@ def test_new_forms_stay_linear_on_hostile_input():
         redact_text(text)
         scrub_output(text)
         assert time.monotonic() - started < 2, text[:20]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(after redirects: https://h/x?token=abc) the headers", "(after redirects: https://h/x?token=[REDACTED]) the"),
+        ("see https://h/x?token=abc): next", "see https://h/x?token=[REDACTED]): next"),
+        ("url=https://h/x?a=1&token=abc, more", "url=https://h/x?a=1&token=[REDACTED], more"),
+        (
+            "https://en.wikipedia.org/wiki/Foo_(bar)?token=abc.",
+            "https://en.wikipedia.org/wiki/Foo_(bar)?token=[REDACTED].",
+        ),
+        ("[https://h/x?sig=zz]", "[https://h/x?sig=[REDACTED]]"),
+        ("GET /path?access_token=abc123). done", "GET /path?access_token=[REDACTED]). done"),
+    ],
+)
+def test_urls_in_prose_keep_the_punctuation_around_them(text: str, expected: str) -> None:
+    from harden_lib.redact import redact_urls
+
+    assert redact_urls(text).startswith(expected)
