@@ -39,7 +39,7 @@ demo: $(STAMP)
 # Lint and the whole test suite (what CI runs); installs redis-server/PostgreSQL first when root.
 test: $(STAMP) services
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

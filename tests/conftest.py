@@ -100,11 +100,23 @@ def _whole_suite(session) -> bool:
     return all(Path(arg).resolve() in (tests_dir, ROOT) for arg in config.args) and session.testsfailed == 0
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """With pytest-xdist, each worker sends what it emitted; the controller judges the whole."""
+    from harden_lib import catalog as catalog_module
+
+    for check_id, statuses in getattr(node, "workeroutput", {}).get("harden_emitted", {}).items():
+        catalog_module.EMITTED.setdefault(check_id, set()).update(statuses)
+
+
 def pytest_sessionfinish(session, exitstatus):
     from harden_lib import catalog as catalog_module
     from harden_lib.catalog import catalog
 
     emitted = catalog_module.EMITTED or {}
+    if hasattr(session.config, "workerinput"):  # an xdist worker: report to the controller
+        session.config.workeroutput["harden_emitted"] = {k: sorted(v) for k, v in emitted.items()}
+        return
     if not _whole_suite(session):
         return
     never = [s.id for s in catalog() if not any(s.matches(i) for i in emitted)]

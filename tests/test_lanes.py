@@ -144,3 +144,27 @@ def test_fresh_kernels_start_one_kernel_per_notebook(tmp_path):
         lane.thread.join(timeout=30)
     assert a.ok and b.ok and a.kernel == b.kernel == "fresh"
     assert _outputs(out_a) != _outputs(out_b), "two different kernel processes"
+
+
+def test_the_local_pool_removes_its_own_kernel_logs_when_closed(tmp_path):
+    """Each notebook's slice is copied into its run folder; the lanes' whole logs must not linger."""
+    from harden_lib.executors import LocalExecutor
+
+    executor = LocalExecutor(1, cwd=tmp_path)
+    log_dir = executor.log_dir
+    result = executor.submit(
+        NotebookTask(
+            environment="t",
+            area="n",
+            notebook=str(_notebook(tmp_path, "n", "print('hello from the lane')")),
+            output=str(tmp_path / "n.out.ipynb"),
+            parameters={"params_path": "", "run_dir": str(tmp_path)},
+            cwd=str(tmp_path),
+            cell_timeout=60,
+            log_path=str(tmp_path / "logs" / "n.log"),
+        )
+    ).result(timeout=120)
+    assert result.ok and log_dir.is_dir()
+    executor.close()
+    assert not log_dir.exists()
+    assert (tmp_path / "logs" / "n.log").is_file(), "the notebook's own slice stays in its run folder"

@@ -288,8 +288,10 @@ def test_the_run_completed_with_every_area(leaky_run):
 
 def test_no_canary_in_any_file_the_run_writes(leaky_run):
     _, reports, planted, _, _, lanes = leaky_run
-    assert lanes == [], "the warm kernels' own logs are removed when the run ends (slices are in logs/)"
     files = [p for p in reports.rglob("*") if p.is_file()]
+    # The lanes' own logs are removed when a run ends (tests/test_lanes.py); any still there (another
+    # run in progress in parallel) are searched too.
+    files += [p for folder in lanes if folder.is_dir() for p in folder.rglob("*") if p.is_file()]
     assert len(files) > 15
     suffixes = {p.suffix for p in files}
     assert {".html", ".ipynb", ".json", ".csv", ".xml", ".log"} <= suffixes, suffixes

@@ -230,12 +230,12 @@ def test_a_healthy_server_behind_a_slow_link_is_not_a_stall(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("payload", "words"),
     [
-        (b"\x16\x03\x03\x00\x40" + os.urandom(64), ""),  # a handshake record of random bytes
-        (b"\x17\x03\x03\x00\x20" + os.urandom(32), "out of order"),  # application data before any handshake
-        (b"\x16\x03\x03\xff\xff" + os.urandom(100), "length"),  # a record longer than TLS allows
-        (b"\x15\x03\x03\x00\x02\x02\x50", "“internal error”, number 80"),  # a fatal alert
-        (b"\x15\x03\x01\x00\x02\x02\xc8", "number 200, which TLS does not define"),  # an alert TLS has no name for
-        (b"\x16\x03\x01\x00\x04\x02\x00\x00\x00", ""),  # an empty ServerHello
+        pytest.param(b"\x16\x03\x03\x00\x40" + os.urandom(64), "", id="random-handshake-record"),
+        pytest.param(b"\x17\x03\x03\x00\x20" + os.urandom(32), "out of order", id="application-data-first"),
+        pytest.param(b"\x16\x03\x03\xff\xff" + os.urandom(100), "length", id="record-too-long"),
+        pytest.param(b"\x15\x03\x03\x00\x02\x02\x50", "“internal error”, number 80", id="fatal-alert"),
+        pytest.param(b"\x15\x03\x01\x00\x02\x02\xc8", "number 200, which TLS does not define", id="unknown-alert"),
+        pytest.param(b"\x16\x03\x01\x00\x04\x02\x00\x00\x00", "", id="empty-server-hello"),
     ],
 )
 def test_an_answer_no_client_can_read_is_told_in_plain_words(payload: bytes, words: str) -> None:
