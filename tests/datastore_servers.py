@@ -138,7 +138,7 @@ def _service_user() -> str | None:
     return "postgres"
 
 
-def start_postgres(pki: CertBundle | None, *, ssl: bool) -> PostgresServer:
+def start_postgres(pki: CertBundle | None, *, ssl: bool, settings: tuple[str, ...] = ()) -> PostgresServer:
     bindir = postgres_bin()
     if bindir is None:
         missing("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -163,6 +163,7 @@ def start_postgres(pki: CertBundle | None, *, ssl: bool) -> PostgresServer:
         f"unix_socket_directories = '{folder}'",
         "fsync = off",
         "password_encryption = 'scram-sha-256'",
+        *settings,
     ]
     if ssl and pki is not None:
         for source, name in ((pki.cert_path, "server.crt"), (pki.key_path, "server.key")):
@@ -199,8 +200,9 @@ def admin_sql(server: PostgresServer, *statements: str) -> None:
 
 
 @contextlib.contextmanager
-def postgres(pki: CertBundle | None, *, ssl: bool) -> Iterator[PostgresServer]:
-    server = start_postgres(pki, ssl=ssl)
+def postgres(pki: CertBundle | None, *, ssl: bool, settings: tuple[str, ...] = ()) -> Iterator[PostgresServer]:
+    """``settings``: extra postgresql.conf lines (e.g. ``shared_preload_libraries = 'pgaudit'``)."""
+    server = start_postgres(pki, ssl=ssl, settings=settings)
     try:
         yield server
     finally:

@@ -85,13 +85,36 @@ def pg_tls(pki):
             f"CREATE ROLE app_super LOGIN SUPERUSER CREATEROLE CREATEDB PASSWORD '{WEAK}'",
             f"CREATE ROLE app_md5 LOGIN PASSWORD '{STRONG_PG}'",
             "ALTER ROLE app_md5 SET password_encryption = 'md5'",
+            f"CREATE ROLE app_logged LOGIN PASSWORD '{STRONG_PG}'",
+            "ALTER ROLE app_logged SET log_statement = 'all'",
         )
+        yield server
+
+
+PGAUDIT_SETTINGS = (
+    "shared_preload_libraries = 'pgaudit'",
+    "log_connections = on",
+    "log_disconnections = true",
+    "log_statement = 'mod'",
+    "pgaudit.log = 'all, -misc, -read'",
+)
+
+
+@pytest.fixture(scope="session")
+def pg_audit():
+    """A server with connection logging and pgaudit loaded (package postgresql-<major>-pgaudit)."""
+    bindir = servers.postgres_bin()
+    if bindir is None or not list(bindir.parent.glob("lib/pgaudit.so")):
+        servers.missing("the pgaudit extension is not installed (apt-get install postgresql-15-pgaudit)")
+    with servers.postgres(None, ssl=False, settings=PGAUDIT_SETTINGS) as server:
+        servers.admin_sql(server, f"CREATE ROLE app_ok LOGIN PASSWORD '{STRONG_PG}'")
         yield server
 
 
 @pytest.fixture(scope="session")
 def pg_plain():
-    with servers.postgres(None, ssl=False) as server:
+    # pgaudit.log without the library loaded: postgresql.conf accepts it as a mere placeholder.
+    with servers.postgres(None, ssl=False, settings=("pgaudit.log = 'ddl, role'",)) as server:
         servers.admin_sql(server, f"CREATE ROLE app_ok LOGIN PASSWORD '{STRONG_PG}'")
         yield server
 
@@ -268,7 +291,7 @@ def test_redis_conf_missing_is_error(tmp_path):
 
 
 def test_postgres_least_privilege_role_over_tls_passes(pg_tls):
-    found = check_postgres(PostgresTarget(name="app", url=pg_tls.url("app_ok", STRONG_PG)))
+    found = check_postgres(PostgresTarget(name="app", url=pg_tls.url("app_ok", STRONG_PG), audit=None))
     assert statuses(found) == {
         "postgres.sslmode": "pass",
         "postgres.password": "pass",
@@ -285,6 +308,69 @@ def test_postgres_least_privilege_role_over_tls_passes(pg_tls):
     assert "encrypted (TLSv1.3)" in found_by["datastores.postgres.server_ssl"].observed
     assert found_by["datastores.postgres.host_private"].observed == "host 127.0.0.1 is a loopback address"
     assert_no_secret(found, STRONG_PG)
+
+
+def test_postgres_default_logging_fails_and_absent_pgaudit_is_a_finding(pg_tls):
+    """initdb's defaults log neither connections nor statements, and pgaudit is not loaded."""
+    found = by_id(check_postgres(PostgresTarget(url=pg_tls.url("app_ok", STRONG_PG))))
+    assert found["datastores.postgres.log_connections"].status is Status.FAIL
+    assert found["datastores.postgres.log_connections"].observed == "log_connections = off"
+    assert found["datastores.postgres.log_disconnections"].status is Status.FAIL
+    assert found["datastores.postgres.log_statement"].observed == "log_statement = none"
+    assert found["datastores.postgres.log_statement"].status is Status.FAIL
+    pgaudit = found["datastores.postgres.pgaudit"]
+    assert pgaudit.status is Status.WARN and "not loaded" in pgaudit.observed
+    required = by_id(check_postgres(PostgresTarget(url=pg_tls.url("app_ok", STRONG_PG), audit={"pgaudit": "required"})))
+    assert required["datastores.postgres.pgaudit"].status is Status.FAIL
+    # A per-role setting is what the role's sessions get; expectations are configurable.
+    relaxed = by_id(
+        check_postgres(
+            PostgresTarget(
+                url=pg_tls.url("app_logged", STRONG_PG),
+                audit={"log_disconnections": None, "log_statement": ["mod", "all"], "pgaudit": "ignore"},
+            )
+        )
+    )
+    assert relaxed["datastores.postgres.log_statement"].status is Status.PASS
+    assert relaxed["datastores.postgres.log_statement"].observed == "log_statement = all"
+    assert "datastores.postgres.log_disconnections" not in relaxed
+    assert "datastores.postgres.pgaudit" not in relaxed
+    assert_no_secret(list(found.values()) + list(relaxed.values()), STRONG_PG)
+
+
+def test_postgres_audit_logging_with_pgaudit_loaded(pg_audit):
+    found = by_id(check_postgres(PostgresTarget(url=pg_audit.url("app_ok", STRONG_PG, sslmode=None))))
+    assert found["datastores.postgres.log_connections"].status is Status.PASS
+    assert found["datastores.postgres.log_disconnections"].status is Status.PASS
+    assert found["datastores.postgres.log_statement"].status is Status.PASS
+    assert found["datastores.postgres.pgaudit"].status is Status.PASS
+    assert "pgaudit.log = all, -misc, -read" in found["datastores.postgres.pgaudit"].observed
+    # 'all, -misc, -read' does not log reads: asking for them fails and says which class is missing.
+    reads = by_id(
+        check_postgres(
+            PostgresTarget(url=pg_audit.url("app_ok", STRONG_PG, sslmode=None), audit={"pgaudit_log": ["READ", "ddl"]})
+        )
+    )
+    assert reads["datastores.postgres.pgaudit"].status is Status.FAIL
+    assert reads["datastores.postgres.pgaudit"].observed.endswith("not logged: READ")
+    statement = by_id(
+        check_postgres(
+            PostgresTarget(url=pg_audit.url("app_ok", STRONG_PG, sslmode=None), audit={"log_statement": ["ddl"]})
+        )
+    )
+    assert statement["datastores.postgres.log_statement"].status is Status.FAIL
+
+
+def test_pgaudit_setting_without_the_library_is_not_loaded(pg_plain):
+    found = by_id(check_postgres(PostgresTarget(url=pg_plain.url("app_ok", STRONG_PG, sslmode=None))))
+    assert found["datastores.postgres.pgaudit"].status is Status.WARN
+    assert "not loaded" in found["datastores.postgres.pgaudit"].observed
+
+
+def test_pgaudit_classes():
+    assert datastores.pgaudit_classes("ddl, role") == {"ddl", "role"}
+    assert datastores.pgaudit_classes("ALL,-MISC") == {"read", "write", "function", "role", "ddl", "misc_set"}
+    assert datastores.pgaudit_classes("none") == set()
 
 
 def test_postgres_superuser_role_and_weak_password_fail(pg_tls):

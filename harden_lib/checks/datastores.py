@@ -21,6 +21,12 @@ and, when the audit has no network path, statically from ``redis.conf`` and the 
           url_key: DATABASE_URL
           min_sslmode: require            # require | verify-ca | verify-full
           connect: true
+          audit:                          # live query of the logging settings (null: not checked)
+            log_connections: true
+            log_disconnections: true
+            log_statement: [ddl, mod, all]
+            pgaudit: advisory             # required (fail when not loaded) | advisory (warn) | ignore
+            pgaudit_log: [ddl, role]      # classes pgaudit.log must cover
 
 Findings (area ``datastores``; target ``<kind> <name> @ <host:port or file>``):
 
@@ -34,7 +40,10 @@ PostgreSQL — ``datastores.postgres.url``, ``.sslmode`` (the URL demands TLS),
 ``.password`` (strength), ``.host_private`` (the host is NOT public: a database must not be),
 ``.connect``, ``.server_ssl`` (``SHOW ssl`` and this session is encrypted),
 ``.role.superuser``, ``.role.createrole``, ``.role.createdb`` (``pg_roles`` of the application
-role), ``.password_encryption`` (``scram-sha-256``), ``.version``.
+role), ``.password_encryption`` (``scram-sha-256``), ``.version``, and the audit logging read
+from ``pg_settings``: ``.log_connections``, ``.log_disconnections``, ``.log_statement``,
+``.pgaudit`` (the extension loaded and ``pgaudit.log`` covering the classes asked for; not loaded
+is a finding of its own, never a crash).
 
 Secrets: URL passwords and ``requirepass``/ACL passwords are registered with the scrubber the
 moment they are read; every text of every finding is scrubbed; URLs are shown by
@@ -124,12 +133,41 @@ class RedisTarget(_Target):
         return self
 
 
+class PostgresAudit(_Strict):
+    """What the server must log about connections and statements (checked by live query).
+
+    Connection logging and statement logging are what an incident responder reads first (who
+    connected from where, which DDL ran); the checklists ask for them and for pgaudit where a
+    regulator wants session/object audit trails. Each expectation can be relaxed per target.
+    """
+
+    log_connections: bool | None = Field(True, description="expected value of log_connections (null: not checked)")
+    log_disconnections: bool | None = Field(
+        True, description="expected value of log_disconnections (null: not checked)"
+    )
+    log_statement: list[Literal["none", "ddl", "mod", "all"]] = Field(
+        default_factory=lambda: ["ddl", "mod", "all"],
+        description="accepted log_statement values (empty: not checked)",
+    )
+    pgaudit: Literal["required", "advisory", "ignore"] = Field(
+        "advisory", description="pgaudit loaded: required fails when absent, advisory warns, ignore skips"
+    )
+    pgaudit_log: list[str] = Field(
+        default_factory=lambda: ["ddl", "role"],
+        description="pgaudit.log classes that must be covered (read, write, function, role, ddl, misc, misc_set)",
+    )
+
+
 class PostgresTarget(_Target):
     name: str = Field("postgres", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     min_sslmode: Literal["require", "verify-ca", "verify-full"] = Field(
         "require", description="weakest sslmode the URL may use"
     )
     min_major_version: int = Field(14, ge=9, le=100, description="oldest supported major version")
+    audit: PostgresAudit | None = Field(
+        default_factory=PostgresAudit,
+        description="connection/statement/pgaudit logging expectations (null: not checked)",
+    )
 
     @model_validator(mode="after")
     def _has_url(self) -> PostgresTarget:
@@ -682,6 +720,7 @@ def _postgres_live(emit: _Emit, url: str, target: PostgresTarget, timeout: float
             role = cur.fetchone()
             cur.execute("SHOW server_version")
             version = str(cur.fetchone()[0])
+            logging = _postgres_logging_settings(cur) if target.audit is not None else {}
     except psycopg.Error as exc:
         emit(
             "datastores.postgres.connect",
@@ -733,6 +772,79 @@ def _postgres_live(emit: _Emit, url: str, target: PostgresTarget, timeout: float
         Status.PASS if ok else Status.WARN,
         f"server_version {version.split()[0] if version else '(unknown)'}",
         expected=f"{target.min_major_version} or newer",
+    )
+    if target.audit is not None:
+        _postgres_audit_findings(emit, logging, target.audit)
+
+
+#: The logging settings read by live query. ``pg_settings`` lists only parameters the server
+#: knows: a ``pgaudit.log`` written in postgresql.conf while the library is not loaded is a mere
+#: placeholder there and is not listed, which is exactly "pgaudit is not active".
+_LOGGING_SETTINGS = ("log_connections", "log_disconnections", "log_statement", "pgaudit.log")
+_PGAUDIT_CLASSES = ("read", "write", "function", "role", "ddl", "misc", "misc_set")
+
+
+def _postgres_logging_settings(cur: Any) -> dict[str, str]:
+    cur.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(_LOGGING_SETTINGS),))
+    return {str(name): str(setting) for name, setting in cur.fetchall()}
+
+
+def _pg_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() in ("on", "true", "yes", "1")
+
+
+def pgaudit_classes(value: str) -> set[str]:
+    """The statement classes a ``pgaudit.log`` value logs (``all`` and ``-class`` exclusions applied)."""
+    logged: set[str] = set()
+    for word in (w.strip().lower() for w in value.split(",")):
+        if not word or word == "none":
+            continue
+        negated = word.startswith("-")
+        name = word.lstrip("-")
+        members = set(_PGAUDIT_CLASSES) if name == "all" else {name}
+        logged = logged - members if negated else logged | members
+    return logged
+
+
+def _postgres_audit_findings(emit: _Emit, settings: dict[str, str], audit: PostgresAudit) -> None:
+    for name, wanted in (("log_connections", audit.log_connections), ("log_disconnections", audit.log_disconnections)):
+        if wanted is None:
+            continue
+        value = settings.get(name)
+        actual = _pg_bool(value)
+        emit(
+            f"datastores.postgres.{name}",
+            Status.ERROR if actual is None else (Status.PASS if actual == wanted else Status.FAIL),
+            f"{name} = {value}" if value is not None else f"{name} is not visible to the application role",
+            expected=f"{name} = {'on' if wanted else 'off'}",
+        )
+    if audit.log_statement:
+        value = settings.get("log_statement")
+        emit(
+            "datastores.postgres.log_statement",
+            Status.ERROR if value is None else (Status.PASS if value in audit.log_statement else Status.FAIL),
+            f"log_statement = {value}" if value is not None else "log_statement is not visible to the application role",
+            expected="log_statement " + " or ".join(audit.log_statement),
+        )
+    if audit.pgaudit == "ignore":
+        return
+    value = settings.get("pgaudit.log")
+    if value is None:
+        emit(
+            "datastores.postgres.pgaudit",
+            Status.FAIL if audit.pgaudit == "required" else Status.WARN,
+            "the pgaudit extension is not loaded (pgaudit.log is not a known setting of this server)",
+            expected="pgaudit in shared_preload_libraries, pgaudit.log covering " + ", ".join(audit.pgaudit_log),
+        )
+        return
+    missing = [c for c in audit.pgaudit_log if c.lower() not in pgaudit_classes(value)]
+    emit(
+        "datastores.postgres.pgaudit",
+        Status.FAIL if missing else Status.PASS,
+        f"pgaudit.log = {clean_observed(value, 200)}" + (f"; not logged: {', '.join(missing)}" if missing else ""),
+        expected="pgaudit.log covering " + ", ".join(audit.pgaudit_log),
     )
 
 
