@@ -124,7 +124,7 @@ def test_well_configured_site_passes_everything(pki: CertBundle) -> None:
     assert bad == {}
     ids = {f.check_id for f in report.findings}
     catalogued = {s.id for s in catalog().for_area("headers")}
-    assert ids >= catalogued - {"headers.x_xss_protection", "headers.execution"}
+    assert ids >= catalogued - {"headers.execution", "headers.csp.needs"}
     assert ids <= catalogued, "every id the area emits is in catalog/headers.yaml"
     assert by_id(report.findings, "headers.hsts.preload").status is Status.PASS
     assert by_id(report.findings, "headers.cookies.httponly", "__Host-sessionid").status is Status.PASS
@@ -190,7 +190,9 @@ def test_bare_site_fails_the_basics(pki: CertBundle) -> None:
     assert s["headers.referrer_policy"] == "warn"
     assert s["headers.server_banner"] == "pass"
     assert s["headers.x_powered_by"] == "pass"
-    assert "headers.x_xss_protection" not in s  # only reported when the header is sent
+    assert s["headers.x_xss_protection"] == "pass"  # absent: the current advice, with the reason
+    xxp = next(f for f in findings if f.check_id == "headers.x_xss_protection")
+    assert "removed the XSS auditor" in xxp.observed
     assert s["headers.redirect_https"] == "skip"  # check_redirect off: said explicitly, never a pass
     redirect = next(f for f in findings if f.check_id == "headers.redirect_https")
     assert "Not tested: disabled by headers.check_redirect" in redirect.observed
@@ -296,6 +298,10 @@ def test_x_frame_options(shared, headers: list[tuple[str, str]], expected: str) 
         ("headers.corp", [("Cross-Origin-Resource-Policy", "whatever")], "fail"),
         ("headers.x_xss_protection", [("X-XSS-Protection", "0")], "pass"),
         ("headers.x_xss_protection", [("X-XSS-Protection", "1; mode=block")], "warn"),
+        ("headers.x_xss_protection", [("X-XSS-Protection", "1")], "warn"),
+        ("headers.x_xss_protection", [("x-xss-protection", " 0 ; report=/r")], "pass"),
+        ("headers.x_xss_protection", [("X-XSS-Protection", "0"), ("X-XSS-Protection", "1;mode=block")], "warn"),
+        ("headers.x_xss_protection", [], "pass"),
         ("headers.x_powered_by", [("X-AspNet-Version", "4.0.30319")], "fail"),
     ],
 )

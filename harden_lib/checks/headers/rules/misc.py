@@ -209,18 +209,41 @@ def banner_findings(target: str, headers: httpx.Headers) -> list[Finding]:
         out.append(finding("headers.x_powered_by", Status.FAIL, target, "; ".join(leaks)))
     else:
         out.append(finding("headers.x_powered_by", Status.PASS, target, "No X-Powered-By or similar header."))
-    xxss = headers.get("x-xss-protection")
-    if xxss is not None:
-        if xxss.strip().split(";")[0].strip() == "0":
-            out.append(finding("headers.x_xss_protection", Status.PASS, target, f"X-XSS-Protection: {shown(xxss)}"))
-        else:
-            out.append(
-                finding(
-                    "headers.x_xss_protection",
-                    Status.WARN,
-                    target,
-                    f"X-XSS-Protection: {shown(xxss)} — the retired XSS auditor can be abused to leak "
-                    "information; current guidance is to omit it or send 0.",
-                )
-            )
+    out.append(xxp_finding(target, headers))
     return out
+
+
+#: Why an absent X-XSS-Protection passes (shown on the finding, so a checklist that still asks
+#: for ``1; mode=block`` reads the reason instead of a silent "not run").
+XXP_ABSENT = (
+    "X-XSS-Protection not sent — current advice: modern browsers removed the XSS auditor (Chrome 78, Edge 17; "
+    "Firefox never had one), and OWASP's HTTP Headers Cheat Sheet says not to set it (or to send 0) and to rely "
+    "on a Content-Security-Policy."
+)
+
+
+def xxp_finding(target: str, headers: httpx.Headers) -> Finding:
+    """``headers.x_xss_protection``: absent or ``0`` pass; any value that switches the auditor on warns.
+
+    Why absence passes rather than being skipped: the header's only effect was to configure
+    the retired XSS auditor, so not sending it is the recommended state (OWASP Secure Headers
+    Project and HTTP Headers Cheat Sheet: omit it or send ``0``). ``1`` and ``1; mode=block``
+    warn at the catalog's low severity: harmless in current browsers, but in old ones the
+    auditor could be abused to leak information or disable a page's scripts.
+    """
+    values = headers.get_list("x-xss-protection")
+    if not values:
+        return finding("headers.x_xss_protection", Status.PASS, target, XXP_ABSENT)
+    value = ", ".join(values)
+    modes = [v.strip().split(";")[0].strip() for v in values]
+    if all(m == "0" for m in modes):
+        return finding(
+            "headers.x_xss_protection", Status.PASS, target, f"X-XSS-Protection: {shown(value)} (auditor disabled)"
+        )
+    return finding(
+        "headers.x_xss_protection",
+        Status.WARN,
+        target,
+        f"X-XSS-Protection: {shown(value)} — switches on the retired XSS auditor, which old browsers could be "
+        "made to abuse to leak information; current guidance (OWASP) is to omit it or send 0.",
+    )
