@@ -84,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("table", "json", "markdown"), default="table", help="table (default), json or markdown"
     )
 
-    sub.add_parser("demo-server", help="serve the embedded demo target in the foreground")
+    demo = sub.add_parser("demo-server", help="serve the embedded demo target in the foreground until Ctrl-C")
+    from harden_lib.demo.server import add_arguments as demo_arguments
+
+    demo_arguments(demo)
     _history_commands(sub)  # issue 13
     return parser
 
@@ -160,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return history_main(args)
         if args.command == "demo-server":
-            from harden_lib.demo.server import main as demo_main
+            from harden_lib.demo.server import serve
 
-            return demo_main()
+            return serve(args)
     except HardenError as exc:
         print(f"harden: {exc}", file=sys.stderr)
         return EXIT_INCOMPLETE

@@ -498,11 +498,17 @@ def test_running_demo_is_one_started_instance() -> None:
         assert fetch(c, first.base_url + "/api/health").status_code == 200
 
 
-def test_foreground_module_prints_urls_and_stops_on_ctrl_c() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "harden_lib.demo.server"], ["-m", "harden_lib", "demo-server"]],
+    ids=["module", "harden-demo-server"],
+)
+def test_foreground_module_prints_urls_and_stops_on_ctrl_c(command: list[str]) -> None:
+    """Both entry points start, serve and stop (``harden demo-server`` once exited 2 on its own name)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error::RuntimeWarning"}
     env.pop("HARDEN_DEMO_LOG", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "harden_lib.demo.server"],
+        [sys.executable, *command],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

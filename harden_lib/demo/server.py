@@ -693,15 +693,29 @@ def running_demo() -> DemoTarget:
 # --------------------------------------------------------------------------- foreground
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The foreground server's options, shared by ``python -m harden_lib.demo.server`` and
+    ``harden demo-server`` (one definition, so the two entry points cannot drift apart)."""
+    parser.add_argument("--certs", type=Path, help="folder for the generated CA/cert/key (default: a temp folder)")
+    parser.add_argument("--log", action="store_true", help=f"log requests to stderr (same as {LOG_VAR}=1)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo in the foreground until Ctrl-C or SIGTERM (for auditors poking at it)."""
+    """``python -m harden_lib.demo.server``: parse the options, then :func:`serve`."""
     parser = argparse.ArgumentParser(
         prog="python -m harden_lib.demo.server",
         description="Run the harden demo target (Acme Live) on 127.0.0.1 until Ctrl-C.",
     )
-    parser.add_argument("--certs", type=Path, help="folder for the generated CA/cert/key (default: a temp folder)")
-    parser.add_argument("--log", action="store_true", help=f"log requests to stderr (same as {LOG_VAR}=1)")
-    args = parser.parse_args(argv)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the demo in the foreground until Ctrl-C or SIGTERM (for auditors poking at it).
+
+    Takes parsed options rather than an argv: ``harden demo-server`` parses its own command
+    line (reading ``sys.argv`` here made it refuse its own sub-command name).
+    """
     if args.log:
         os.environ[LOG_VAR] = "1"
 
