@@ -111,7 +111,12 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def notebooks_dir() -> Path:
-    return project_root() / "notebooks"
+    """The area notebooks: the checkout's ``notebooks/`` (what JupyterLab users edit), else the
+    copy an installed wheel ships as ``harden_lib/notebooks/`` (setup.py maps the folder)."""
+    checkout = project_root() / "notebooks"
+    if (checkout / "summary.ipynb").is_file():
+        return checkout
+    return Path(__file__).resolve().parent / "notebooks"
 
 
 class _Counter:
