@@ -62,8 +62,12 @@ def test_probes_are_off_unless_the_environment_opts_in(pki: CertBundle) -> None:
         )
         findings = ratelimit.run(env)
         assert site.requests == []  # not one request sent
-    assert [(f.check_id, f.status) for f in findings] == [("ratelimit.enforced", Status.SKIP)]
-    assert "active_probes: true" in findings[0].observed
+    assert [(f.check_id, f.status) for f in findings] == [
+        ("ratelimit.enforced", Status.SKIP),
+        ("ratelimit.allows_limit", Status.SKIP),
+        ("ratelimit.window", Status.SKIP),
+    ]
+    assert all("active_probes: true" in f.observed for f in findings)
 
 
 def test_a_limit_that_bites_passes_with_its_headers(pki: CertBundle) -> None:
@@ -151,7 +155,10 @@ def test_unreachable_endpoint_is_error() -> None:
         }
     )
     findings = ratelimit.run(env)
-    assert [(f.check_id, f.status) for f in findings] == [("ratelimit.enforced", Status.ERROR)]
+    assert [(f.check_id, f.status) for f in findings] == [
+        ("ratelimit.enforced", Status.ERROR),
+        ("ratelimit.allows_limit", Status.ERROR),
+    ]
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(900, 900.0), ("15m", 900.0), ("1h", 3600.0), ("1 day", 86400.0)])
@@ -244,7 +251,10 @@ def test_a_route_that_never_works_is_an_error_not_a_missing_limit(pki, status, s
     enforced = get(report.findings, "ratelimit.enforced")
     assert enforced.status is Status.ERROR, enforced.observed
     assert f"the route did not work: {shown}" in enforced.observed
-    assert [f.check_id for f in report.findings] == ["ratelimit.enforced"]
+    assert [(f.check_id, f.status) for f in report.findings] == [
+        ("ratelimit.enforced", Status.ERROR),
+        ("ratelimit.allows_limit", Status.ERROR),  # a broken route says nothing about blocking users
+    ]
     if status == 405:
         assert "check the policy's method" in enforced.observed
     if status == 404:
@@ -331,3 +341,122 @@ def test_which_answers_count_as_evidence(statuses: list[int], expected: Status) 
     burst = ratelimit.Burst(policy, "https://127.0.0.1/x", statuses=statuses, seconds=0.1)
     findings = ratelimit.burst_findings(burst, ratelimit.RateLimitParams(margin=1))
     assert findings[0].check_id == "ratelimit.enforced" and findings[0].status is expected, findings[0].observed
+
+
+# --------------------------------------------------------------------------- legitimate use and the window
+
+
+def test_a_limit_stricter_than_the_policy_fails_allows_limit(pki: CertBundle) -> None:
+    """The policy allows 5 per 15 min; the server refuses the 3rd request (a rate without burst)."""
+    headers = [("Retry-After", "897")]
+    with serve({"/login": limited(2, headers)}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"method": "POST", "path": "/login", "limit": 5, "window": "15m"}])
+        report = ratelimit.audit(env)
+        assert len(site.requests) == 3
+    allows = get(report.findings, "ratelimit.allows_limit")
+    assert allows.status is Status.FAIL and "first 429 at request 3, before the 5 requests" in allows.observed
+    assert get(report.findings, "ratelimit.enforced").status is Status.PASS  # it does bite: that stays true
+    assert get(report.findings, "ratelimit.window").status is Status.PASS  # 897 s + the burst ≈ 900 s
+
+
+def test_the_limit_itself_allows_legitimate_use(pki: CertBundle) -> None:
+    headers = [("RateLimit-Policy", "4;w=3600"), ("RateLimit", "limit=4, remaining=0, reset=3599")]
+    with serve({"/reset": limited(4, headers)}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"method": "POST", "path": "/reset", "limit": 4, "window": "1h"}])
+        findings = ratelimit.run(env)
+    allows = get(findings, "ratelimit.allows_limit")
+    assert allows.status is Status.PASS and "first 429 at request 5" in allows.observed
+    window = get(findings, "ratelimit.window")
+    assert window.status is Status.PASS and "ratelimit-policy w=3600" in window.observed
+
+
+def test_no_429_at_all_allows_legitimate_use(pki: CertBundle) -> None:
+    with serve({"/api/items": Reply(200, [JSON], "[]")}, certs=pki) as site:
+        env = make_env(site, margin=1, endpoints=[{"path": "/api/items", "limit": 3, "window": 60}])
+        findings = ratelimit.run(env)
+    assert get(findings, "ratelimit.allows_limit").status is Status.PASS
+    assert get(findings, "ratelimit.enforced").status is Status.FAIL
+    assert not [f for f in findings if f.check_id == "ratelimit.window"]
+
+
+def used_window(limit: int, used: int):
+    """A route whose window was already used ``used`` times by someone else (Remaining says so)."""
+    count = {"n": used}
+    lock = threading.Lock()
+
+    def route(handler) -> Reply:
+        with lock:
+            count["n"] += 1
+            n = count["n"]
+        left = [("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Remaining", str(max(limit - n, 0)))]
+        if n > limit:
+            return Reply(429, [JSON, *left, ("Retry-After", "60")], "{}")
+        return Reply(200, [JSON, *left], "{}")
+
+    return route
+
+
+@pytest.mark.parametrize(("used", "expected"), [(0, Status.PASS), (3, Status.ERROR), (10, Status.ERROR)])
+def test_an_early_429_in_a_used_window_is_inconclusive(pki: CertBundle, used: int, expected: Status) -> None:
+    with serve({"/api/search": used_window(10, used)}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"path": "/api/search", "limit": 10, "window": "1m"}])
+        findings = ratelimit.run(env)
+    allows = get(findings, "ratelimit.allows_limit")
+    assert allows.status is expected, allows.observed
+    if used == 3:
+        assert "RateLimit-Remaining 6" in allows.observed and "3 request(s) of the window were used" in allows.observed
+    if used == 10:
+        assert "429 from the first request" in allows.observed
+
+
+def test_an_announced_limit_below_the_policy_is_a_failure_not_earlier_traffic(pki: CertBundle) -> None:
+    """Remaining 2 of an announced 3 on the first answer: a fresh window of a smaller limit."""
+    with serve({"/api/search": used_window(3, 0)}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"path": "/api/search", "limit": 10, "window": "1m"}])
+        findings = ratelimit.run(env)
+    allows = get(findings, "ratelimit.allows_limit")
+    assert allows.status is Status.FAIL and "announces a limit of 3" in allows.observed
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected", "shown"),
+    [
+        ([("Retry-After", "3600")], Status.FAIL, "retry-after 3600 s"),  # policy 15m, locked out an hour
+        ([("Retry-After", "30")], Status.WARN, "retry-after 30 s"),  # resets far sooner: looser
+        ([("X-RateLimit-Reset", "{epoch_900}")], Status.PASS, "x-ratelimit-reset"),  # GitHub-style epoch seconds
+        ([("X-RateLimit-Reset", "{epoch_ms_7200}")], Status.FAIL, "x-ratelimit-reset"),  # epoch milliseconds
+        ([("Retry-After", "{http_date_880}")], Status.PASS, "retry-after"),  # an HTTP date
+        ([("RateLimit-Reset", "850")], Status.PASS, "ratelimit-reset 850 s"),
+        ([("RateLimit", '"default";r=0;t=890'), ("RateLimit-Policy", '"default";q=3;w=900')], Status.PASS, "w=900"),
+        ([("RateLimit-Policy", "3;w=60")], Status.WARN, "w=60"),
+        ([("Retry-After", "soon")], Status.SKIP, "cannot be observed"),
+        ([], Status.SKIP, "cannot be observed"),
+    ],
+)
+def test_window_from_the_429_headers(pki: CertBundle, headers, expected: Status, shown: str) -> None:
+    from email.utils import formatdate
+
+    now = time.time()
+    values = {
+        "{epoch_900}": str(int(now + 898)),
+        "{epoch_ms_7200}": str(int((now + 7200) * 1000)),
+        "{http_date_880}": formatdate(now + 880, usegmt=True),
+    }
+    headers = [(k, values.get(v, v)) for k, v in headers]
+    with serve({"/login": limited(3, headers)}, certs=pki) as site:
+        env = make_env(site, endpoints=[{"method": "POST", "path": "/login", "limit": 3, "window": "15m"}])
+        findings = ratelimit.run(env)
+    window = get(findings, "ratelimit.window")
+    assert window.status is expected, window.observed
+    assert shown in window.observed
+
+
+def test_window_tolerance_is_a_parameter(pki: CertBundle) -> None:
+    with serve({"/login": limited(3, [("Retry-After", "1200")])}, certs=pki) as site:
+        strict = ratelimit.run(make_env(site, endpoints=[{"path": "/login", "limit": 3, "window": "15m"}]))
+    with serve({"/login": limited(3, [("Retry-After", "1200")])}, certs=pki) as site:
+        loose = ratelimit.run(
+            make_env(site, window_tolerance=0.5, endpoints=[{"path": "/login", "limit": 3, "window": "15m"}])
+        )
+    assert get(strict, "ratelimit.window").status is Status.FAIL
+    assert get(loose, "ratelimit.window").status is Status.PASS

@@ -104,6 +104,13 @@ class RateLimitParams(BaseModel):
     max_requests: int = Field(300, ge=1, le=2000, description="hard cap of requests per endpoint")
     max_seconds: float = Field(30.0, gt=0, le=600, description="hard cap of time per endpoint")
     delay: float = Field(0.0, ge=0, le=5, description="seconds between requests")
+    window_tolerance: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="share of the policy window by which the window the 429's reset headers show may differ "
+        "(at least 2 s)",
+    )
 
 
 @dataclass
@@ -116,6 +123,10 @@ class Burst:
     seconds: float = 0.0
     threshold: int | None = None  # 1-based number of the first 429
     limit_headers: dict[str, str] = field(default_factory=dict)
+    #: rate-limit headers of the first answer (its Remaining says whether the window was fresh)
+    first_headers: dict[str, str] = field(default_factory=dict)
+    threshold_seconds: float | None = None  # seconds from the first request to the first 429's answer
+    threshold_epoch: float | None = None  # wall-clock time of that answer (epoch reset headers)
     stopped: str = ""  # why the burst ended early, if it did
     error: str | None = None
 
@@ -164,6 +175,15 @@ def is_limit_header(name: str) -> bool:
 _MAX_LIMIT_HEADERS = 12
 
 
+def limit_headers_of(headers: httpx.Headers) -> dict[str, str]:
+    """The rate-limit headers of one answer, names lower-cased, values escaped and capped."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if is_limit_header(name) and len(out) < _MAX_LIMIT_HEADERS:
+            out[safe_text(name.lower(), 60)] = safe_text(value, 80)
+    return out
+
+
 def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLimitParams) -> Burst:
     """Send up to ``limit + margin`` requests (capped by count and time); stop at the first 429."""
     from harden_lib.http import FetchError, fetch
@@ -204,15 +224,17 @@ def burst(client: httpx.Client, url: str, policy: EndpointPolicy, params: RateLi
                 break
             continue
         result.statuses.append(answer.status_code)
+        if number == 1:
+            result.first_headers = limit_headers_of(answer.headers)
         leading = result.statuses
         if len(leading) == MISSING_STOP_AFTER and all(s in MISSING_ROUTE for s in leading):
             result.stopped = f"the route answered {status_counts(leading)} to the first {MISSING_STOP_AFTER} requests"
             break
         if answer.status_code == 429:
             result.threshold = number
-            for name, value in answer.headers.items():
-                if is_limit_header(name) and len(result.limit_headers) < _MAX_LIMIT_HEADERS:
-                    result.limit_headers[safe_text(name.lower(), 60)] = safe_text(value, 80)
+            result.threshold_seconds = time.monotonic() - started
+            result.threshold_epoch = time.time()
+            result.limit_headers = limit_headers_of(answer.headers)
             break
         if params.delay:
             time.sleep(params.delay)
@@ -237,7 +259,7 @@ def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
     seen = status_counts(b.statuses)
     summary = f"{sent} request(s) in {b.seconds:.1f} s ({seen or 'no answer'})"
     if b.threshold is None:
-        return _no_429(b, policy, margin, target, rule, summary)
+        return [*_no_429(b, policy, margin, target, rule, summary), allows_limit_finding(b, params)]
     out: list[Finding] = []
     if b.threshold <= policy.limit + 1:
         note = " (limited from the first request: earlier traffic in the same window)" if b.threshold == 1 else ""
@@ -260,6 +282,8 @@ def burst_findings(b: Burst, params: RateLimitParams) -> list[Finding]:
         out.append(finding("ratelimit.headers", Status.PASS, target, shown))
     else:
         out.append(finding("ratelimit.headers", Status.WARN, target, "429 without Retry-After or RateLimit-* headers"))
+    out.append(allows_limit_finding(b, params))
+    out.append(window_finding(b, params))
     return out
 
 
@@ -320,6 +344,206 @@ def _no_429(b: Burst, policy: EndpointPolicy, margin: int, target: str, rule: st
     return [finding("ratelimit.enforced", Status.ERROR, target, observed)]
 
 
+# --------------------------------------------------------------------------- legitimate use and the window
+
+
+def _header(headers: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        if name in headers:
+            return headers[name]
+    return None
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)", text)
+    return float(match.group(1)) if match else None
+
+
+def _param(text: str | None, key: str) -> float | None:
+    """``key=<number>`` inside a structured header (``100;w=900``, ``"default";r=0;t=30``)."""
+    if text is None:
+        return None
+    match = re.search(rf"(?:^|[;,\s]){key}=(\d+(?:\.\d+)?)", text)
+    return float(match.group(1)) if match else None
+
+
+def remaining_of(headers: dict[str, str]) -> float | None:
+    """Requests left in the window, as ``RateLimit-Remaining`` / ``X-RateLimit-Remaining`` / ``RateLimit: r=`` say."""
+    value = _number(_header(headers, "ratelimit-remaining", "x-ratelimit-remaining", "x-rate-limit-remaining"))
+    return value if value is not None else _param(_header(headers, "ratelimit"), "r")
+
+
+def limit_of(headers: dict[str, str]) -> float | None:
+    """The limit the server announces (``RateLimit-Limit``, ``X-RateLimit-Limit``, ``RateLimit-Policy: q=``)."""
+    value = _number(_header(headers, "ratelimit-limit", "x-ratelimit-limit", "x-rate-limit-limit"))
+    if value is None:
+        value = _param(_header(headers, "ratelimit-policy", "x-ratelimit-policy"), "q")
+    return value
+
+
+def window_evidence(b: Burst) -> tuple[float, str] | None:
+    """The window the 429's headers show, in seconds, and from which header; None when none says.
+
+    In order of directness: a policy's ``w=`` (IETF draft ``RateLimit-Policy: 100;w=900`` or
+    ``"default";q=100;w=900``) is the window itself; otherwise a reset delay (``RateLimit-Reset``
+    / ``RateLimit: t=`` delta seconds; ``X-RateLimit-Reset`` delta, or epoch seconds / ms as
+    GitHub sends; ``Retry-After`` seconds or an HTTP date) plus the time from the burst's first
+    request to the 429 — for a window the burst opened (fixed or sliding), the two add up to
+    the window.
+    """
+    headers = b.limit_headers
+    for name in ("ratelimit-policy", "x-ratelimit-policy", "ratelimit"):
+        w = _param(headers.get(name), "w")
+        if w is not None:
+            return w, f"{name} w={w:g}"
+    elapsed = b.threshold_seconds or 0.0
+    now = b.threshold_epoch or time.time()
+    candidates: list[tuple[str, float | None]] = [
+        ("ratelimit-reset", _number(headers.get("ratelimit-reset"))),
+        ("ratelimit", _param(headers.get("ratelimit"), "t")),
+        ("x-ratelimit-reset-after", _number(headers.get("x-ratelimit-reset-after"))),
+        ("x-ratelimit-reset", _number(_header(headers, "x-ratelimit-reset", "x-rate-limit-reset"))),
+        ("retry-after", _retry_after(headers.get("retry-after"), now)),
+    ]
+    for name, value in candidates:
+        if value is None:
+            continue
+        if value > 1e12:  # epoch milliseconds
+            value = value / 1000 - now
+        elif value > 1e9:  # epoch seconds
+            value = value - now
+        value = max(value, 0.0)
+        return value + elapsed, f"{name} {value:.0f} s after {elapsed:.1f} s of burst"
+    return None
+
+
+def _retry_after(text: str | None, now: float) -> float | None:
+    if text is None:
+        return None
+    value = _number(text)
+    if value is not None and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
+        return value
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() - now if when.tzinfo else None
+
+
+#: Why a blocked-too-early finding is only an error: the window was not fresh.
+_USED_WINDOW = "earlier traffic in the same window (another probe, a previous run or real users) used part of it"
+
+
+def allows_limit_finding(b: Burst, params: RateLimitParams) -> Finding:
+    """``ratelimit.allows_limit``: legitimate use (``limit`` requests in a window) is never refused.
+
+    Fails when the first 429 comes at or before request ``limit`` of a fresh window. A 429 at
+    request 1, or a first answer whose ``RateLimit-Remaining`` shows the window already partly
+    used, makes the burst inconclusive (``error``): the early 429 may be somebody else's
+    traffic, not a stricter limiter. No 429 at all passes only when ``limit`` answers showed
+    the route working (a broken route says nothing about blocking).
+    """
+    policy = b.policy
+    target = f"{policy.method} {b.url}"
+    rule = f"policy {policy.limit} per {clean_observed(str(policy.window), 20)}"
+    if b.threshold is None:
+        worked = sum(1 for s in b.statuses if route_worked(s))
+        if worked >= policy.limit:
+            return finding(
+                "ratelimit.allows_limit",
+                Status.PASS,
+                target,
+                f"no 429 in {len(b.statuses)} request(s); {worked} worked (≥ the limit {policy.limit}); {rule}",
+            )
+        return finding(
+            "ratelimit.allows_limit",
+            Status.ERROR,
+            target,
+            f"only {worked} answer(s) showed the route working, fewer than the limit {policy.limit}: "
+            f"nothing shows legitimate use gets through; {status_counts(b.statuses) or 'no answer'}",
+        )
+    if b.threshold > policy.limit:
+        return finding(
+            "ratelimit.allows_limit",
+            Status.PASS,
+            target,
+            f"first 429 at request {b.threshold}: the {policy.limit} requests the policy allows got through; {rule}",
+        )
+    announced = limit_of(b.first_headers) or limit_of(b.limit_headers)
+    remaining = remaining_of(b.first_headers)
+    shown = f"; the server announces a limit of {announced:g}" if announced is not None else ""
+    if b.threshold == 1:
+        return finding(
+            "ratelimit.allows_limit",
+            Status.ERROR,
+            target,
+            f"429 from the first request: {_USED_WINDOW}; wait one window and run again{shown}; {rule}",
+        )
+    if remaining is not None:
+        used_before = (announced if announced is not None else policy.limit) - 1 - remaining
+        if used_before > 0 and (announced is None or announced >= policy.limit):
+            return finding(
+                "ratelimit.allows_limit",
+                Status.ERROR,
+                target,
+                f"first 429 at request {b.threshold}, but the first answer said RateLimit-Remaining {remaining:g}: "
+                f"{used_before:g} request(s) of the window were used before the burst ({_USED_WINDOW}); {rule}",
+            )
+    return finding(
+        "ratelimit.allows_limit",
+        Status.FAIL,
+        target,
+        f"first 429 at request {b.threshold}, before the {policy.limit} requests the policy allows{shown}: "
+        f"legitimate users are refused; {rule}; statuses {status_counts(b.statuses)}",
+    )
+
+
+def window_finding(b: Burst, params: RateLimitParams) -> Finding:
+    """``ratelimit.window``: the window the 429's headers show matches the policy's, within a tolerance.
+
+    Longer than the policy (users locked out longer than promised) fails; shorter (the limit
+    resets sooner, so it is looser than the policy) warns; no reset header is a ``skip``
+    (``ratelimit.headers`` already warns about it).
+    """
+    policy = b.policy
+    target = f"{policy.method} {b.url}"
+    window = policy.window_seconds
+    evidence = window_evidence(b)
+    if evidence is None:
+        return finding(
+            "ratelimit.window",
+            Status.SKIP,
+            target,
+            "the 429 carries no Retry-After, RateLimit-Reset or policy window: the window cannot be observed "
+            "(see ratelimit.headers)",
+        )
+    seen, source = evidence
+    tolerance = max(window * params.window_tolerance, 2.0)
+    observed = (
+        f"window ≈ {seen:.0f} s ({source}); policy {window:g} s "
+        f"({clean_observed(str(policy.window), 20)}) ± {tolerance:.0f} s"
+    )
+    if seen > window + tolerance:
+        return finding(
+            "ratelimit.window",
+            Status.FAIL,
+            target,
+            observed + ": clients are locked out longer than the policy says",
+        )
+    if seen < window - tolerance:
+        return finding(
+            "ratelimit.window",
+            Status.WARN,
+            target,
+            observed + ": the limit resets sooner than the policy says (looser; a token bucket refills this way)",
+        )
+    return finding("ratelimit.window", Status.PASS, target, observed)
+
+
 @dataclass
 class RateLimitAudit:
     findings: list[Finding] = field(default_factory=list)
@@ -374,6 +598,11 @@ def audit(env: Environment) -> RateLimitAudit:
                 finding("ratelimit.enforced", Status.SKIP, f"{policy.method} {policy.path}",
                         "active probes are off for this environment (set active_probes: true to send bursts)")
             )  # fmt: skip
+            for check_id in ("ratelimit.allows_limit", "ratelimit.window"):
+                report.findings.append(
+                    finding(check_id, Status.SKIP, f"{policy.method} {policy.path}",
+                            "active probes are off for this environment (set active_probes: true to send bursts)")
+                )  # fmt: skip
         return report
     from harden_lib.http import no_cookie_jar
 
