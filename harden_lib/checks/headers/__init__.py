@@ -134,6 +134,7 @@ def audit(env: Environment) -> HeadersAudit:
             report.plain_http[url] = address
     report.redirects = probe_redirects(env, list(dict.fromkeys(report.plain_http.values())))
     report.findings.extend(redirect_finding(probe) for probe in report.redirects.values())
+    needs = csp_needs(env)
 
     for url, got in zip(urls, fetch_pages(env, urls), strict=True):
         report.pages[url] = got.page
@@ -151,11 +152,35 @@ def audit(env: Environment) -> HeadersAudit:
             production=env.production,
             verified=env.http.verify,
             observatory_cors=got.observatory_preflight,
+            needs=needs,
         )
         report.findings.extend(analysis.findings)
         if analysis.score is not None:
             report.scores[url] = analysis.score
     return report
+
+
+def csp_needs(env: Environment) -> dict[str, list[str]]:
+    """What the pages' CSP must allow: ``headers.csp_needs`` plus, in connect-src, the app's WebSockets.
+
+    Why the WebSockets come from the cors section: they are configured there once (the
+    handshake checks use them), and a CSP whose connect-src forgets them breaks the live
+    features as soon as the policy is enforced. An endpoint that cannot be resolved (a path
+    without base_url) is left to the cors area, which reports it.
+    """
+    needs = {directive: list(urls) for directive, urls in env.headers.csp_needs.items()}
+    if env.headers.csp_needs_websockets:
+        from harden_lib.checks.cors import ws_url
+
+        for endpoint in env.cors.websockets:
+            try:
+                url = ws_url(env, endpoint)
+            except HardenError:
+                continue
+            bucket = needs.setdefault("connect-src", [])
+            if url not in bucket:
+                bucket.append(url)
+    return needs
 
 
 def run(env: Environment) -> list[Finding]:

@@ -24,7 +24,7 @@ from harden_lib.checks.headers.params import HeadersParams
 from harden_lib.checks.headers.rules.common import shown
 from harden_lib.checks.headers.rules.cookies import cookie_findings
 from harden_lib.checks.headers.rules.cors import cors_finding
-from harden_lib.checks.headers.rules.csp import csp_findings
+from harden_lib.checks.headers.rules.csp import csp_findings, needs_finding
 from harden_lib.checks.headers.rules.framing import xfo_finding, xfo_state
 from harden_lib.checks.headers.rules.grade import grade_finding
 from harden_lib.checks.headers.rules.hsts import hsts_findings
@@ -74,6 +74,7 @@ def analyse_page(
     production: bool = True,
     verified: bool = True,
     observatory_cors: CorsProbe | None = None,
+    needs: dict[str, list[str]] | None = None,
 ) -> PageAnalysis:
     """Every header finding and the Observatory score of one fetched page — pure: no network, no global state.
 
@@ -85,6 +86,8 @@ def analyse_page(
     ``redirect`` is the probe of the page host's plain-HTTP address, used for the Observatory
     grade only (the redirect finding is made once per address by ``audit``); None: the grade
     says the redirect was not tested. ``verified`` says whether the certificate chain was verified.
+    ``needs``: directive → URLs the page must be allowed to load (``headers.csp.needs``); None
+    means ``params.csp_needs`` alone.
     """
     params = params or HeadersParams()
     target = safe_text(redact_url(url), 300)  # as catalog.finding shows it; cookie targets extend it
@@ -125,6 +128,7 @@ def analyse_page(
     xfo, xfo_value = xfo_state(headers)
     policy_findings, cset = csp_findings(target, headers, scan, https, xfo == "ok")
     findings.extend(policy_findings)
+    findings.append(needs_finding(target, cset, result.url, params.csp_needs if needs is None else needs))
     ancestors_ok = any(
         (s := p.get("frame-ancestors")) is not None and not any(csp_mod.is_wildcard(x) for x in s)
         for p in cset.header_policies

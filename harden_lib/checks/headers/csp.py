@@ -289,3 +289,171 @@ def describe(policy: Policy, limit: int = 400) -> str:
     """A policy re-serialized for display (normalised, bounded)."""
     text = "; ".join(" ".join((name, *sources)).strip() for name, sources in policy.directives.items())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------- does a URL match a source list (CSP3 §6.7.2)
+
+#: Default ports of the schemes a policy's URLs use (the URL parser drops these, so they match "no port").
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+_SCHEME_SOURCE = re.compile(r"^([a-z][a-z0-9+.\-]*):$")
+_HOST_SOURCE = re.compile(
+    r"^(?:(?P<scheme>[a-z][a-z0-9+.\-]*)://)?(?P<host>\*|(?:\*\.)?[a-z0-9\-]+(?:\.[a-z0-9\-]+)*)"
+    r"(?::(?P<port>\d+|\*))?(?P<path>/[^;,]*)?$"
+)
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """What source matching reads of a URL: scheme, host, port (None = the scheme's default), path."""
+
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+
+    @classmethod
+    def parse(cls, url: str) -> UrlParts | None:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return None
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        if not scheme or not host:
+            return None
+        if port is not None and DEFAULT_PORTS.get(scheme) == port:
+            port = None
+        return cls(scheme, host, port, parts.path or "/")
+
+    def with_scheme(self, scheme: str) -> UrlParts:
+        return UrlParts(scheme, self.host, self.port, self.path)
+
+    @property
+    def effective_port(self) -> int | None:
+        return self.port if self.port is not None else DEFAULT_PORTS.get(self.scheme)
+
+
+def scheme_part_matches(a: str, b: str) -> bool:
+    """CSP3 §6.7.2.9: expression scheme ``a`` may match URL scheme ``b`` (secure upgrades allowed)."""
+    return (
+        a == b
+        or (a == "http" and b == "https")
+        or (a == "ws" and b in ("wss", "http", "https"))
+        or (a == "wss" and b == "https")
+    )
+
+
+def _is_domain(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return True
+    return False
+
+
+def host_part_matches(pattern: str, host: str) -> bool:
+    """CSP3 §6.7.2.10: ``*``, ``*.example.com`` (subdomains only, not the apex) or an exact host.
+
+    Step 1 of the algorithm: a host that is not a domain (an IP address literal) matches no
+    host-part, not even ``*``.
+    """
+    if not _is_domain(host):
+        return False
+    if pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return pattern == host
+
+
+def port_part_matches(port: str | None, url: UrlParts) -> bool:
+    """CSP3 §6.7.2.11: no port matches only the URL scheme's default port; ``*`` any."""
+    if port == "*":
+        return True
+    wanted = None if port is None else int(port)
+    if wanted == url.port:
+        return True
+    return url.port is None and wanted == DEFAULT_PORTS.get(url.scheme)
+
+
+def path_part_matches(pattern: str, path: str) -> bool:
+    """CSP3 §6.7.2.12: a path ending in ``/`` is a prefix, otherwise exact; compared percent-decoded."""
+    from urllib.parse import unquote
+
+    if not pattern:
+        return True
+    if pattern == "/" and not path:
+        return True
+    exact = not pattern.endswith("/")
+    a = pattern.split("/")
+    b = path.split("/")
+    if len(a) > len(b) or (exact and len(a) != len(b)):
+        return False
+    if not exact:
+        a = a[:-1]
+    return all(unquote(x) == unquote(y) for x, y in zip(a, b, strict=False))
+
+
+def url_matches_expression(url: UrlParts, expression: str, origin: UrlParts) -> bool:
+    """CSP3 §6.7.2.8 "Does url match expression in origin with redirect count" (redirect count 0)."""
+    if expression == "*":
+        return url.scheme in ("http", "https") or url.scheme == origin.scheme
+    scheme_only = _SCHEME_SOURCE.match(expression)
+    if scheme_only:
+        return scheme_part_matches(scheme_only.group(1), url.scheme)
+    host_source = _HOST_SOURCE.match(expression)
+    if host_source:
+        scheme = host_source.group("scheme")
+        if scheme is not None and not scheme_part_matches(scheme, url.scheme):
+            return False
+        if scheme is None and not scheme_part_matches(origin.scheme, url.scheme):
+            return False
+        if not host_part_matches(host_source.group("host"), url.host):
+            return False
+        if not port_part_matches(host_source.group("port"), url):
+            return False
+        path = host_source.group("path")
+        return not path or path_part_matches(path, url.path.lower())
+    if expression == "'self'":
+        if (url.scheme, url.host, url.effective_port) == (origin.scheme, origin.host, origin.effective_port):
+            return True
+        same_port = url.port == origin.port
+        if origin.host == url.host and same_port:
+            return url.scheme in ("https", "wss") or (origin.scheme == "http" and url.scheme in ("http", "ws"))
+    return False
+
+
+def url_matches_source_list(url: UrlParts, sources: tuple[str, ...], origin: UrlParts) -> bool:
+    """CSP3 §6.7.2.7: an empty list or ``'none'`` alone matches nothing; otherwise any expression."""
+    if not sources or sources == ("'none'",):
+        return False
+    return any(url_matches_expression(url, expression, origin) for expression in sources)
+
+
+def fetched_url(url: UrlParts) -> UrlParts:
+    """The URL a WebSocket's CSP check sees under the Fetch standard.
+
+    Fetch "establish a WebSocket connection" copies the URL with its scheme set to ``http``
+    (from ``ws``) or ``https`` (from ``wss``) before the request is checked, which is why CSP3's
+    scheme-part matching lets ``ws:``/``wss:`` match ``http``/``https``. Browsers that check the
+    ``ws(s)://`` URL itself exist too; callers check both.
+    """
+    if url.scheme == "ws":
+        return url.with_scheme("http")
+    if url.scheme == "wss":
+        return url.with_scheme("https")
+    return url
+
+
+def allows_url(policies: Sequence[Policy], directive: str, url: UrlParts, origin: UrlParts) -> bool:
+    """Whether every enforced policy lets ``directive`` load ``url`` (an absent directive allows)."""
+    for policy in policies:
+        sources = policy.effective(directive)
+        if sources is not None and not url_matches_source_list(url, sources, origin):
+            return False
+    return True

@@ -54,6 +54,15 @@ class HeadersParams(BaseModel):
         description="a cookie whose name contains one of these is treated as a session cookie",
     )
     workers: int = Field(4, ge=1, le=16, description="pages fetched in parallel")
+    csp_needs: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="URLs the pages must be allowed to load, per CSP directive, e.g. {'connect-src': "
+        "['wss://api.example.com/ws', 'https://api.example.com'], 'font-src': ['https://fonts.gstatic.com']}; "
+        "a path means the page's own origin",
+    )
+    csp_needs_websockets: bool = Field(
+        True, description="also require connect-src to allow every cors.websockets endpoint"
+    )
 
     @field_validator("urls")
     @classmethod
@@ -84,6 +93,24 @@ class HeadersParams(BaseModel):
             if target is None or not target.startswith("http://") or urlsplit(plain).path not in ("", "/"):
                 raise ValueError(f"value of '{key}' must be an http:// origin such as http://host:8080 (no path)")
             out[origin] = target
+        return out
+
+    @field_validator("csp_needs")
+    @classmethod
+    def _needs(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from harden_lib.checks.headers.csp import FALLBACKS
+
+        out: dict[str, list[str]] = {}
+        for directive, urls in value.items():
+            name = directive.strip().lower()
+            if name not in FALLBACKS or name == "default-src":
+                raise ValueError(f"'{directive}' is not a fetch directive (e.g. connect-src, font-src, img-src)")
+            if len(urls) > 50:
+                raise ValueError(f"at most 50 URLs per directive ('{directive}')")
+            for url in urls:
+                if not (url.startswith("/") or re.match(r"^[a-z][a-z0-9+.\-]*://[^/\s]+", url, re.IGNORECASE)):
+                    raise ValueError(f"'{url}' must be an absolute URL (https://…, wss://…) or a path ('/…')")
+            out[name] = list(urls)
         return out
 
     @field_validator("session_cookie_markers")

@@ -275,3 +275,70 @@ def csp_findings(
     else:
         out.append(finding("headers.csp.http_sources", Status.PASS, target, "No plain-HTTP sources."))
     return out, cset
+
+
+def needs_finding(target: str, cset: csp_mod.CspSet, page_url: str, needs: dict[str, list[str]] | None) -> Finding:
+    """``headers.csp.needs``: every enforced policy lets the page load what the app needs.
+
+    Each needed URL is matched as CSP3 §6.7.2 says ("Does url match source list in origin"),
+    with the page's own origin as ``'self'``. A ``ws://``/``wss://`` URL is checked twice: as
+    the Fetch standard hands it to CSP (scheme changed to ``http``/``https``) and as written
+    (browsers that check the WebSocket URL itself); allowed by one reading only is a ``warn``
+    (list the ``wss://`` URL explicitly so every browser agrees). Report-only policies block
+    nothing and are not read.
+    """
+    from urllib.parse import urljoin
+
+    if not needs or not any(needs.values()):
+        return finding(
+            "headers.csp.needs",
+            Status.SKIP,
+            target,
+            "No headers.csp_needs and no cors.websockets configured: nothing to check the policy against.",
+        )
+    origin = csp_mod.UrlParts.parse(page_url)
+    if origin is None:
+        return finding("headers.csp.needs", Status.ERROR, target, "The page URL has no origin to resolve 'self'.")
+    policies = cset.enforced
+    wanted = [(d, u) for d, urls in needs.items() for u in urls]
+    if not policies:
+        listed = ", ".join(f"{d} {shown(u, 80)}" for d, u in wanted[:6])
+        return finding(
+            "headers.csp.needs",
+            Status.PASS,
+            target,
+            f"No enforced CSP, so nothing is blocked ({listed}); see headers.csp.present for the missing policy.",
+        )
+    blocked: list[str] = []
+    differ: list[str] = []
+    allowed: list[str] = []
+    for directive, raw in wanted:
+        url = csp_mod.UrlParts.parse(urljoin(page_url, raw) if raw.startswith("/") else raw)
+        label = f"{directive} {shown(raw, 100)}"
+        if url is None:
+            blocked.append(f"{label} (not a URL)")
+            continue
+        readings = {csp_mod.allows_url(policies, directive, url, origin)}
+        fetched = csp_mod.fetched_url(url)
+        if fetched != url:
+            readings.add(csp_mod.allows_url(policies, directive, fetched, origin))
+        sources = _sources_text(policies[0].effective(directive))
+        if readings == {False}:
+            blocked.append(f"{label} blocked by {sources}")
+        elif readings == {True}:
+            allowed.append(label)
+        else:
+            differ.append(f"{label} allowed only as Fetch checks it (as {fetched.scheme}://), by {sources}")
+    if blocked:
+        observed = "Blocked: " + "; ".join(blocked[:6])
+        if differ:
+            observed += " — browser-dependent: " + "; ".join(differ[:3])
+        return finding("headers.csp.needs", Status.FAIL, target, shown(observed, 900))
+    if differ:
+        observed = (
+            "Browser-dependent: "
+            + "; ".join(differ[:6])
+            + " — a browser that checks the ws(s):// URL itself blocks it; list the wss:// URL explicitly."
+        )
+        return finding("headers.csp.needs", Status.WARN, target, shown(observed, 900))
+    return finding("headers.csp.needs", Status.PASS, target, shown("Allowed: " + "; ".join(allowed[:10]), 900))
