@@ -72,11 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="junit.xml: every fail a failure and every error an error (default: only what closes the gate)",
     )
 
-    validate = sub.add_parser("validate", help="check params files without running anything")
-    validate.add_argument("files", nargs="+", type=Path)
+    validate = sub.add_parser(
+        "validate",
+        help="check params files and checklist profiles without running anything (shape and referenced files)",
+    )
+    validate.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        help="params/<env>.yaml or params/checklists/<system>.yaml (a folder: its *.yaml)",
+    )
 
     coverage = sub.add_parser("coverage", help="how each item of a checklist profile is audited")
-    coverage.add_argument("profile", type=Path, help="params/checklists/<system>.yaml")
+    coverage.add_argument(
+        "profiles", nargs="+", type=Path, help="params/checklists/<system>.yaml (several, or a folder: its *.yaml)"
+    )
 
     checks = sub.add_parser("checks", help="list the check catalog: every check id with its metadata")
     checks.add_argument("--area", help="only this area's checks")
@@ -153,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "validate":
-            return _validate(args.files)
+            return _validate(_yaml_files(args.files))
         if args.command == "coverage":
-            return _coverage(args.profile)
+            return _coverage_all(_yaml_files(args.profiles))
         if args.command == "checks":
             return _checks(args.area, args.format)
         if args.command in ("history", "diff", "drift", "prune"):
@@ -261,18 +271,48 @@ def _coverage(path: Path) -> int:
     return 0 if not missing and counts["not covered"] == 0 else 1
 
 
+def _yaml_files(paths: Sequence[Path]) -> list[Path]:
+    """The files named; a folder stands for the ``*.yaml`` directly in it, sorted, less the
+    templates named ``*.example.yaml`` (as ``harden run --all`` reads a params folder)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.glob("*.yaml") if not p.name.endswith(".example.yaml")))
+        else:
+            out.append(path)
+    return out
+
+
+def _coverage_all(profiles: Sequence[Path]) -> int:
+    """``harden coverage`` for each profile in turn; the exit code is the worst of them.
+
+    A profile that cannot be loaded is reported and the others are still shown (exit 2).
+    """
+    code = 0
+    for index, profile in enumerate(profiles):
+        if index:
+            print()
+        try:
+            code = max(code, _coverage(profile))
+        except HardenError as exc:
+            print(f"harden: {exc}", file=sys.stderr)
+            code = max(code, EXIT_INCOMPLETE)
+    return code
+
+
 def _validate(files: Sequence[Path]) -> int:
-    from harden_lib.environment import load_environment
+    """OK with a summary, or INVALID with every problem; a profile is validated as a profile."""
+    from harden_lib.validation import validate
 
     code = 0
     for file in files:
-        try:
-            env = load_environment(file)
-        except HardenError as exc:
-            print(f"INVALID {exc}", file=sys.stderr)
-            code = EXIT_INCOMPLETE
+        outcome = validate(file)
+        if outcome.ok:
+            print(f"OK {file}: {outcome.summary}")
             continue
-        print(f"OK {file}: environment '{env.name}', areas {', '.join(env.areas)}, gate fail_on {env.gate.fail_on}")
+        code = EXIT_INCOMPLETE
+        for problem in outcome.problems:
+            print(f"INVALID {problem}", file=sys.stderr)
     return code
 
 
