@@ -580,6 +580,41 @@ DRIFT = _notebook(
 )
 
 
+BACKUPS = area_notebook(  # issue 15 (engineer F)
+    "backups",
+    "# Backups\n\n"
+    "A backup job that stopped running fails silently until the day a restore is needed. This area reads the "
+    "backup tool's own listing (an exported file or a command: `ls -l --time-style=full-iso`, pgBackRest, "
+    "WAL-G or restic JSON) and judges the newest backup of each backup set against its maximum age. A listing "
+    "that cannot be read, is empty or holds no timestamp is an **error**, never a pass.",
+    [
+        new_markdown_cell("## Findings"),
+        new_code_cell("findings = backups.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
+        new_markdown_cell("## Evidence: the listings read and their limits"),
+        new_code_cell("display(backups.source_table(env.backups))"),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
+    ],
+)
+
+EMAIL = area_notebook(  # issue 15 (engineer F)
+    "email",
+    "# Email authentication\n\n"
+    "Without SPF, DKIM and an enforcing DMARC policy anyone can send mail that receivers accept as the "
+    "product's own: phishing with the real domain. This area reads the three records of each sending domain "
+    "from DNS. A domain that does not exist, a timeout or a failing nameserver is an **error**: nothing was "
+    "judged.",
+    [
+        new_markdown_cell("## Findings"),
+        new_code_cell("findings = email.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
+        new_markdown_cell("## Evidence: what each DNS name holds"),
+        new_code_cell("display(email.record_table(findings))"),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
+    ],
+)
+
+
 def main() -> None:
     notebooks = {
         "config": CONFIG,
@@ -594,6 +629,8 @@ def main() -> None:
         "dependencies": DEPENDENCIES,
         "commands": COMMANDS,
         "operations": OPERATIONS,
+        "backups": BACKUPS,  # issue 15
+        "email": EMAIL,  # issue 15
         "summary": SUMMARY,
         "trends": TRENDS,  # issue 13
         "drift": DRIFT,  # issue 13
