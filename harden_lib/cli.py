@@ -256,7 +256,7 @@ def _coverage(path: Path) -> int:
     """Print item, section, how it is covered and by which check; exit 1 if anything is uncovered."""
     import pandas as pd
 
-    from harden_lib.checklist import coverage_counts, coverage_frame, load_profile, unmapped
+    from harden_lib.checklist import coverage_counts, coverage_frame, load_profile, unattached, unmapped
 
     profile = load_profile(path)
     frame = coverage_frame(profile)[["item", "section", "covered by", "check"]]
@@ -267,8 +267,11 @@ def _coverage(path: Path) -> int:
     missing = unmapped(profile, path.resolve())
     print("\n" + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f"; {len(profile.items)} items")
     for item in missing:
-        print(f"NOT MAPPED line {item.line}: {item.text[:100]}", file=sys.stderr)
-    return 0 if not missing and counts["not covered"] == 0 else 1
+        print(f"NOT MAPPED line {item.line} ({item.kind}): {item.text[:100]}", file=sys.stderr)
+    loose = unattached(profile)  # declared in the profile's params, shown on no row
+    for name in loose:
+        print(f"NOT ATTACHED {name}: no item shows its result", file=sys.stderr)
+    return 0 if not missing and not loose and counts["not covered"] == 0 else 1
 
 
 def _yaml_files(paths: Sequence[Path]) -> list[Path]:

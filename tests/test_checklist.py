@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harden_lib import Finding, ParamsError, Severity, Status, cli
+from harden_lib import Finding, ParamsError, Severity, Status, checklist, cli
 from harden_lib.checklist import (
     Coverage,
     filled_checklist,
@@ -26,9 +26,9 @@ CHECKLIST = textwrap.dedent("""\
     - [ ] **Keep `.env.production` out of git**
     - [x] Rotate keys quarterly
 
-    ```bash
-    - not an item: inside a code block
-    ```
+      ```bash
+      - not an item: a code block nested in a list item illustrates it
+      ```
 
     ### Rate limits
     | Endpoint | Limit |
@@ -89,7 +89,7 @@ def test_an_unmapped_item_is_reported(tmp_path, capsys):
     profile = load_profile(path)
     assert [i.text for i in unmapped(profile, path)] == ["Run `npm run smoke`"]
     assert cli.main(["coverage", str(path)]) == 1
-    assert "NOT MAPPED line 15" in capsys.readouterr().err
+    assert "NOT MAPPED line 15 (list)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -156,3 +156,198 @@ def test_filled_checklist_takes_the_worst_outcome_in_checklist_order(tmp_path):
     table = filled_checklist(profile, findings)
     assert list(table["status"]) == ["pass", "not run", "warn", "fail"]
     assert item_status(profile.items[1], [finding("operations.keys.rotated", Status.MANUAL)]) == "manual"
+
+
+# --------------------------------------------------------------------------- issue 15: every requirement a row
+
+PROSE_AND_CODE = textwrap.dedent("""\
+    Release gate
+    ============
+
+    This checklist must be read before go-live.
+
+    1. Deployment
+    -------------
+
+    Production images must be built by CI. We like coffee.
+    Operators should never ssh into containers; logs are enough.
+    Run the following:
+
+    ~~~sh
+    $ make preflight
+    # a comment line is no requirement
+    ./scripts/check-env.sh \\
+        --strict
+    ~~~
+
+    * Pin base images
+      ```
+      FROM node:22-alpine
+      ```
+
+    ## 2. Limits
+
+    **Policy**: Keep login attempts low.
+    Informational text without a requirement.
+    """)
+
+
+def test_source_items_find_prose_requirements_and_stand_alone_code_lines():
+    items = source_items(PROSE_AND_CODE)
+    found = [(i.kind, i.section, i.text) for i in items]
+    assert found == [
+        ("prose", "1. Deployment", "Production images must be built by CI."),
+        ("prose", "1. Deployment", "Operators should never ssh into containers; logs are enough."),
+        ("code", "1. Deployment", "make preflight"),
+        ("code", "1. Deployment", "./scripts/check-env.sh --strict"),
+        ("list", "1. Deployment", "Pin base images"),
+        ("prose", "2. Limits", "**Policy**: Keep login attempts low."),
+    ], found
+    # the preface under the title (even with "must") and a code block nested in a list item are no rows
+    assert not any("coffee" in t or "node:22" in t or "read before" in t for _, _, t in found)
+    assert [i.line for i in items if i.kind == "code"] == [14, 16]  # a continued line: where it starts
+
+
+def _finding(check_id: str, status: Status, target: str = "", observed: str = "") -> Finding:
+    return Finding(
+        area="x", check_id=check_id, title="t", status=status, severity=Severity.HIGH, target=target, observed=observed
+    )
+
+
+@pytest.mark.parametrize(
+    ("selector", "target", "expected"),
+    [
+        ("service:postgres", "service postgres", True),
+        ("service:postgres", "service minio", False),
+        ("service:Post*", "service postgres-replica", True),
+        ("route:/auth/login", "POST https://api.example.com:8443/auth/login/", True),
+        ("route:POST /auth/login", "POST https://api.example.com/auth/login", True),
+        ("route:GET /auth/login", "POST https://api.example.com/auth/login", False),
+        ("url:https://other.example/health", "https://127.0.0.1:41419/health", True),
+        ("route:/", "https://127.0.0.1:41419/ (cookie: session)", True),
+        ("route:/", "https://127.0.0.1:41419/static/app.js", False),
+        ("route:*/health", "https://h/api/health", True),
+        ("key:database_url", "production.env:DATABASE_URL", True),
+        ("key:DATABASE_URL", "DATABASE_URL", True),
+        ("key:DATABASE_URL", "production.env:DATABASE_URL_RO", False),
+        ("datastore:cache", "redis cache @ redis.conf", True),
+        ("datastore:postgres app", "postgres app @ db:5432/app", True),
+        ("datastore:app", "redis cache @ redis.conf", False),
+        ("command:npm audit", "npm audit", True),
+        ("hint:turn-ice", "hint turn-ice", True),
+        ("hint:turn-ice", "hint wss-relay", False),
+        ("re:cookie: (session|sid)\\)$", "https://x/ (cookie: session)", True),
+        ("*minio*", "service minio", True),
+    ],
+)
+def test_target_selectors_match_normalised_targets(selector, target, expected):
+    from harden_lib.checklist import Selector
+
+    assert Selector.parse(selector).matches(target) is expected
+
+
+def test_a_row_is_decided_by_its_own_targets_only(tmp_path):
+    items = """\
+    - {id: secrets.env_untracked, section: Secrets, text: "**Keep `.env.production` out of git**",
+       checks: [{id: containers.ports.internal, target: "service:postgres"}]}
+    - {id: secrets.rotation, section: Secrets, text: Rotate keys quarterly, checks: [containers.ports.internal],
+       targets: ["service:redis"]}
+    - {id: ratelimit.login, section: Rate limits, text: "| login | 5 / 15 min |", checks: ["ratelimit.*"],
+       targets: ["route:POST /auth/login"]}
+    - {id: smoke, section: Rate limits, text: "Run `npm run smoke`", command: smoke}
+    """
+    profile = load_profile(write_profile(tmp_path, items))
+    findings = [
+        _finding("containers.ports.internal", Status.PASS, "service postgres", "not published"),
+        _finding("containers.ports.internal", Status.FAIL, "service minio", "published on all interfaces: 9001:9001"),
+        _finding("ratelimit.enforced", Status.FAIL, "POST https://h/auth/signup", "no 429 after 13 requests"),
+        _finding("ratelimit.enforced", Status.PASS, "POST https://h/auth/login", "429 after 6 requests"),
+        _finding("ratelimit.headers", Status.WARN, "POST https://h/auth/login", "no Retry-After"),
+    ]
+    table = filled_checklist(profile, findings)
+    assert list(table["status"]) == ["pass", "not run", "warn", "not run"]
+    assert "minio" not in table["evidence"][0] and "service postgres" in table["evidence"][0]
+    # a selector matching nothing: not run, and the evidence says which targets were seen
+    assert "no containers.ports.internal finding for service:redis" in table["evidence"][1]
+    assert "service minio" in table["evidence"][1]
+    assert table["evidence"][2].startswith("warn ratelimit.headers")  # the worst first
+    assert "signup" not in table["evidence"][2]
+
+
+def test_evidence_shows_the_worst_first_with_observed_values_capped(tmp_path):
+    from harden_lib.checklist import EVIDENCE_ENTRIES
+
+    profile = load_profile(write_profile(tmp_path, ITEMS))
+    item = profile.items[2]  # ratelimit.* on every target
+    findings = [_finding("ratelimit.enforced", Status.PASS, f"GET https://h/p{n}", "429 after 5") for n in range(6)]
+    findings.append(_finding("ratelimit.enforced", Status.FAIL, "GET https://h/late", "x" * 500 + "\nsecond line"))
+    text = checklist.evidence(item, findings)
+    first, *rest = text.split("; ")
+    assert first.startswith("fail ratelimit.enforced [GET https://h/late]: xxx") and "\n" not in text
+    assert len(first) < 200 and first.endswith("…")
+    assert rest[-1] == f"+{7 - EVIDENCE_ENTRIES} more (2 pass)"
+
+
+@pytest.mark.parametrize(
+    ("item", "problem"),
+    [
+        ("- {id: a, section: s, text: t1, checks: [x.y], targets: ['re:(']}", "invalid regular expression"),
+        ("- {id: a, section: s, text: t1, checks: [{id: x.y, target: 'service:'}]}", "no pattern"),
+        ("- {id: a, section: s, text: t1, attestation: b, targets: ['service:x']}", "give checks too"),
+    ],
+)
+def test_bad_selectors_are_params_errors(tmp_path, item, problem):
+    with pytest.raises(ParamsError, match=problem):
+        load_profile(write_profile(tmp_path, item))
+
+
+def test_coverage_reports_commands_and_attestations_no_item_shows(tmp_path, capsys):
+    params = (
+        "{commands: {commands: [{name: smoke, run: [echo, ok]}, {name: e2e, run: [echo, ok]}]},"
+        " attestations: [{id: keys.rotated, title: Keys rotated, owner: ops}, {id: orphan, title: O, owner: ops}]}"
+    )
+    path = write_profile(tmp_path, ITEMS, params)
+    assert cli.main(["coverage", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "NOT ATTACHED command 'e2e'" in err and "NOT ATTACHED attestation 'orphan'" in err
+    assert "'smoke'" not in err and "keys.rotated" not in err
+
+
+def test_headline_counts_undecided_rows_and_never_claims_every_check_ran(tmp_path):
+    profile = load_profile(write_profile(tmp_path, ITEMS))
+    findings = [
+        _finding("secrets.repo.env_file_tracked", Status.PASS),
+        _finding("operations.keys.rotated", Status.MANUAL),
+    ]
+    table = filled_checklist(profile, findings)
+    line = checklist.headline(profile, table)
+    assert "4 rows" in line and "1 pass" in line and "1 manual" in line and "2 not run" in line
+    assert "3 row(s) were not decided" in line
+    note = checklist.run_note(profile, findings)
+    assert "Every check ran" not in note and "2 checklist row(s) were not run: ratelimit.login, smoke" in note
+    everything = [
+        *findings,
+        _finding("ratelimit.enforced", Status.PASS),
+        _finding("commands.run", Status.PASS, "smoke"),
+    ]
+    assert checklist.run_note(profile, everything) == "Every check ran."
+
+
+def test_undecided_rows_close_the_gate_only_when_the_policy_blocks(tmp_path):
+    from harden_lib.findings import gate
+
+    profile = load_profile(write_profile(tmp_path, ITEMS))
+    findings = [_finding("secrets.repo.env_file_tracked", Status.PASS)]
+    warn = checklist.gate_findings(profile, findings, "warn")
+    block = checklist.gate_findings(profile, findings, "block")
+    assert [f.status for f in warn] == [Status.WARN] and [f.status for f in block] == [Status.ERROR]
+    assert "3 not run of 4 rows" in block[0].observed and "smoke (not run)" in block[0].observed
+    assert gate([*findings, *warn], Severity.HIGH).verdict == "GO"
+    assert gate([*findings, *block], Severity.HIGH).verdict == "NO-GO"
+    decided = [
+        *findings,
+        _finding("operations.keys.rotated", Status.PASS),
+        _finding("ratelimit.enforced", Status.PASS),
+        _finding("commands.run", Status.PASS, "smoke"),
+    ]
+    assert checklist.gate_findings(profile, decided, "block") == []
