@@ -149,7 +149,12 @@ def test_unreachable_route_is_error() -> None:
         }
     )
     got = statuses(cors.run(env))
-    assert got == {"cors.fetch": Status.ERROR, "cors.ws.scheme": Status.PASS, "cors.ws.origin": Status.ERROR}
+    assert got == {
+        "cors.fetch": Status.ERROR,
+        "cors.ws.scheme": Status.PASS,
+        "cors.ws.plaintext": Status.ERROR,  # a refusal of ws:// proves nothing when wss:// is unreachable too
+        "cors.ws.origin": Status.ERROR,
+    }
 
 
 def test_nothing_configured_is_skip() -> None:
@@ -197,16 +202,26 @@ def ws_env(pki: CertBundle, url: str, production: bool = True, **more: object) -
 def test_websocket_that_checks_origin_passes(pki: CertBundle) -> None:
     with ws_server(pki, [APP]) as url:
         report = cors.audit(ws_env(pki, url))
-    assert statuses(report.findings) == {"cors.ws.scheme": Status.PASS, "cors.ws.origin": Status.PASS}
+    assert statuses(report.findings) == {
+        "cors.ws.scheme": Status.PASS,
+        "cors.ws.plaintext": Status.PASS,  # the TLS port does not speak plain HTTP
+        "cors.ws.origin": Status.PASS,
+    }
     origin = next(f for f in report.findings if f.check_id == "cors.ws.origin")
     assert "refused with 403" in origin.observed and f"with {APP} accepted" in origin.observed
-    assert list(report.handshake_table()["outcome"]) == ["refused (403)", "accepted"]
+    table = report.handshake_table()
+    assert list(table["probe"]) == ["plain ws://", "foreign Origin", "own Origin"]
+    assert list(table["outcome"])[1:] == ["refused (403)", "accepted"]
 
 
 def test_websocket_that_accepts_any_origin_fails(pki: CertBundle) -> None:
     with ws_server(pki, None) as url:
         findings = cors.run(ws_env(pki, url))
-    assert statuses(findings) == {"cors.ws.scheme": Status.PASS, "cors.ws.origin": Status.FAIL}
+    assert statuses(findings) == {
+        "cors.ws.scheme": Status.PASS,
+        "cors.ws.plaintext": Status.PASS,
+        "cors.ws.origin": Status.FAIL,
+    }
 
 
 def test_websocket_refusing_everyone_is_inconclusive(pki: CertBundle) -> None:
@@ -222,6 +237,7 @@ def test_plain_ws_scheme(pki: CertBundle, production: bool, expected: Status) ->
     got = statuses(findings)
     assert got["cors.ws.scheme"] is expected
     assert got["cors.ws.origin"] is Status.PASS  # the handshake itself still runs over ws://
+    assert got["cors.ws.plaintext"] is Status.FAIL  # a ws:// endpoint that upgrades is plain WebSocket
 
 
 def test_untrusted_websocket_certificate_is_error(pki: CertBundle, tmp_path) -> None:
@@ -279,3 +295,217 @@ def test_websocket_handshakes_under_load_all_get_their_answer():
     failed = [r.error for r in results if not r.accepted]
     assert not failed, failed[:3]
     assert time.monotonic() - started < 60
+
+
+# --------------------------------------------------------------------------- plain ws:// refused (cors.ws.plaintext)
+
+
+@contextlib.contextmanager
+def hanging_server() -> Iterator[str]:
+    """Accepts TCP connections and never answers: a handshake to it must end within ws_timeout."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/socket"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in held:
+            conn.close()
+        sock.close()
+
+
+def plaintext(findings: list[Finding]) -> Finding:
+    (found,) = [f for f in findings if f.check_id == "cors.ws.plaintext"]
+    return found
+
+
+def test_plain_ws_listener_beside_wss_fails(pki: CertBundle) -> None:
+    """wss:// on one port, and the same app also upgrading plain ws:// on the proxy's plain port."""
+    with ws_server(pki, [APP]) as secure, ws_server(None, [APP]) as plain:
+        endpoint = {"url": secure, "plain_urls": [plain], "handshake": False}
+        findings = cors.run(ws_env(pki, secure, websockets=[endpoint]))
+    found = plaintext(findings)
+    assert found.status is Status.FAIL, found.observed
+    assert f"{plain}: ACCEPTED (101)" in found.observed
+    assert "no HTTP answer to a plain request" in found.observed  # the TLS port itself refused
+
+
+def test_plain_ports_that_redirect_answer_426_or_hang_pass(pki: CertBundle) -> None:
+    """A redirect to wss:// (browsers do not follow it), 426 Upgrade Required, a port that never answers."""
+    import time
+
+    def to_wss(handler) -> Reply:
+        return Reply(301, [("Location", "wss://127.0.0.1:1/socket")], "")
+
+    with (
+        ws_server(pki, [APP]) as secure,
+        serve({"*": to_wss}, tls=False) as redirecting,
+        serve({"*": Reply(426, [("Upgrade", "websocket")], "use wss")}, tls=False) as upgrade_required,
+        hanging_server() as hanging,
+    ):
+        plain = [
+            redirecting.base_url.replace("http://", "ws://") + "/socket",
+            upgrade_required.base_url.replace("http://", "ws://") + "/socket",
+            hanging,
+        ]
+        env = ws_env(pki, secure, websockets=[{"url": secure, "plain_urls": plain, "handshake": False}], ws_timeout=1)
+        started = time.monotonic()
+        found = plaintext(cors.run(env))
+        elapsed = time.monotonic() - started
+    assert found.status is Status.PASS, found.observed
+    assert "refused with HTTP 301" in found.observed and "refused with HTTP 426" in found.observed
+    assert "no upgrade within cors.ws_timeout" in found.observed
+    assert elapsed < 8  # every handshake bounded by ws_timeout
+
+
+def test_nothing_listening_on_the_plain_port_passes(pki: CertBundle) -> None:
+    with ws_server(pki, [APP]) as secure:
+        endpoint = {"url": secure, "plain_urls": [f"ws://127.0.0.1:{free_port()}/socket"], "handshake": False}
+        found = plaintext(cors.run(ws_env(pki, secure, websockets=[endpoint])))
+    assert found.status is Status.PASS and "connection refused (nothing listens there)" in found.observed
+
+
+def test_plain_candidates_cover_port_80_and_http_url() -> None:
+    env = Environment.model_validate(
+        {
+            "environment": "t",
+            "base_url": "https://app.example.com",
+            "http_url": "http://app.example.com:8080",
+            "cors": {"websockets": [{"url": "/live?room=1"}]},
+        }
+    )
+    endpoint = env.cors.websockets[0]
+    url = cors.ws_url(env, endpoint)
+    assert cors.plain_candidates(env, url, endpoint) == [
+        "ws://app.example.com:443/live?room=1",
+        "ws://app.example.com/live?room=1",
+        "ws://app.example.com:8080/live?room=1",
+    ]
+    other = cors.WebSocketEndpoint(url="wss://rt.example.com:8443/ws", plain_urls=["ws://rt.example.com:8080/ws"])
+    assert cors.plain_candidates(env, other.url, other) == [
+        "ws://rt.example.com:8443/ws",
+        "ws://rt.example.com:8080/ws",
+    ]
+
+
+def test_plain_check_can_be_switched_off_and_plain_urls_are_validated(pki: CertBundle) -> None:
+    from pydantic import ValidationError
+
+    with ws_server(pki, [APP]) as secure:
+        findings = cors.run(ws_env(pki, secure, websockets=[{"url": secure, "plain_check": False}]))
+    assert "cors.ws.plaintext" not in statuses(findings)
+    with pytest.raises(ValidationError, match="ws:// URL"):
+        cors.WebSocketEndpoint(url="/ws", plain_urls=["wss://x.example/ws"])
+
+
+# ------------------------------------------------------------------------ tokens on WebSocket handshakes (cors.ws.auth)
+
+GOOD_TOKEN = "good-token-for-the-test-server"
+
+
+@contextlib.contextmanager
+def token_server(pki: CertBundle, mode: str) -> Iterator[str]:
+    """A wss:// server that checks a token in one of several ways (``mode``), or does not.
+
+    strict: 401 unless ``Authorization: Bearer <good>`` or ``?token=<good>``;
+    header_only_if_present: the classic bug, a token is checked only when a header is sent;
+    close_after: accepts, then closes with 4401 without a good token (check after the upgrade);
+    message_only: accepts and sends "unauthorized" but keeps the connection open;
+    redirect: 302 to /login; crash: 500; open: accepts anything.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.cert_path, pki.key_path)
+
+    def good(request) -> bool:
+        header = request.headers.get("Authorization", "")
+        query = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
+        return header == f"Bearer {GOOD_TOKEN}" or query == GOOD_TOKEN
+
+    def process_request(connection: ServerConnection, request):
+        if mode == "strict" and not good(request):
+            return connection.respond(401, "unauthorized\n")
+        if mode == "header_only_if_present" and "Authorization" in request.headers and not good(request):
+            return connection.respond(403, "forbidden\n")
+        if mode == "redirect" and not good(request):
+            response = connection.respond(302, "")
+            response.headers["Location"] = "/login"
+            return response
+        if mode == "crash":
+            return connection.respond(500, "boom\n")
+        return None
+
+    def handler(connection: ServerConnection) -> None:
+        if mode == "close_after" and not good(connection.request):
+            connection.close(4401, "unauthorized")
+            return
+        if mode == "message_only" and not good(connection.request):
+            connection.send("unauthorized")
+        try:
+            for _ in connection:
+                pass
+        except Exception:
+            pass
+
+    with ws_serve(handler, "127.0.0.1", 0, ssl=context, process_request=process_request) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"wss://127.0.0.1:{server.socket.getsockname()[1]}/socket"
+        finally:
+            server.shutdown()
+            thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected", "shown"),
+    [
+        ("strict", Status.PASS, "no token: refused with 401"),
+        ("close_after", Status.PASS, "accepted, then closed by the server with code 4401"),
+        ("redirect", Status.PASS, "refused with 302"),  # browsers do not follow WebSocket redirects
+        ("open", Status.FAIL, "no token: accepted (101) and still open"),
+        ("message_only", Status.FAIL, "still open after"),
+        ("header_only_if_present", Status.FAIL, "no token: accepted"),
+        ("crash", Status.ERROR, "HTTP 500"),
+    ],
+)
+def test_websocket_token_required(pki: CertBundle, mode: str, expected: Status, shown: str) -> None:
+    with token_server(pki, mode) as url:
+        endpoint = {"url": url, "handshake": False, "plain_check": False, "auth": {"query_param": "token"}}
+        report = cors.audit(ws_env(pki, url, websockets=[endpoint], ws_linger=0.5))
+    (found,) = [f for f in report.findings if f.check_id == "cors.ws.auth"]
+    assert found.status is expected, found.observed
+    assert shown in found.observed
+    probes = list(report.handshake_table()["probe"])
+    assert probes == ["no token", "bad token in ?token=", "bad token in Authorization", "malformed Authorization"]
+    assert GOOD_TOKEN not in found.observed
+
+
+def test_websocket_token_probe_unreachable_is_error(pki: CertBundle) -> None:
+    url = f"wss://127.0.0.1:{free_port()}/socket"
+    endpoint = {
+        "url": url,
+        "handshake": False,
+        "plain_check": False,
+        "auth": {"header": "X-Api-Key", "header_prefix": ""},
+    }
+    found = [f for f in cors.run(ws_env(pki, url, websockets=[endpoint], ws_timeout=1)) if f.check_id == "cors.ws.auth"]
+    assert found[0].status is Status.ERROR
+    assert "bad token in X-Api-Key" in found[0].observed

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -41,6 +41,16 @@ if TYPE_CHECKING:
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::\d+)?")
 
 
+class WebSocketAuth(BaseModel):
+    """How the endpoint expects its token: a query parameter and/or a header (``cors.ws.auth``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query_param: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]{1,60}$", description="e.g. token")
+    header: str | None = Field("Authorization", pattern=r"^[A-Za-z0-9\-]{1,60}$")
+    header_prefix: str = Field("Bearer ", max_length=30, description="put before the token in the header")
+
+
 class WebSocketEndpoint(BaseModel):
     """A WebSocket URL the app advertises (``ws://``/``wss://``, or a path on base_url's host)."""
 
@@ -48,12 +58,31 @@ class WebSocketEndpoint(BaseModel):
 
     url: str
     handshake: bool = Field(True, description="open a handshake with a foreign Origin (off: scheme check only)")
+    plain_check: bool = Field(
+        True, description="a plain ws:// handshake on the same host and path must be refused (cors.ws.plaintext)"
+    )
+    plain_urls: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="more ws:// addresses that must refuse the handshake (e.g. the proxy's plain port)",
+    )
+    auth: WebSocketAuth | None = Field(
+        None, description="the endpoint requires a token: handshakes without one or with a bad one must fail"
+    )
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         if not (value.startswith("/") or re.match(r"^wss?://[^/\s]+", value, re.IGNORECASE)):
             raise ValueError("must be a ws:// or wss:// URL, or a path starting with '/'")
+        return value
+
+    @field_validator("plain_urls")
+    @classmethod
+    def _plain(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^ws://[^/\s]+", url, re.IGNORECASE):
+                raise ValueError("each plain URL must be a ws:// URL")
         return value
 
 
@@ -70,6 +99,12 @@ class CorsParams(BaseModel):
     preflight_headers: str = Field("content-type", max_length=200)
     websockets: list[WebSocketEndpoint] = Field(default_factory=list, max_length=20)
     ws_timeout: float = Field(5.0, gt=0, le=60, description="seconds for one WebSocket handshake")
+    ws_linger: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="seconds an accepted token-less handshake is watched for the server closing it (cors.ws.auth)",
+    )
 
     @field_validator("allowed_origins")
     @classmethod
@@ -235,6 +270,11 @@ class Handshake:
     accepted: bool
     status: int | None = None  # HTTP status of a refusal
     error: str | None = None  # the handshake could not be attempted / failed otherwise
+    #: how it failed: status, no_listener (connection refused), protocol (no HTTP answer, e.g. a TLS port),
+    #: timeout, tls, dns or other; "" when accepted
+    kind: str = ""
+    close_code: int | None = None  # accepted, then closed by the server within the linger time
+    probe: str = ""  # what the handshake offered (cors.ws.auth: no token, bad token in the query …)
 
 
 def ws_url(env: Environment, endpoint: WebSocketEndpoint) -> str:
@@ -248,7 +288,15 @@ def ws_url(env: Environment, endpoint: WebSocketEndpoint) -> str:
     return f"{scheme}://{base.netloc}{endpoint.url}"
 
 
-def ws_handshake(env: Environment, url: str, origin: str, timeout: float) -> Handshake:
+def ws_handshake(
+    env: Environment,
+    url: str,
+    origin: str,
+    timeout: float,
+    *,
+    headers: dict[str, str] | None = None,
+    linger: float = 0.0,
+) -> Handshake:
     """Open (and at once close) a WebSocket offering ``origin``; trust settings come from the env.
 
     Why the asyncio client and not ``websockets.sync``: the sync client reads its TLS socket in a
@@ -257,13 +305,52 @@ def ws_handshake(env: Environment, url: str, origin: str, timeout: float) -> Han
     the reader thread joined on the way out, took the server's idle timeout instead of
     ``ws_timeout`` — an ``error`` verdict on a server that works. The asyncio client uses one
     thread, and ``asyncio.timeout`` bounds the whole exchange, close included.
+
+    Redirects are not followed: browsers fail a WebSocket handshake that answers with a
+    redirect, so a 3xx is a refusal with that status. ``headers`` are sent with the handshake;
+    with ``linger`` > 0 an accepted connection is watched that long for the server closing it
+    (servers that check a token after the upgrade close with 1008 or a 4xxx code).
     """
-    return run_sync(_ws_handshake(env, url, origin, timeout))
+    return run_sync(_ws_handshake(env, url, origin, timeout, headers or {}, linger))
 
 
-async def _ws_handshake(env: Environment, url: str, origin: str, timeout: float) -> Handshake:
+def _no_redirects():
+    """The websockets client class, without its redirect following (browsers do not follow them)."""
     from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
+
+    class NoRedirect(connect):
+        def process_redirect(self, exc: Exception) -> Exception | str:
+            return exc
+
+    return NoRedirect
+
+
+def _failure_kind(exc: BaseException) -> str:
+    import socket
+    import ssl
+
+    from websockets.exceptions import InvalidMessage
+
+    seen: BaseException | None = exc
+    for _ in range(4):  # the cause chain: InvalidMessage from EOFError, OSError from SSLError …
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "no_listener"
+        if isinstance(seen, socket.gaierror):
+            return "dns"
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        if isinstance(seen, InvalidMessage | EOFError | ConnectionResetError):
+            return "protocol"
+        seen = seen.__cause__ or seen.__context__
+    return "other"
+
+
+async def _ws_handshake(
+    env: Environment, url: str, origin: str, timeout: float, headers: dict[str, str], linger: float
+) -> Handshake:
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, WebSocketException
 
     from harden_lib.http import _verify_setting, user_agent
 
@@ -278,8 +365,11 @@ async def _ws_handshake(env: Environment, url: str, origin: str, timeout: float)
             context.verify_mode = ssl.CERT_NONE
         else:
             context = verify
+    connect = _no_redirects()
+    close_code: int | None = None
     try:
-        async with asyncio.timeout(timeout + min(timeout, 2.0)):  # opening handshake + closing handshake
+        # opening handshake + watching for a close + closing handshake
+        async with asyncio.timeout(timeout + linger + min(timeout, 2.0)):
             async with connect(
                 url,
                 origin=origin,  # type: ignore[arg-type]
@@ -290,37 +380,212 @@ async def _ws_handshake(env: Environment, url: str, origin: str, timeout: float)
                 max_size=65_536,
                 compression=None,
                 user_agent_header=env.http.user_agent or user_agent(),
-            ):
-                pass
+                additional_headers=headers or None,
+            ) as connection:
+                if linger > 0:
+                    close_code = await _closed_within(connection, linger, ConnectionClosed)
     except InvalidStatus as exc:
-        return Handshake(url, origin, False, status=exc.response.status_code)
+        return Handshake(url, origin, False, status=exc.response.status_code, kind="status")
     except TimeoutError:
         return Handshake(
-            url, origin, False, error=f"no WebSocket handshake answer within cors.ws_timeout ({timeout:g} s)"
+            url,
+            origin,
+            False,
+            error=f"no WebSocket handshake answer within cors.ws_timeout ({timeout:g} s)",
+            kind="timeout",
         )
     except (InvalidHandshake, WebSocketException, OSError) as exc:
         detail = scrub(str(exc) or "the connection ended")
-        return Handshake(url, origin, False, error=safe_text(f"the handshake failed: {detail}", 300))
-    return Handshake(url, origin, True)
+        return Handshake(
+            url, origin, False, error=safe_text(f"the handshake failed: {detail}", 300), kind=_failure_kind(exc)
+        )
+    return Handshake(url, origin, True, close_code=close_code)
+
+
+async def _closed_within(connection, seconds: float, closed: type[Exception]) -> int | None:
+    """The close code when the server closes the connection within ``seconds``; None if it stays open."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    received = 0
+    while (left := deadline - loop.time()) > 0 and received < 20:
+        try:
+            await asyncio.wait_for(connection.recv(), left)
+            received += 1  # a message (e.g. "unauthorized") without a close: keep watching
+        except TimeoutError:
+            return None
+        except closed:
+            return connection.close_code if connection.close_code is not None else 1006
+    return None
+
+
+def plain_candidates(env: Environment, url: str, endpoint: WebSocketEndpoint) -> list[str]:
+    """The ``ws://`` addresses that must refuse a plain handshake for the endpoint ``url``.
+
+    Decided this way (and documented in the README): the same host, port and path with
+    ``ws://`` (a TLS port that also speaks plain HTTP is the classic mistake); when the
+    ``wss://`` URL uses the default port 443, also port 80 (where a proxy usually listens);
+    when it is base_url's host and port and the environment has ``http_url``, that plain
+    address; plus the endpoint's ``plain_urls``. A ``ws://`` endpoint is its own candidate.
+    """
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    host = parts.hostname or ""
+    shown_host = f"[{host}]" if ":" in host else host
+    out: list[str] = []
+    if parts.scheme.lower() == "ws":
+        out.append(url)
+    else:
+        out.append(f"ws://{shown_host}:{parts.port or 443}{path}")
+        if parts.port in (None, 443):
+            out.append(f"ws://{shown_host}{path}")
+        if env.base and env.plain_http:
+            base = urlsplit(env.base)
+            if (base.hostname, base.port or 443) == (parts.hostname, parts.port or 443):
+                plain = urlsplit(env.plain_http)
+                out.append(f"ws://{plain.netloc}{path}")
+    out.extend(endpoint.plain_urls)
+    return list(dict.fromkeys(out))
+
+
+def _reachable(url: str, timeout: float) -> str | None:
+    """None when a TCP connection to the URL's host and port opens; otherwise why not (capped)."""
+    import socket
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "wss" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return safe_text(scrub(exc.strerror or str(exc) or "no connection"), 160)
+
+
+_PLAIN_OUTCOME = {
+    "status": "refused with HTTP {status}",
+    "no_listener": "connection refused (nothing listens there)",
+    "protocol": "no HTTP answer to a plain request (the port speaks TLS or closed the connection)",
+    "timeout": "no upgrade within cors.ws_timeout",
+    "tls": "TLS error",
+    "dns": "name not resolved",
+    "other": "failed",
+}
+
+
+def plaintext_finding(env: Environment, url: str, endpoint: WebSocketEndpoint) -> tuple[Finding, list[Handshake]]:
+    """``cors.ws.plaintext``: a plain ``ws://`` handshake to the endpoint's host and path is refused.
+
+    Passes only when every candidate refuses or does not upgrade (an HTTP status, a redirect —
+    browsers do not follow one —, nothing listening, a TLS-only port, no answer in time); any
+    101 over plain HTTP fails. When the endpoint's own host and port cannot be reached at
+    all, a refusal proves nothing: ``error``.
+    """
+    params = env.cors
+    why = _reachable(url, params.ws_timeout)
+    if why is not None:
+        return finding(
+            "cors.ws.plaintext", Status.ERROR, url, f"the endpoint itself could not be reached ({why}): not tested"
+        ), []
+    origin = params.allowed_origins[0] if params.allowed_origins else _own_origin(url)
+    shakes = [
+        replace(ws_handshake(env, plain, origin, params.ws_timeout), probe="plain ws://")
+        for plain in plain_candidates(env, url, endpoint)
+    ]
+    accepted = [h for h in shakes if h.accepted]
+    parts = []
+    for h in shakes:
+        outcome = "ACCEPTED (101)" if h.accepted else _PLAIN_OUTCOME.get(h.kind, "failed").format(status=h.status)
+        parts.append(f"{safe_text(redact_url(h.url), 120)}: {outcome}")
+    observed = "; ".join(parts)
+    if accepted:
+        return finding("cors.ws.plaintext", Status.FAIL, url, "plain ws:// handshake accepted — " + observed), shakes
+    return finding("cors.ws.plaintext", Status.PASS, url, "plain ws:// refused — " + observed), shakes
+
+
+def _own_origin(url: str) -> str:
+    """``https://host[:port]`` of a WebSocket URL: what the app's own pages send as Origin."""
+    parts = urlsplit(url)
+    scheme = "https" if parts.scheme.lower() in ("wss", "https") else "http"
+    return f"{scheme}://{parts.netloc}"
+
+
+_BAD_TOKEN = "harden-invalid-token-0000"  # not a secret: a value no server can have issued
+_REJECTING = frozenset({400, 401, 403, 407, 422})
+
+
+def auth_finding(env: Environment, url: str, endpoint: WebSocketEndpoint) -> tuple[Finding, list[Handshake]]:
+    """``cors.ws.auth``: handshakes without a token and with a bad one (query and/or header) are refused.
+
+    Sent with the app's own Origin (the first allowed origin, else the endpoint's https origin)
+    so that an Origin check cannot pass for a token check. Refused means 400/401/403 (or a
+    redirect, which browsers do not follow), or accepted and then closed by the server within
+    ``cors.ws_linger`` (apps that check the token after the upgrade close with 1008/4401).
+    Accepted and still open fails; 404, 5xx or no answer is an ``error``.
+    """
+    from urllib.parse import parse_qsl, urlencode
+
+    params = env.cors
+    auth = endpoint.auth
+    assert auth is not None
+    origin = params.allowed_origins[0] if params.allowed_origins else _own_origin(url)
+    parts = urlsplit(url)
+    probes: list[tuple[str, str, dict[str, str]]] = [("no token", url, {})]
+    if auth.query_param:
+        query = urlencode([*parse_qsl(parts.query), (auth.query_param, _BAD_TOKEN)])
+        probes.append((f"bad token in ?{auth.query_param}=", parts._replace(query=query).geturl(), {}))
+    if auth.header:
+        probes.append((f"bad token in {auth.header}", url, {auth.header: auth.header_prefix + _BAD_TOKEN}))
+        if auth.header.lower() == "authorization":
+            probes.append(("malformed Authorization", url, {"Authorization": "Bearer"}))
+    shakes = []
+    accepted, refused, failed = [], [], []
+    for label, target, headers in probes:
+        h = ws_handshake(env, target, origin, params.ws_timeout, headers=headers, linger=params.ws_linger)
+        h = replace(h, probe=label)
+        shakes.append(h)
+        if h.accepted and h.close_code is None:
+            accepted.append(f"{label}: accepted (101) and still open after {params.ws_linger:g} s")
+        elif h.accepted:
+            refused.append(f"{label}: accepted, then closed by the server with code {h.close_code}")
+        elif h.status in _REJECTING or (h.status is not None and 300 <= h.status < 400):
+            refused.append(f"{label}: refused with {h.status}")
+        else:
+            failed.append(f"{label}: " + (f"HTTP {h.status}" if h.status else (h.error or "failed")))
+    observed = "; ".join(accepted + failed + refused)
+    if accepted:
+        return finding("cors.ws.auth", Status.FAIL, url, observed), shakes
+    if failed:
+        return finding("cors.ws.auth", Status.ERROR, url, "inconclusive — " + observed), shakes
+    return finding("cors.ws.auth", Status.PASS, url, observed), shakes
 
 
 def ws_findings(env: Environment, endpoint: WebSocketEndpoint) -> tuple[list[Finding], list[Handshake]]:
-    """``cors.ws.scheme`` and (unless disabled) ``cors.ws.origin`` for one endpoint."""
+    """``cors.ws.scheme``, ``cors.ws.plaintext``, ``cors.ws.auth`` and ``cors.ws.origin`` for one endpoint."""
     params = env.cors
     try:
         url = ws_url(env, endpoint)
     except HardenError as exc:
         return [finding("cors.ws.scheme", Status.ERROR, endpoint.url, str(exc))], []
     out: list[Finding] = []
+    early: list[Handshake] = []
     if url.lower().startswith("wss://"):
         out.append(finding("cors.ws.scheme", Status.PASS, url, "wss://"))
     elif env.production:
         out.append(finding("cors.ws.scheme", Status.FAIL, url, "plain ws:// in a production environment"))
     else:
         out.append(finding("cors.ws.scheme", Status.WARN, url, "plain ws:// (must be wss:// in production)"))
+    if endpoint.plain_check:
+        found, shakes = plaintext_finding(env, url, endpoint)
+        out.append(found)
+        early.extend(shakes)
+    if endpoint.auth is not None:
+        found, shakes = auth_finding(env, url, endpoint)
+        out.append(found)
+        early.extend(shakes)
     if not endpoint.handshake:
-        return out, []
-    foreign = ws_handshake(env, url, params.foreign_origin, params.ws_timeout)
+        return out, early
+    foreign = replace(ws_handshake(env, url, params.foreign_origin, params.ws_timeout), probe="foreign Origin")
     shakes = [foreign]
     origin = clean_observed(params.foreign_origin, 80)
     if foreign.error:
@@ -331,7 +596,7 @@ def ws_findings(env: Environment, endpoint: WebSocketEndpoint) -> tuple[list[Fin
         observed = f"handshake with Origin {origin} refused with {foreign.status}"
         status = Status.PASS
         if params.allowed_origins:
-            own = ws_handshake(env, url, params.allowed_origins[0], params.ws_timeout)
+            own = replace(ws_handshake(env, url, params.allowed_origins[0], params.ws_timeout), probe="own Origin")
             shakes.append(own)
             if own.accepted:
                 observed += f"; with {clean_observed(own.origin, 80)} accepted"
@@ -342,7 +607,7 @@ def ws_findings(env: Environment, endpoint: WebSocketEndpoint) -> tuple[list[Fin
                     f"({own.status or own.error}): the refusal may not be an Origin check"
                 )
         out.append(finding("cors.ws.origin", status, url, observed))
-    return out, shakes
+    return out, early + shakes
 
 
 # --------------------------------------------------------------------------- the audit
@@ -375,12 +640,17 @@ class CorsAudit:
                 {
                     "endpoint": safe_text(redact_url(h.url), 120),
                     "origin": safe_text(h.origin, 80),
-                    "outcome": "accepted" if h.accepted else ("error" if h.error else f"refused ({h.status})"),
+                    "probe": h.probe,
+                    "outcome": (
+                        ("accepted" if h.close_code is None else f"accepted, closed {h.close_code}")
+                        if h.accepted
+                        else ("error" if h.error else f"refused ({h.status})")
+                    ),
                     "detail": h.error or "",
                 }
                 for h in self.handshakes
             ],
-            columns=["endpoint", "origin", "outcome", "detail"],
+            columns=["endpoint", "origin", "probe", "outcome", "detail"],
         )
 
 
