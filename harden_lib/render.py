@@ -27,19 +27,21 @@ from harden_lib.redact import redact_url, scrub_output
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
-    from pandas.io.formats.style import Styler
 
     from harden_lib.environment import Environment
 
 #: One colour per status, used by tables and charts alike so a report reads consistently.
+#: Each is dark enough for WCAG AA (4.5:1) as text on white, on its row tint (``_CELL_BACKGROUND``) and
+#: behind the white labels of chart bars; ``report_assets/harden.css`` uses the same values (a test
+#: computes the ratios from the shipped CSS and compares both).
 STATUS_COLOURS: dict[str, str] = {
-    Status.PASS: "#2e7d32",
-    Status.FAIL: "#c62828",
-    Status.WARN: "#ef8f00",
+    Status.PASS: "#1b5e20",
+    Status.FAIL: "#b71c1c",
+    Status.WARN: "#8a4600",
     Status.ERROR: "#6a1b9a",
-    Status.SKIP: "#9e9e9e",
-    Status.MANUAL: "#1565c0",
-    Status.WAIVED: "#00838f",
+    Status.SKIP: "#57606a",
+    Status.MANUAL: "#0d47a1",
+    Status.WAIVED: "#005f56",
 }
 _CELL_BACKGROUND = {
     Status.PASS: "#e8f5e9",
@@ -48,10 +50,14 @@ _CELL_BACKGROUND = {
     Status.ERROR: "#f3e5f5",
     Status.SKIP: "#f5f5f5",
     Status.MANUAL: "#e3f2fd",
-    Status.WAIVED: "#e0f7fa",
+    Status.WAIVED: "#e0f2f1",
 }
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: CSS and JS shared by every page of a run, copied once into ``<run>/assets/`` (``write_assets``).
+REPORT_ASSETS = Path(__file__).parent / "report_assets"
+ASSETS_DIR = "assets"
+ASSET_FILES: tuple[str, ...] = ("harden.css", "tables.js")
 
 
 # --------------------------------------------------------------------------- Markdown text
@@ -116,26 +122,264 @@ def show_figure(fig: Figure) -> None:
     display(Image(data=figure_png(fig), format="png"))
 
 
-def style_findings(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> Styler:
-    """A findings table coloured by status, every cell HTML-escaped.
+# --------------------------------------------------------------------------- report tables
 
-    ``Styler`` does not escape by default, and scanned servers control some of the text,
-    hence ``escape="html"``.
+#: A cell longer than this folds into a ``<details>``: its first characters stay visible, the rest
+#: opens on demand (and when printing).
+FOLD_CHARS = 160
+#: At most this many characters of one cell reach a page: a scanned server controls some of the
+#: text. The page says where a cell was cut ("cut at 4,000 of N characters").
+CELL_CAP = 4000
+#: At most this many rows of one table reach a page; the caption says how many were left out.
+ROW_CAP = 5000
+
+NUM_CLASS = ' class="num"'
+_SEVERITY_RANK = {s.value: i for i, s in enumerate(SEVERITY_ORDER)}
+_STATUS_RANK = {s.value: i for i, s in enumerate(STATUS_ORDER)}
+
+
+def finding_anchor(check_id: object, target: object) -> str:
+    """The id of a finding's row on its area page, so other pages can link to its evidence.
+
+    Derived from check id and target only (no secret: targets are scrubbed before any page is
+    written), so the executive page computes the same anchor from ``findings.json``.
     """
-    shown = frame[list(columns)] if columns is not None else frame
-    styler = shown.style.format(escape="html", na_rep="").hide(axis="index")
-    if "status" in shown.columns:
+    import hashlib
 
-        def colour(value: Any) -> str:
-            try:
-                status = Status(str(value))
-            except ValueError:
-                return ""
-            return f"background-color: {_CELL_BACKGROUND[status]}; color: {STATUS_COLOURS[status]}; font-weight: 600"
+    digest = hashlib.sha256(f"{check_id}\x00{target}".encode()).hexdigest()[:12]
+    return f"f-{digest}"
 
-        styler = styler.map(colour, subset=["status"])
-    styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
-    return styler.set_properties(**{"text-align": "left", "vertical-align": "top"})
+
+def _cell_text(value: Any) -> str:
+    """A cell as plain text: empty for missing values, whole numbers without ``.0``, lists joined."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_cell_text(v) for v in value)
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return ""
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return str(value)
+
+
+#: A run of this many characters without a space (a URL, an env key, a hash) may break anywhere.
+_LONG_TOKEN = re.compile(r"\S{24,}")
+
+
+def breakable(text: str) -> str:
+    """Escaped text; when it holds a long unbroken token, marked so the table may break it anywhere.
+
+    Table cells wrap at spaces (``overflow-wrap: break-word``) so short words stay whole; only a
+    cell with a long token gets ``class="brk"`` (``overflow-wrap: anywhere``), which lets the
+    table fit the page instead of growing wider than it (screen and print).
+    """
+    escaped = escape(text)
+    return f'<span class="brk">{escaped}</span>' if _LONG_TOKEN.search(text) else escaped
+
+
+def cell_html(value: Any) -> str:
+    """One cell's content, escaped; long text folded into ``<details>`` and capped at ``CELL_CAP``."""
+    text = _cell_text(value)
+    if len(text) <= FOLD_CHARS:
+        return breakable(text)
+    shown = text[:CELL_CAP]
+    cut = f'<p class="harden-cut">cut at {CELL_CAP:,} of {len(text):,} characters</p>' if len(text) > CELL_CAP else ""
+    return (
+        f'<details class="harden-long"><summary>{breakable(text[:FOLD_CHARS])}…</summary>'
+        f'<div class="harden-full brk">{escape(shown)}</div>{cut}</details>'
+    )
+
+
+def _sort_number(value: Any) -> str:
+    """A number as the table script compares it (``1.5``; numpy scalars' repr would not parse)."""
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return escape(str(value), quote=True)
+
+
+def _is_number(series: Any) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _label(name: Any) -> str:
+    if isinstance(name, tuple):
+        return " / ".join(_cell_text(part) for part in name if _cell_text(part))
+    return _cell_text(name)
+
+
+def _show_index(frame: pd.DataFrame) -> bool:
+    """Show the index when it carries meaning (named, or labels rather than row numbers)."""
+    import pandas as pd
+
+    if any(name is not None for name in frame.index.names):
+        return True
+    return not (isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index))
+
+
+def table_html(
+    frame: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    index: bool | None = None,
+    anchors: bool = False,
+    caption: str | None = None,
+) -> str:
+    """A DataFrame as an escaped, explorable report table (``assets/tables.js`` sorts and filters it).
+
+    Every cell is escaped here (a scanned server controls some of the text); header cells are
+    ``<th scope>``; rows carry ``data-status``/``data-severity``/``data-area`` from the whole frame
+    (also when those columns are not shown) for the filters, and ``anchors`` gives each finding row
+    the id ``finding_anchor(check_id, target)``. Nothing is cut silently: long cells fold with their
+    cap shown, and a caption says when rows were left out (``ROW_CAP``).
+    """
+    shown_columns = list(columns) if columns is not None else list(frame.columns)
+    with_index = _show_index(frame) if index is None else index
+    total = len(frame)
+    rows = frame.iloc[:ROW_CAP]
+    notes = [caption] if caption else []
+    if total > ROW_CAP:
+        notes.append(f"showing the first {ROW_CAP:,} of {total:,} rows")
+    index_names = [_label(n) for n in frame.index.names] if with_index else []
+    head = "".join(f'<th scope="col">{escape(name)}</th>' for name in index_names)
+    numeric = {c: _is_number(frame[c]) for c in shown_columns}
+    head += "".join(f'<th scope="col"{NUM_CLASS if numeric[c] else ""}>{escape(_label(c))}</th>' for c in shown_columns)
+    positions = {c: frame.columns.get_loc(c) for c in shown_columns}
+    row_attr_columns = {k: k in frame.columns for k in ("status", "severity", "area", "check_id", "target")}
+    seen_anchors: set[str] = set()
+    body: list[str] = []
+    for label, row in zip(rows.index, rows.itertuples(index=False, name=None), strict=True):
+        values = dict(zip(frame.columns, row, strict=True))
+        attrs = []
+        for key in ("status", "severity", "area"):
+            if row_attr_columns[key]:
+                value = _cell_text(values[key])
+                if value:
+                    attrs.append(f'data-{key}="{escape(value, quote=True)}"')
+        if anchors and row_attr_columns["check_id"] and row_attr_columns["target"]:
+            anchor = finding_anchor(_cell_text(values["check_id"]), _cell_text(values["target"]))
+            if anchor not in seen_anchors:
+                seen_anchors.add(anchor)
+                attrs.append(f'id="{anchor}"')
+        cells = []
+        if with_index:
+            labels = label if isinstance(label, tuple) else (label,)
+            cells.extend(f'<th scope="row">{cell_html(part)}</th>' for part in labels)
+        for column in shown_columns:
+            value = row[positions[column]] if isinstance(positions[column], int) else values[column]
+            text = _cell_text(value)
+            if column == "status" and text in _STATUS_RANK:
+                cells.append(f'<td class="s-{text}" data-sort="{_STATUS_RANK[text]}">{escape(text)}</td>')
+            elif column == "severity" and text in _SEVERITY_RANK:
+                cells.append(f'<td data-sort="{_SEVERITY_RANK[text]}">{escape(text)}</td>')
+            elif numeric[column]:
+                sort = f' data-sort="{_sort_number(value)}"' if text else ""
+                cells.append(f'<td class="num"{sort}>{escape(text)}</td>')
+            else:
+                cells.append(f"<td>{cell_html(value)}</td>")
+        body.append(f"<tr {' '.join(attrs)}>{''.join(cells)}</tr>" if attrs else f"<tr>{''.join(cells)}</tr>")
+    caption_html = f"<caption>{escape(' · '.join(notes))}</caption>" if notes else ""
+    return (
+        '<div class="harden-table-wrap"><table class="harden-table" data-harden-table>'
+        f"{caption_html}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+class ReportTable:
+    """A table for a report page: escaped cells, header cells with scope, explorable offline.
+
+    Displayed in a notebook it renders with ``table_html`` (``_repr_html_``); ``to_html()`` gives
+    the same markup. It replaces pandas' ``Styler``, whose per-cell CSS made pages heavy and
+    whose header cells had no scope.
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        columns: Iterable[str] | None = None,
+        *,
+        anchors: bool = False,
+        caption: str | None = None,
+    ) -> None:
+        self.frame = frame
+        self.columns = list(columns) if columns is not None else list(frame.columns)
+        self.anchors = anchors
+        self.caption = caption
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The shown columns, as a DataFrame (what ``Styler.data`` gave)."""
+        return self.frame[self.columns]
+
+    def to_html(self) -> str:
+        return table_html(self.frame, self.columns, index=False, anchors=self.anchors, caption=self.caption)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def style_findings(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, anchors: bool = False) -> ReportTable:
+    """A findings table coloured by status, every cell HTML-escaped (scanned servers control some text)."""
+    return ReportTable(frame, columns, anchors=anchors)
+
+
+def _frame_html(frame: Any) -> str | None:
+    """IPython's HTML formatter for DataFrames in harden's kernels (see ``use_report_tables``)."""
+    try:
+        return table_html(frame)
+    except Exception:  # a frame shape this renderer does not know: pandas' own (escaped) table
+        return frame.to_html(escape=True, max_rows=ROW_CAP)
+
+
+def use_report_tables(shell: Any = None) -> bool:
+    """Make every DataFrame a notebook displays a full, escaped, explorable report table.
+
+    pandas' notebook HTML cuts tables to 10 of their rows past 60 and cells at 50 characters,
+    silently; reports must show everything (long cells fold, with their cap shown). Called when
+    this module is imported inside an IPython kernel; returns whether a shell was found.
+    """
+    import sys
+
+    if shell is None:
+        if "IPython" not in sys.modules:  # not in a kernel: importing IPython would only cost time
+            return False
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None:
+        return False
+    import pandas as pd
+
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _frame_html)
+    return True
+
+
+def write_assets(folder: str | Path) -> Path:
+    """Copy the shared CSS and JS into ``<folder>/assets/`` (every page links them relatively).
+
+    Written only when missing or different, atomically, so pages exported while a run goes on
+    and a later run of the same folder never see a half-written file.
+    """
+    from harden_lib.findings import atomic_write_text
+
+    target = Path(folder) / ASSETS_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ASSET_FILES:
+        content = (REPORT_ASSETS / name).read_text(encoding="utf-8")
+        path = target / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != content:
+            atomic_write_text(path, content)
+    return target
 
 
 #: Statuses that need someone to act, in the order the "What to fix" table shows them.
@@ -210,7 +454,8 @@ def show_findings(findings: Iterable[Finding] | pd.DataFrame, columns: Iterable[
         display(Markdown("_No findings._"))
         return
     frame = frame.sort_values(["status", "severity", "check_id", "target"]).reset_index(drop=True)
-    display(style_findings(frame, columns or ["check_id", "title", "status", "severity", "target", "observed"]))
+    shown = columns or ["check_id", "title", "status", "severity", "target", "observed"]
+    display(style_findings(frame, shown, anchors=True))
 
 
 def status_counts(findings: Iterable[Finding]) -> dict[str, int]:
@@ -356,3 +601,6 @@ def verdict_banner(result: GateResult, environment: str) -> str:
         f"<div style='font-size:1.6em;font-weight:700'>{escape(result.verdict)} · {escape(environment)}</div>"
         f"<div style='font-size:1.05em;margin-top:0.2em'>{escape(result.reason)}</div>{blocking}</div>"
     )
+
+
+use_report_tables()  # inside a kernel: every displayed DataFrame becomes a report table

@@ -14,16 +14,58 @@ from pathlib import Path
 from typing import Any
 
 from harden_lib.exports import scrub_findings
-from harden_lib.findings import STATUS_ORDER, Finding, atomic_write_text
+from harden_lib.findings import SEVERITY_ORDER, STATUS_ORDER, Finding, atomic_write_text
 from harden_lib.redact import scrub_tree
-from harden_lib.render import TEMPLATES
+from harden_lib.render import REPORT_ASSETS, TEMPLATES, breakable, finding_anchor, write_assets
 
 
 def _jinja():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     # Autoescape: finding text can contain what a scanned server sent.
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
+    env.globals["anchor"] = finding_anchor
+    env.filters["brk"] = _breakable
+    return env
+
+
+def _breakable(value: object):
+    """Jinja filter: escaped text whose long tokens may wrap (``render.breakable``)."""
+    from markupsafe import Markup
+
+    return Markup(breakable("" if value is None else str(value)))
+
+
+def run_nav(run_info: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    """The navigation bar of the run's own pages (overview, decision, summary, every area).
+
+    Built from ``run.json``'s areas (their exported ``html`` file names), so it lists exactly
+    the pages that exist; ``current`` is the file name of the page being written.
+    """
+    items = [
+        {"label": "Overview", "href": "index.html"},
+        {"label": "Decision", "href": "executive.html"},
+    ]
+    areas = [a for a in run_info.get("areas", []) if isinstance(a, dict) and a.get("html")]
+    summary = [a for a in areas if a.get("area") == "summary"]
+    items += [{"label": "Summary", "href": a["html"]} for a in summary]
+    items += [
+        {"label": a.get("title") or a.get("area") or a["html"], "href": a["html"]} for a in areas if a not in summary
+    ]
+    for item in items:
+        item["current"] = item["href"] == current
+    return [i for i in items if _relative_page(i["href"])]
+
+
+def _relative_page(href: object) -> bool:
+    """A link to a page of the same run folder (no path, no scheme): run.json is data, checked anyway."""
+    text = str(href)
+    return bool(text) and not any(c in text for c in "/\\:") and not text.startswith(".")
+
+
+def shared_css() -> str:
+    """The shared stylesheet, for pages outside a run folder (the all-runs index inlines it)."""
+    return (REPORT_ASSETS / "harden.css").read_text(encoding="utf-8")
 
 
 def write_run_index(
@@ -33,16 +75,21 @@ def write_run_index(
     ``trends`` links the trends report (default: when ``trends.html`` exists)."""
     from harden_lib.diff import load_since_last
 
+    write_assets(run_dir)
     since_last = load_since_last(run_dir)
+    run = scrub_tree(run_info)
     html = (
         _jinja()
         .get_template("run_index.html.j2")
         .render(
-            run=scrub_tree(run_info),
-            blocking=scrub_findings(list(blocking)[:30]),
+            run=run,
+            nav=run_nav(run, "index.html"),
+            blocking=scrub_findings(list(blocking)),  # every blocker: an explorable table, never cut
             statuses=[s.value for s in STATUS_ORDER],
+            status_rank={s.value: i for i, s in enumerate(STATUS_ORDER)},
+            severity_rank={s.value: i for i, s in enumerate(SEVERITY_ORDER)},
+            area_pages={a.get("area"): a["html"] for a in run.get("areas", []) if a.get("html")},
             since_last=scrub_tree(since_last) if since_last else None,
-            since_last_limit=30,
             trends=(run_dir / "trends.html").is_file() if trends is None else trends,
             sarif=(run_dir / "findings.sarif").is_file(),
         )
@@ -84,6 +131,7 @@ def write_reports_index(reports_dir: Path) -> Path:
         .get_template("reports_index.html.j2")
         .render(
             runs=runs,
+            css=shared_css(),
             by_env=dict(sorted(by_env.items())),
             updated=datetime.now(UTC).isoformat(timespec="seconds"),
         )
