@@ -615,6 +615,25 @@ EMAIL = area_notebook(  # issue 15 (engineer F)
 )
 
 
+MONITORING = area_notebook(  # issue 15 (engineer F)
+    "monitoring",
+    "# Logging and alerting\n\n"
+    "An outage or an attack should page someone before users notice, and leave a trail to reconstruct it. "
+    "This area reads the Prometheus rule files (is each alert the checklist asks for there, with a threshold "
+    "tight enough?) and a sample of the production log (does it record requests, and is it free of card "
+    "numbers, tokens, passwords and e-mail addresses?). Only the kind and line number of personal data are "
+    "shown, **never the value**.",
+    [
+        new_markdown_cell("## Findings"),
+        new_code_cell("findings = monitoring.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
+        new_markdown_cell("## Evidence: every alert of the rule files and its thresholds"),
+        new_code_cell("display(monitoring.alert_table(env.monitoring))"),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
+    ],
+)
+
+
 def main() -> None:
     notebooks = {
         "config": CONFIG,
@@ -629,6 +648,7 @@ def main() -> None:
         "dependencies": DEPENDENCIES,
         "commands": COMMANDS,
         "operations": OPERATIONS,
+        "monitoring": MONITORING,  # issue 15
         "backups": BACKUPS,  # issue 15
         "email": EMAIL,  # issue 15
         "summary": SUMMARY,
