@@ -15,17 +15,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)
 
-# redis-server and PostgreSQL for the datastores tests, nginx and openssl for the TLS tests (Debian
-# packages; root installs them when missing, anyone else is told the command). The tests start their
-# own throwaway servers.
+# redis-server and PostgreSQL for the datastores tests, nginx and openssl for the TLS tests, chromium
+# for the browser tests (Debian packages; root installs them when missing, anyone else is told the
+# command). The tests start their own throwaway servers and browser.
 services:
 	@if command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	    && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } && command -v openssl >/dev/null; then \
-	  echo "redis-server, PostgreSQL, nginx and openssl are installed"; \
+	    && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } && command -v openssl >/dev/null \
+	    && test -x /usr/bin/chromium; then \
+	  echo "redis-server, PostgreSQL, nginx, openssl and chromium are installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx openssl >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx openssl chromium >/dev/null; \
 	else \
-	  echo "missing: run 'sudo apt-get install -y redis-server postgresql nginx openssl' (those tests skip until then)"; \
+	  echo "missing: run 'sudo apt-get install -y redis-server postgresql nginx openssl chromium' (those tests skip until then)"; \
 	fi
 
 # Set up, run the demo audit, print where the report is. The demo is NO-GO on purpose (exit 1).
