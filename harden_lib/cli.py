@@ -26,7 +26,9 @@ class _Parser(argparse.ArgumentParser):
 def _split_areas(value: str) -> list[str]:
     from harden_lib.areas import AREAS
 
-    areas = [a.strip() for a in value.split(",") if a.strip()]
+    areas = list(dict.fromkeys(a.strip() for a in value.split(",") if a.strip()))
+    if not areas:  # --areas "" or "," would run nothing and still write a NO-GO report
+        raise argparse.ArgumentTypeError(f"no area named in {value!r}; name at least one of: {', '.join(AREAS)}")
     unknown = [a for a in areas if a not in AREAS]
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown area(s) {', '.join(unknown)}; known: {', '.join(AREAS)}")
@@ -42,7 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     which = run.add_mutually_exclusive_group(required=True)
     which.add_argument("--env", action="append", metavar="NAME", help="params/NAME.yaml (repeatable)")
     which.add_argument("--all", action="store_true", help="every environment in the params folder")
-    run.add_argument("--areas", type=_split_areas, help="comma-separated subset of areas to run")
+    run.add_argument(
+        "--areas",
+        type=_split_areas,
+        help="comma-separated subset of areas to run; the run is marked partial and does not replace "
+        "'latest' of a complete run (see --latest)",
+    )
+    run.add_argument(
+        "--latest",
+        action="store_true",
+        help="make this run the environment's 'latest' even when it is partial (--areas)",
+    )
     run.add_argument(
         "--workers",
         type=int,
@@ -217,6 +229,7 @@ def _run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         keep=args.keep,
         junit_all=args.junit_all,
+        latest=args.latest,
     )
     result = runner.run(names, args.areas)
     for env in result.environments:

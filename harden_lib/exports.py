@@ -107,8 +107,14 @@ def write_findings_json(
     started: str | None = None,
     exit_code: int | None = None,
     context: object = None,
+    partial: bool | None = None,
+    areas: Sequence[str] | None = None,
 ) -> None:
-    """findings.json (schema ``harden_lib/schemas/findings.schema.json``)."""
+    """findings.json (schema ``harden_lib/schemas/findings.schema.json``).
+
+    ``partial``/``areas``: the run audited only some areas (``harden run --areas``); a reader (or a
+    gate in CI) must not mistake it for the environment's complete audit.
+    """
     cleaned, ids, flags = export_view(findings, blocking, context)
     document: dict[str, object] = {
         "schema_version": FINDINGS_JSON_VERSION,
@@ -121,6 +127,10 @@ def write_findings_json(
         document["verdict"] = verdict
     if exit_code is not None:
         document["exit_code"] = exit_code
+    if partial is not None:
+        document["partial"] = partial
+    if areas is not None:
+        document["areas"] = list(areas)
     document["gate"] = {"fail_on": str(fail_on or "high"), "blocking": sum(flags)}
     document["findings"] = [
         {"id": finding_id, "environment": environment, **f.model_dump(mode="json"), "blocking": flag}
@@ -171,6 +181,8 @@ def write_junit(
     *,
     blocking: Sequence[Finding] | None = None,
     all_failures: bool = False,
+    partial: bool | None = None,
+    areas: Sequence[str] | None = None,
 ) -> None:
     """One testsuite per area, one testcase per finding.
 
@@ -207,6 +219,11 @@ def write_junit(
             skipped=str(skipped),
             time=f"{durations.get(area, 0.0):.3f}",
         )
+        if partial is not None:  # a partial run (harden run --areas) says so in every suite
+            run_properties = ET.SubElement(suite, "properties")
+            ET.SubElement(run_properties, "property", name="partial", value="true" if partial else "false")
+            if areas is not None:
+                ET.SubElement(run_properties, "property", name="areas", value=_xml_text(",".join(areas)))
         for key, value in (("tests", len(items)), ("failures", failures), ("errors", errors), ("skipped", skipped)):
             totals[key] += value
         for finding, finding_id, flag in items:

@@ -133,18 +133,58 @@ class Finding(BaseModel):
         return {col: data[col] for col in COLUMNS}
 
 
+#: Categories of a frame's ``severity`` column, least severe first, so comparisons read as the model
+#: does: ``frame[frame.severity >= "high"]`` is high or critical, and ``sort_values("severity",
+#: ascending=False)`` puts critical first.
+SEVERITY_CATEGORIES: tuple[str, ...] = tuple(s.value for s in reversed(SEVERITY_ORDER))
+#: Categories of a frame's ``status`` column, least concerning first (the reverse of ``STATUS_ORDER``):
+#: ``frame.status >= "warn"`` is warn, error or fail; descending sorts put fail first.
+STATUS_CATEGORIES: tuple[str, ...] = tuple(s.value for s in reversed(STATUS_ORDER))
+
+
+def ordered_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make a frame's ``severity`` and ``status`` columns ordered categoricals in the model's order.
+
+    Every DataFrame the library returns passes through here, so ``>=``, ``max()`` and sorting mean
+    the same in every table. A column holding values outside the model (a checklist's "not covered",
+    an attestation's "never") is left as it is rather than turned into missing values.
+    """
+    import pandas as pd
+
+    for column, categories in (("severity", SEVERITY_CATEGORIES), ("status", STATUS_CATEGORIES)):
+        if column not in frame.columns:
+            continue
+        values = frame[column]
+        dtype = values.dtype
+        if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered and tuple(dtype.categories) == categories:
+            continue
+        present = values.dropna().astype(str)
+        if not present.isin(categories).all():
+            continue
+        frame[column] = pd.Categorical(values.astype("object"), categories=list(categories), ordered=True)
+    return frame
+
+
+def worst_first(frame: pd.DataFrame, then: Sequence[str] = ("check_id", "target")) -> pd.DataFrame:
+    """Sorted worst first: status (fail first), then severity (critical first), then ``then`` ascending."""
+    keys = [c for c in ("status", "severity") if c in frame.columns]
+    rest = [c for c in then if c in frame.columns]
+    frame = ordered_categories(frame)
+    return frame.sort_values(
+        [*keys, *rest], ascending=[False] * len(keys) + [True] * len(rest), kind="stable"
+    ).reset_index(drop=True)
+
+
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     """Findings as a DataFrame with the fixed column order and ordered categoricals.
 
-    Status and severity are ordered categoricals so that ``sort_values`` puts failures and
-    critical items first without every caller re-implementing the order.
+    Status and severity are ordered categoricals (``ordered_categories``): ``frame.severity >= "high"``
+    selects high and critical, and ``sort_values(..., ascending=False)`` puts the worst first.
     """
     import pandas as pd
 
     frame = pd.DataFrame([f.row() for f in findings], columns=list(COLUMNS))
-    frame["status"] = pd.Categorical(frame["status"], categories=[s.value for s in STATUS_ORDER], ordered=True)
-    frame["severity"] = pd.Categorical(frame["severity"], categories=[s.value for s in SEVERITY_ORDER], ordered=True)
-    return frame
+    return ordered_categories(frame)
 
 
 def findings_path(run_dir: Path, area: str) -> Path:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import os
 import re
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from harden_lib.environment import Environment
 
 GOVERNANCE_AREA = "governance"
+#: The area whose findings are the attestations (``operations.<id>``): voided by other areas' failures.
+ATTESTATION_AREA = "operations"
 _RELATIVE = re.compile(r"^today(?:([+-])(\d{1,4})d)?$")
 
 
@@ -187,13 +191,23 @@ def attestation_findings(env: Environment, today: date | None = None) -> list[Fi
     return [attestation_finding(att, today) for att in env.attestations]
 
 
+def _fails(finding: Finding) -> bool:
+    """The check itself failed (a waived fail too); an attestation voided by governance does not count,
+    so applying governance twice (in the area notebook, then in the summary) gives the same result."""
+    return finding.raw_status is Status.FAIL or (finding.raw_status is None and finding.status is Status.FAIL)
+
+
 def contradict_attestations(
-    per_area: dict[str, list[Finding]], attestations: Iterable[Attestation]
+    per_area: dict[str, list[Finding]],
+    attestations: Iterable[Attestation],
+    others: Iterable[Finding] = (),
 ) -> dict[str, list[Finding]]:
-    """An attestation stops counting as soon as an automated check it covers fails."""
-    failing = {
-        f.check_id: f for findings in per_area.values() for f in findings if Status.FAIL in (f.status, f.raw_status)
-    }
+    """An attestation stops counting as soon as an automated check it covers fails.
+
+    ``others``: findings of areas not in ``per_area`` that may fail a covered check (an area
+    notebook governing only its own findings passes the rest of the run here).
+    """
+    failing = {f.check_id: f for f in [*others, *(f for fs in per_area.values() for f in fs)] if _fails(f)}
     covered = {f"operations.{a.id}": a.covers for a in attestations if a.covers}
     if not covered:
         return per_area
@@ -218,8 +232,18 @@ def contradict_attestations(
     return out
 
 
-def plot_attestation_age(env: Environment, today: date | None = None):
-    """Each control's age against its limit: the picture of what is overdue."""
+def _governed_status(att: Attestation, today: date, findings: Iterable[Finding] | None) -> Status:
+    """The attestation's status as the run reports it: from the governed ``findings`` when given
+    (an attestation voided by a failing check is ``fail`` there), else judged on its own."""
+    for finding in findings or ():
+        if finding.check_id == f"operations.{att.id}":
+            return finding.status
+    return attestation_finding(att, today).status
+
+
+def plot_attestation_age(env: Environment, today: date | None = None, findings: Iterable[Finding] | None = None):
+    """Each control's age against its limit: the picture of what is overdue (coloured by the governed
+    status when ``findings`` are given, so a voided attestation is red here too)."""
     from harden_lib.render import STATUS_COLOURS, empty_chart, figure
 
     today = today or date.today()
@@ -231,7 +255,8 @@ def plot_attestation_age(env: Environment, today: date | None = None):
     labels = [a.id for a in items][::-1]
     ordered = items[::-1]
     ages = [(today - a.date).days if a.date else 0 for a in ordered]
-    colours = [STATUS_COLOURS[attestation_finding(a, today).status] for a in ordered]
+    findings = list(findings or ())
+    colours = [STATUS_COLOURS[_governed_status(a, today, findings)] for a in ordered]
     ax.barh(labels, ages, color=colours)
     ax.scatter([a.max_age_days for a in ordered], labels, marker="|", s=400, color="#222", label="maximum age")
     for y, (a, age) in enumerate(zip(ordered, ages, strict=True)):
@@ -243,13 +268,20 @@ def plot_attestation_age(env: Environment, today: date | None = None):
     return fig
 
 
-def attestation_table(env: Environment, today: date | None = None) -> pd.DataFrame:
+def attestation_table(
+    env: Environment, today: date | None = None, findings: Iterable[Finding] | None = None
+) -> pd.DataFrame:
+    """One row per attestation. With the area's governed ``findings``, ``status`` is the one the run
+    reports (an attestation voided by a failing check shows ``fail``, as in the findings table)."""
     import pandas as pd
 
+    from harden_lib.findings import ordered_categories
+
     today = today or date.today()
+    findings = list(findings or ())
     rows = []
     for att in env.attestations:
-        finding = attestation_finding(att, today)
+        status = _governed_status(att, today, findings)
         rows.append(
             {
                 "control": att.title,
@@ -258,7 +290,7 @@ def attestation_table(env: Environment, today: date | None = None) -> pd.DataFra
                 "last done": att.date.isoformat() if att.date else "never",
                 "age (days)": (today - att.date).days if att.date else None,
                 "max age (days)": att.max_age_days,
-                "status": finding.status.value,
+                "status": status.value,
                 "evidence": att.evidence or "",
             }
         )
@@ -266,7 +298,7 @@ def attestation_table(env: Environment, today: date | None = None) -> pd.DataFra
         rows, columns=["control", "id", "owner", "last done", "age (days)", "max age (days)", "status", "evidence"]
     )
     frame["age (days)"] = frame["age (days)"].astype("Int64")  # whole days; missing = never attested
-    return frame
+    return ordered_categories(frame)
 
 
 # --------------------------------------------------------------------------- sign-offs
@@ -319,11 +351,13 @@ def signoff_table(signoffs: SignOffs, today: date | None = None) -> pd.DataFrame
     import pandas as pd
 
     today = today or date.today()
+    from harden_lib.findings import ordered_categories
+
     rows = [
         {"role": f.target, "status": f.status.value, "who and when": f.observed}
         for f in signoff_findings(signoffs, today)
     ]
-    return pd.DataFrame(rows, columns=["role", "status", "who and when"])
+    return ordered_categories(pd.DataFrame(rows, columns=["role", "status", "who and when"]))
 
 
 # --------------------------------------------------------------------------- waivers
@@ -430,6 +464,42 @@ def waiver_table(env: Environment, per_area: dict[str, list[Finding]], today: da
 # --------------------------------------------------------------------------- all together
 
 
+_RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-|$)")
+
+
+def run_day(run_dir: str | os.PathLike[str] | None) -> date:
+    """The day governance is judged on for a run: the (local) day the run started, read from its
+    run id (``20261130T210501Z-3fa2``), so the area notebooks, the summary and the exports judge a
+    waiver on the same day even when the run crosses midnight. Without a run folder: today."""
+    if run_dir:
+        match = _RUN_ID.match(Path(run_dir).name)
+        if match:
+            started = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+            return started.astimezone().date()
+    return date.today()
+
+
+def depends_on_other_areas(env: Environment) -> bool:
+    """Whether an area's governed statuses need the other areas' results (an attestation that
+    ``covers`` automated checks is voided when one of them fails): the runner then runs the
+    attestations' area after the others, so its page shows what the summary shows."""
+    return any(a.covers for a in env.attestations)
+
+
+def apply_area(
+    env: Environment,
+    findings: Iterable[Finding],
+    others: Iterable[Finding] = (),
+    today: date | None = None,
+) -> list[Finding]:
+    """Governance of one area's findings: waivers in force, then attestations voided by failing checks
+    (of this area or of ``others``, the rest of the run). The same rule as ``apply``, so an area page,
+    the summary, the index and every export show the same status for the same finding."""
+    today = today or date.today()
+    waived = apply_waivers(findings, env.waivers, today)
+    return contradict_attestations({"_": waived}, env.attestations, others)["_"]
+
+
 def apply(env: Environment, per_area: dict[str, list[Finding]], today: date | None = None) -> dict[str, list[Finding]]:
     """Waivers, attestation contradictions, and the governance findings, applied to a run's findings."""
     today = today or date.today()
@@ -438,6 +508,11 @@ def apply(env: Environment, per_area: dict[str, list[Finding]], today: date | No
     out = contradict_attestations(out, env.attestations)
     every = [f for findings in per_area.values() for f in findings]
     governance = waiver_findings(env.waivers, check_ids, today, every) + signoff_findings(env.signoffs, today)
+    if getattr(env, "profile", None) is not None:  # checklist rows no check decided (gate.checklist_not_run)
+        from harden_lib.checklist import gate_findings
+
+        governed = [f for findings in out.values() for f in findings]
+        governance += gate_findings(env.profile, governed, env.gate.checklist_not_run)
     if governance:
         out[GOVERNANCE_AREA] = governance
     return out

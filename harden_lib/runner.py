@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harden_lib import governance
 from harden_lib.areas import AREAS, SUMMARY
 from harden_lib.environment import Environment, load_environment
 from harden_lib.errors import HardenError
@@ -166,6 +167,10 @@ class _EnvState:
     selected: list[str] = field(default_factory=list)
     results: dict[str, AreaRun] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
+    #: only some of the environment's areas were selected (``--areas``): the run is partial
+    partial: bool = False
+    #: areas that run once the others are done (attestations voided by other areas' failures)
+    deferred: list[str] = field(default_factory=list)
 
 
 class Runner:
@@ -190,6 +195,7 @@ class Runner:
         scheduler: str | None = None,
         keep: int | None = None,
         junit_all: bool = False,
+        latest: bool = False,
     ) -> None:
         # Absolute, because kernels run with the notebooks folder as their working directory.
         self.reports_dir = Path(reports_dir).resolve()
@@ -212,6 +218,8 @@ class Runner:
         # issue 13: retention after each environment, JUnit's old view, the trends notebooks in flight
         self.keep = keep
         self.junit_all = junit_all
+        #: issue 14: a partial run (--areas) replaces the 'latest' of a complete run only when asked
+        self.latest = latest
         self._executor: Executor | None = None
         self._trends: list[tuple[_EnvState, Future]] = []
         self._trends_lock = threading.Lock()
@@ -271,7 +279,19 @@ class Runner:
                 return state
         state.env = env
         state.selected = [a for a in env.areas if areas is None or a in areas]
+        if areas is not None and not state.selected:
+            state.outcome.error = (
+                f"none of the areas asked for ({', '.join(areas) or 'none'}) is enabled for this environment; "
+                f"its areas: {', '.join(env.areas)}"
+            )
+            self.progress(f"[{name}] cannot run: {state.outcome.error}")
+            state.env = None
+            return state
+        state.partial = set(state.selected) != set(env.areas)
         state.pending = set(state.selected)
+        if governance.depends_on_other_areas(env) and governance.ATTESTATION_AREA in state.selected:
+            # Its attestations are voided by other areas' failures: its page must see them (issue 14).
+            state.deferred = [governance.ATTESTATION_AREA] if len(state.selected) > 1 else []
         state.outcome.run_id = new_run_id(started_at)
         run_dir = self.reports_dir / env.name / state.outcome.run_id
         run_dir.mkdir(parents=True, exist_ok=False)
@@ -291,7 +311,8 @@ class Runner:
             finishing: list[Future] = []
             for state in states:
                 for area in _longest_first(state):
-                    futures[self._submit(executor, state, area)] = (state, area)
+                    if area not in state.deferred:
+                        futures[self._submit(executor, state, area)] = (state, area)
                 if not state.selected:
                     futures[self._submit_summary(executor, state)] = (state, SUMMARY)
             while futures:
@@ -308,7 +329,11 @@ class Runner:
                         continue
                     state.results[area] = run
                     state.pending.discard(area)
-                    if not state.pending:
+                    if state.deferred and state.pending == set(state.deferred):
+                        for later in state.deferred:  # every other area is done: their findings are saved
+                            futures[self._submit(executor, state, later)] = (state, later)
+                        state.deferred = []
+                    elif not state.pending:
                         futures[self._submit_summary(executor, state)] = (state, SUMMARY)
                     reports.submit(self._export_in_scope, state, run)
             for job in finishing:
@@ -401,7 +426,7 @@ class Runner:
         if not complete:
             outcome.headline += " The run is incomplete: see the areas marked 'no'."
 
-        self._export_html(env, outcome, run_dir, outcome.areas)
+        self._export_html(env, outcome, run_dir, outcome.areas, state)
         _scrub_logs(run_dir / "logs")
         findings = flatten(per_area)
         durations = {a: r.seconds for a, r in area_runs.items()}
@@ -418,12 +443,23 @@ class Runner:
             started=state.started_at.isoformat(timespec="seconds"),
             exit_code=outcome.exit_code,
             context=identity,
+            partial=state.partial,
+            areas=state.selected,
         )
         write_findings_csv(
             run_dir / "findings.csv", env.name, findings, run_id=outcome.run_id, blocking=blocking, context=identity
         )
         junit = run_dir / "junit.xml"
-        write_junit(junit, env.name, findings, durations, blocking=blocking, all_failures=self.junit_all)
+        write_junit(
+            junit,
+            env.name,
+            findings,
+            durations,
+            blocking=blocking,
+            all_failures=self.junit_all,
+            partial=state.partial,
+            areas=state.selected,
+        )
         write_sarif(
             run_dir / "findings.sarif",
             env.name,
@@ -433,15 +469,28 @@ class Runner:
             env=env,
             verdict=outcome.verdict,
             context=identity,
+            partial=state.partial,
+            areas=state.selected,
         )
         run_info = self._run_info(env, outcome, state.started_at, time.monotonic() - state.started, blocking)
+        run_info["partial"] = state.partial  # issue 14: a run of some areas says so everywhere
+        run_info["areas_selected"] = list(state.selected)
         atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
         # issue 13: record the run, then the index (with "since the last run" and the trends link)
         history_hooks = _history_hooks()
         recorded = history_hooks.record(env, run_dir, self.reports_dir, self.progress)
         trends = self._trends_wanted(state, recorded)
+        from harden_lib.executive import write_executive  # issue 14 (B): the decision page, never raises
+
+        write_executive(run_dir, env, run_info, findings, blocking)
         write_run_index(run_dir, run_info, blocking, trends=trends)
-        _switch_latest(run_dir)
+        if not state.partial or self.latest or not _latest_is_complete(run_dir.parent):
+            _switch_latest(run_dir)
+        else:
+            self.progress(
+                f"[{state.name}] a partial run (areas {', '.join(state.selected)}): 'latest' still points at the "
+                "last complete run (harden run --latest makes a partial run the latest)"
+            )
         self.progress(f"[{state.name}] {outcome.headline} Report: {run_dir / 'index.html'}")
         history_hooks.notify_and_prune(env, outcome, run_dir, self.reports_dir, recorded, self.keep, self.progress)
         if trends:
@@ -501,7 +550,7 @@ class Runner:
             with secret_scope(state.registry):
                 if run.error:
                     run.error = scrub(run.error)[:500]
-                self._export_one(state.env, state.outcome.run_id, state.outcome.run_dir, run)
+                self._export_one(state.env, state.outcome.run_id, state.outcome.run_dir, run, state)
                 _scrub_logs(state.outcome.run_dir / "logs")
             verb = "finished" if run.ok else f"FAILED ({run.error})"
             self.progress(f"[{state.name}] trends {verb} in {run.seconds:.1f}s")
@@ -544,14 +593,27 @@ class Runner:
         }
         atomic_write_text(run_dir / EXECUTION_FILE, json.dumps(document, indent=2) + "\n")
 
-    def _export_html(self, env: Environment, outcome: EnvRun, run_dir: Path, runs: Sequence[AreaRun]) -> None:
+    def _export_html(
+        self,
+        env: Environment,
+        outcome: EnvRun,
+        run_dir: Path,
+        runs: Sequence[AreaRun],
+        state: _EnvState | None = None,
+    ) -> None:
         """HTML for every run that has none yet (areas are usually exported as soon as they finish)."""
         for run in runs:
             if run.html is None:
-                self._export_one(env, outcome.run_id, run_dir, run)
+                self._export_one(env, outcome.run_id, run_dir, run, state)
 
-    def _export_one(self, env: Environment, run_id: str, run_dir: Path, run: AreaRun) -> None:
-        """One executed notebook, scrubbed and stamped, as an offline HTML report."""
+    def _export_one(
+        self, env: Environment, run_id: str, run_dir: Path, run: AreaRun, state: _EnvState | None = None
+    ) -> None:
+        """One executed notebook, scrubbed and stamped, as an offline HTML report.
+
+        The stamp (``notebook.metadata["harden"]``, described in the README's Reports section) gives
+        the page its ``<title>`` and the navigation bar to every page of the run.
+        """
         import nbformat
 
         from harden_lib import __version__
@@ -566,7 +628,7 @@ class Runner:
             "run_id": run_id,
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "version": __version__,
-        }
+        } | page_metadata(env, run_id, run_dir, run, state)
         nbformat.write(notebook, path)
         html_name = f"{run.area}.html"
         try:
@@ -581,7 +643,7 @@ class Runner:
         assert state.env is not None and state.outcome.run_dir is not None
         with secret_scope(state.registry):
             try:
-                self._export_one(state.env, state.outcome.run_id, state.outcome.run_dir, run)
+                self._export_one(state.env, state.outcome.run_id, state.outcome.run_dir, run, state)
             except Exception:  # retried by _finish, which reports the failure
                 run.html = None
 
@@ -760,6 +822,69 @@ def _scrub_logs(folder: Path) -> None:
         cleaned = scrub_output(text)
         if cleaned != text:
             atomic_write_text(log, cleaned)
+
+
+def _latest_is_complete(env_dir: Path) -> bool:
+    """Whether ``<env>/latest`` points at a complete run (not partial): a partial run must not replace it.
+
+    A ``run.json`` that cannot be read, or was written before runs recorded ``partial``, counts as
+    complete: replacing an unknown latest with a partial run would be the surprising choice.
+    """
+    run_json = env_dir / "latest" / "run.json"
+    if not run_json.is_file():
+        return False
+    try:
+        return not json.loads(run_json.read_text(encoding="utf-8")).get("partial", False)
+    except (OSError, ValueError, AttributeError):
+        return True
+
+
+#: The run's decision page (B's executive.py), listed in the navigation when the module exists.
+EXECUTIVE_PAGE = ("Decision", "executive.html")
+
+
+def page_metadata(
+    env: Environment, run_id: str, run_dir: Path, run: AreaRun, state: _EnvState | None = None
+) -> dict[str, Any]:
+    """What a report page needs beyond its notebook: its ``<title>`` and the navigation to every page.
+
+    ``page_title`` reads "<page title> · <environment> · <run id>"; ``nav`` lists the overview, the
+    decision page (when present), the summary and every area of the run in params order, each with
+    its file name (relative: pages link to their neighbours in the run folder). Plain text: the
+    template escapes it.
+    """
+    import importlib.util
+
+    areas = list(state.selected) if state is not None else [a for a in env.areas if (run_dir / f"{a}.ipynb").exists()]
+    kind = "summary" if run.area == SUMMARY else ("area" if run.area in AREAS else run.area)
+    nav: list[dict[str, Any]] = [{"label": "Overview", "href": "index.html", "kind": "overview"}]
+    if importlib.util.find_spec("harden_lib.executive") is not None:
+        nav.append({"label": EXECUTIVE_PAGE[0], "href": EXECUTIVE_PAGE[1], "kind": "executive"})
+    nav.append({"label": "Summary", "href": f"{SUMMARY}.html", "kind": "summary"})
+    for area in areas:
+        title = AREAS[area].title if area in AREAS else area
+        nav.append({"label": title, "href": f"{area}.html", "kind": "area", "area": area})
+    for item in nav:
+        item["current"] = item["href"] == f"{run.area}.html"
+    verdict: str | None = None
+    if kind == "area":
+        from harden_lib.findings import findings_path, gate, load_findings
+
+        path = findings_path(run_dir, run.area)
+        verdict = "NO-GO"  # an area that did not complete closes the gate (the summary adds its error)
+        if run.ok and path.is_file():
+            with contextlib.suppress(Exception):
+                verdict = gate(load_findings(path), env.gate.fail_on).verdict
+    elif kind == "summary" and state is not None and state.outcome.verdict in ("GO", "NO-GO"):
+        verdict = state.outcome.verdict
+    return {
+        "page_title": f"{run.title} · {env.name} · {run_id}",
+        "page": run.area,
+        "kind": kind,
+        "partial": bool(state.partial) if state is not None else False,
+        "verdict": verdict,
+        "nav": nav,
+    }
 
 
 def _switch_latest(run_dir: Path) -> None:

@@ -153,8 +153,10 @@ def sarif_document(
     root: Path | str | None = None,
     verdict: str | None = None,
     context: object = None,
+    partial: bool | None = None,
+    areas: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The SARIF log as a dict (``write_sarif`` writes it)."""
+    """The SARIF log as a dict (``write_sarif`` writes it). ``partial``/``areas``: a run of some areas only."""
     from harden_lib import __version__
     from harden_lib.exports import export_view
 
@@ -242,6 +244,10 @@ def sarif_document(
         "results": results,
         "properties": {"environment": environment, "run_id": run_id, "verdict": verdict or ""},
     }
+    if partial is not None:
+        run["properties"]["partial"] = partial
+    if areas is not None:
+        run["properties"]["areas"] = list(areas)
     return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 

@@ -72,6 +72,7 @@ def collect(env: Environment, run_dir: str | os.PathLike[str] | None = None) -> 
             except Exception as exc:
                 result[area] = [area_error(area, f"{type(exc).__name__}: {exc}")]
         return governance.apply(env, result)
+    today = governance.run_day(run_dir)  # the day the area notebooks judged the waivers on
     run_dir = Path(run_dir)
     execution = read_execution(run_dir)
     # The areas the runner actually ran (``--areas`` may select a subset of env.areas).
@@ -89,7 +90,7 @@ def collect(env: Environment, run_dir: str | os.PathLike[str] | None = None) -> 
                 result[area] = [area_error(area, str(exc))]
         else:
             result[area] = [area_error(area, "no findings were saved for this area")]
-    return governance.apply(env, result)
+    return governance.apply(env, result, today)
 
 
 def flatten(per_area: dict[str, list[Finding]]) -> list[Finding]:
@@ -143,14 +144,41 @@ def failures_by_severity(per_area: dict[str, list[Finding]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["area", *[s.value for s in SEVERITY_ORDER]]).set_index("area")
 
 
-def top_failures(per_area: dict[str, list[Finding]], limit: int = 15) -> pd.DataFrame:
-    """The worst failures first, with their remediation: the to-do list of a NO-GO."""
+def top_failures(per_area: dict[str, list[Finding]], limit: int | None = None) -> pd.DataFrame:
+    """The worst failures first, with their remediation: the to-do list of a NO-GO.
+
+    Every failure by default (a report that silently keeps the first 15 of 64 hides the rest);
+    ``limit`` is for callers that say themselves how many they show.
+    """
     from harden_lib.findings import findings_frame
 
     failing = [f for f in flatten(per_area) if f.status is Status.FAIL]
     failing.sort(key=lambda f: (-f.severity.rank, f.area, f.check_id, f.target))
-    frame = findings_frame(failing[:limit])
+    frame = findings_frame(failing if limit is None else failing[:limit])
     return frame[["severity", "area", "check_id", "title", "target", "observed", "remediation"]]
+
+
+_BLOCKER_COLUMNS = ["severity", "status", "area", "check_id", "title", "target", "observed", "remediation"]
+
+
+def blockers(env: Environment, per_area: dict[str, list[Finding]]) -> pd.DataFrame:
+    """Every finding that closes the gate (fail or error at or above ``gate.fail_on``), worst first.
+
+    All of them, never a first page: this is the list the go-live waits on.
+    """
+    from harden_lib.findings import findings_frame
+
+    return findings_frame(verdict(env, per_area).result.blocking)[_BLOCKER_COLUMNS]
+
+
+def other_failures(env: Environment, per_area: dict[str, list[Finding]]) -> pd.DataFrame:
+    """Failing checks below the gate's severity: not blocking, still to plan, worst first."""
+    from harden_lib.findings import findings_frame
+
+    blocking = {id(f) for f in verdict(env, per_area).result.blocking}
+    rest = [f for f in flatten(per_area) if f.status is Status.FAIL and id(f) not in blocking]
+    rest.sort(key=lambda f: (-f.severity.rank, f.area, f.check_id, f.target))
+    return findings_frame(rest)[_BLOCKER_COLUMNS]
 
 
 def errors(per_area: dict[str, list[Finding]]) -> pd.DataFrame:
@@ -187,6 +215,10 @@ def plot_failures_by_severity(per_area: dict[str, list[Finding]]) -> Figure:
     return fig
 
 
+#: Longest params value shown (characters); longer ones end with "…" (the README's reports section says so).
+_PARAM_CHARS = 2000
+
+
 def params_table(env: Environment) -> pd.DataFrame:
     """The run's params as written (``${VAR}`` placeholders, literal secrets masked), one row per key."""
     import pandas as pd
@@ -201,7 +233,8 @@ def params_table(env: Environment) -> pd.DataFrame:
             for index, value in enumerate(node):
                 walk(value, f"{prefix}[{index}]")
         else:
-            rows.append((prefix, scrub_output(json.dumps(node, default=str))[:300]))
+            text = scrub_output(json.dumps(node, default=str, ensure_ascii=False))
+            rows.append((prefix, text if len(text) <= _PARAM_CHARS else text[: _PARAM_CHARS - 1] + "…"))
 
     walk(env.redacted_params(), "")
     files = ", ".join(str(p) for p in env.files)

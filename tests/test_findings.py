@@ -17,6 +17,7 @@ from harden_lib import (
     load_findings,
     save_findings,
 )
+from harden_lib.findings import STATUS_ORDER, ordered_categories, worst_first
 
 
 def make(check_id: str = "a.b", status: Status = Status.FAIL, severity: Severity = Severity.HIGH, **kw) -> Finding:
@@ -26,8 +27,58 @@ def make(check_id: str = "a.b", status: Status = Status.FAIL, severity: Severity
 def test_frame_has_fixed_column_order_and_sorts_worst_first():
     frame = findings_frame([make("x", Status.PASS, Severity.LOW), make("y", Status.FAIL, Severity.CRITICAL)])
     assert tuple(frame.columns) == COLUMNS
-    ordered = frame.sort_values(["status", "severity"])
+    ordered = frame.sort_values(["status", "severity"], ascending=False)
     assert list(ordered["check_id"]) == ["y", "x"]
+    assert list(worst_first(frame)["check_id"]) == ["y", "x"]
+
+
+EVERY = [(st, sev) for st in Status for sev in Severity]
+
+
+def _every_frame():
+    return findings_frame([make(f"{st.value}.{sev.value}", st, sev) for st, sev in EVERY])
+
+
+@pytest.mark.parametrize("threshold", list(Severity))
+def test_severity_comparisons_mean_as_severe_or_worse(threshold):
+    """issue 14: ``frame.severity >= "high"`` is high and critical, never medium, low or info."""
+    frame = _every_frame()
+    picked = set(frame[frame.severity >= threshold.value]["severity"].astype(str))
+    assert picked == {s.value for s in Severity if s.rank >= threshold.rank}
+    below = set(frame[frame.severity < threshold.value]["severity"].astype(str))
+    assert below == {s.value for s in Severity if s.rank < threshold.rank}
+
+
+def test_status_comparisons_follow_the_report_order():
+    """``status >= "warn"`` is warn or worse (warn, error, fail): worse is greater, as for severity."""
+    frame = _every_frame()
+    picked = set(frame[frame.status >= "warn"]["status"].astype(str))
+    assert picked == {"warn", "error", "fail"}
+    assert frame.status.max() == "fail" and frame.severity.max() == "critical"
+    assert list(frame.status.cat.categories) == [s.value for s in reversed(STATUS_ORDER)]
+    assert list(frame.severity.cat.categories) == ["info", "low", "medium", "high", "critical"]
+
+
+def test_sorting_follows_the_model():
+    frame = _every_frame().sample(frac=1, random_state=7)  # shuffled
+    ordered = worst_first(frame)
+    pairs = zip(ordered.status, ordered.severity, strict=True)
+    ranks = [(STATUS_ORDER.index(Status(st)), -Severity(sev).rank) for st, sev in pairs]
+    assert ranks == sorted(ranks)
+    ascending = frame.sort_values("severity")["severity"].astype(str).tolist()
+    assert ascending[0] == "info" and ascending[-1] == "critical"
+
+
+def test_ordered_categories_leave_foreign_values_alone():
+    """A column with values outside the model ("never", "not covered") stays text, nothing becomes NaN."""
+    import pandas as pd
+
+    frame = ordered_categories(pd.DataFrame({"status": ["pass", "not covered"], "severity": ["high", None]}))
+    assert frame.status.tolist() == ["pass", "not covered"]
+    assert isinstance(frame.severity.dtype, pd.CategoricalDtype) and frame.severity.cat.ordered
+    assert frame.severity.isna().tolist() == [False, True]
+    empty = findings_frame([])
+    assert empty.severity.cat.ordered and empty.status.cat.ordered
 
 
 def test_empty_frame_keeps_columns():

@@ -20,23 +20,66 @@ params_path = ""  # the params file of the environment to audit; empty means the
 run_dir = ""  # set by `harden run`: where this area saves its findings"""
 
 
+def _split_compute(area: str, body: list) -> tuple[str, list]:
+    """The body's first code cell that assigns ``findings``, split where the findings are known.
+
+    The lines up to that assignment (running the checks) move to the top of the notebook, followed
+    by governance and saving, so the page can open with the area's verdict; what follows (the
+    findings table) stays where it was. Bodies written for the older layout (other engineers' new
+    areas) work unchanged.
+    """
+    for index, cell in enumerate(body):
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.split("\n")
+        at = next((i for i, line in enumerate(lines) if line.startswith("findings = ")), None)
+        if at is None:
+            continue
+        compute = "\n".join(lines[: at + 1])
+        rest = "\n".join(lines[at + 1 :]).strip("\n")
+        cells = list(body)
+        if rest:
+            cells[index] = new_code_cell(rest, metadata=cell.metadata)
+        else:
+            del cells[index]
+        return compute, cells
+    raise ValueError(f"{area}: no code cell assigns 'findings'")
+
+
 def area_notebook(area: str, intro: str, body: list) -> nbformat.NotebookNode:
+    """An area notebook: title, the area's verdict (counts and every blocker), what it checks, the body.
+
+    Governance (waivers, attestations voided by failing checks) is applied to the findings before
+    anything is shown, exactly as the summary applies it, and the findings are saved before the
+    first chart, so a crash in a chart still leaves them for the summary.
+    """
+    title, _, purpose = intro.partition("\n\n")
+    heading = title.lstrip("# ").strip()
+    compute, cells = _split_compute(area, body)
+    governed = (
+        f"{compute}\n"
+        f"findings = govern(findings, env, {area!r}, run_dir)  # waivers and attestations, as in the summary\n"
+        f"finish(findings, env, {area!r}, run_dir);  # saved for the summary and the exports"
+    )
     cells = [
-        new_markdown_cell(intro),
+        new_markdown_cell(title),
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
         new_code_cell(
             "from IPython.display import Markdown, display\n\n"
             "from harden_lib import findings_frame, render\n"
             f"from harden_lib.checks import {area}\n"
-            "from harden_lib.notebook import finish, open_environment\n"
+            "from harden_lib.notebook import finish, govern, open_environment, show_area_verdict\n"
             "from harden_lib.render import environment_line, plot_status_counts, show_figure, show_findings, "
             "style_findings\n\n"
-            "env = open_environment(params_path)\n"
+            "env = open_environment(params_path)"
+        ),
+        new_code_cell(governed),
+        new_code_cell(
+            f"show_area_verdict(findings, env, {heading!r})\n"
             "display(Markdown(environment_line(env)))  # params text is escaped, never rendered as markup"
         ),
-        *body,
-        new_markdown_cell("## Save\nThe findings of this area are saved for the summary and the exports."),
-        new_code_cell(f"print(finish(findings, env, {area!r}, run_dir))"),
+        *([new_markdown_cell(purpose.strip())] if purpose.strip() else []),
+        *cells,
     ]
     return _notebook(cells)
 
@@ -208,15 +251,16 @@ OPERATIONS = area_notebook(
         new_markdown_cell("## Findings"),
         new_code_cell("findings = operations.run(env)\nframe = findings_frame(findings)\nshow_findings(frame)"),
         new_markdown_cell("## Age of each control against its limit"),
-        new_code_cell("show_figure(operations.plot_attestation_age(env))"),
+        new_code_cell("show_figure(operations.plot_attestation_age(env, findings=findings))"),
         new_markdown_cell("## Evidence: the attestations"),
-        new_code_cell("display(style_findings(operations.attestation_table(env)))"),
+        new_code_cell("display(style_findings(operations.attestation_table(env, findings=findings)))"),
         new_markdown_cell(
             "## What to do\nControls that are stale, due soon or were never attested. (The summary also voids "
             "an attestation whose automated counterpart fails.)"
         ),
         new_code_cell(
             "todo = frame[frame['status'].isin(['fail', 'warn', 'manual'])]\n"
+            "todo = todo.sort_values(['severity', 'status', 'check_id'], ascending=[False, False, True])\n"
             "display(style_findings(todo, ['severity', 'status', 'title', 'observed', 'remediation']))"
         ),
     ],
@@ -447,10 +491,19 @@ SUMMARY = _notebook(
         new_code_cell(
             "show_figure(summary.plot_failures_by_severity(per_area))\ndisplay(summary.failures_by_severity(per_area))"
         ),
-        new_markdown_cell("## Top failures and how to fix them"),
+        new_markdown_cell(
+            "## Blockers and how to fix them\nEvery failing or unverified check at or above the gate's severity, "
+            "worst first: all of them, the list the go-live waits on."
+        ),
         new_code_cell(
-            "top = summary.top_failures(per_area)\n"
-            "display(style_findings(top) if len(top) else Markdown('_No failing checks._'))"
+            "blocking = summary.blockers(env, per_area)\n"
+            "display(Markdown(f'**{len(blocking)}** blocker(s) in this run.'))\n"
+            "display(style_findings(blocking) if len(blocking) else Markdown('_Nothing blocks the go-live._'))"
+        ),
+        new_markdown_cell("## Other failures\nFailing checks below the gate's severity: they do not block, plan them."),
+        new_code_cell(
+            "others = summary.other_failures(env, per_area)\n"
+            "display(style_findings(others) if len(others) else Markdown('_None._'))"
         ),
         new_markdown_cell(
             "## Checks that could not run\nEach needs attention: an unverified control is not a passed one."
