@@ -172,3 +172,76 @@ def test_parse_endpoint(item, endpoint):
 )
 def test_url_problem(item, schemes, problem):
     assert url_problem(item, schemes) == problem
+
+
+# --------------------------------------------------------------------------- key_prefix, db_pooler (issue 15)
+
+
+def _config(tmp_path, env_text: str, *rules: dict):
+    from harden_lib.checks.config import ConfigParams, check_config
+
+    (tmp_path / "app.env").write_text(env_text)
+    found = check_config(ConfigParams.model_validate({"env_file": tmp_path / "app.env", "rules": list(rules)}))
+    return [f for f in found if not f.check_id.startswith("config.env_file")]
+
+
+def test_key_prefix_requires_a_restricted_stripe_key(tmp_path):
+    import json
+
+    full = "sk_live_" + "51NzQa" + "Xq7Lm2Vb9Rt4Kp8Wd3Yh6Jc1Fs5Gn0Ue" * 2
+    restricted = "rk_live_" + "51NzQa" + "Pz3Lq8Vc2Rn7Kw4Wd9Yt1Jb6Fm5Gh0Ux" * 2
+    rule = {"kind": "key_prefix", "keys": ["STRIPE_SECRET_KEY", "STRIPE_OTHER_KEY", "STRIPE_ODD_KEY"],
+            "prefixes": ["rk_live_"], "forbidden_prefixes": ["sk_live_"]}  # fmt: skip
+    found = _config(
+        tmp_path,
+        f"STRIPE_SECRET_KEY={full}\nSTRIPE_OTHER_KEY={restricted}\nSTRIPE_ODD_KEY=whsec_{'a1B2c3' * 6}\n",
+        rule,
+    )
+    got = {f.target.removeprefix("app.env:"): f for f in found}
+    assert [f.check_id for f in found] == ["config.key_prefix"] * 3
+    assert got["STRIPE_SECRET_KEY"].status.value == "fail"
+    assert "starts with sk_live_, a forbidden kind: a Stripe live secret key" in got["STRIPE_SECRET_KEY"].observed
+    assert got["STRIPE_OTHER_KEY"].status.value == "pass"
+    assert got["STRIPE_OTHER_KEY"].observed.startswith("starts with rk_live_ (a Stripe live restricted key)")
+    assert got["STRIPE_ODD_KEY"].status.value == "fail"
+    assert "none of the accepted prefixes" in got["STRIPE_ODD_KEY"].observed
+    blob = json.dumps([f.model_dump(mode="json") for f in found])
+    for value in (full, restricted, full[8:20], restricted[8:20], "a1B2c3a1B2c3"):
+        assert value not in blob
+    # a test-mode full key is named for what it is, without forbidden_prefixes
+    test_key = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc" * 2
+    rule = {"kind": "key_prefix", "key": "STRIPE_SECRET_KEY", "prefixes": ["rk_test_", "rk_live_"]}
+    [one] = _config(tmp_path, f"STRIPE_SECRET_KEY={test_key}\n", rule)
+    assert (
+        one.status.value == "fail" and "a Stripe test secret key (full test-account access) (sk_test_)" in one.observed
+    )
+    assert test_key not in one.observed
+
+
+def test_db_pooler_recognised_by_host_port_or_parameter(tmp_path):
+    urls = {
+        "PGBOUNCER": "postgresql://app:Zq8-pw-Xy71kLm@pgbouncer.internal:5432/app?sslmode=require",
+        "SUPABASE": "postgres://postgres.abc:Zq8-pw-Xy71kLm@aws-0-eu-central-1.pooler.supabase.com:6543/postgres",
+        "NEON": "postgresql://app:Zq8-pw-Xy71kLm@ep-cool-1234-pooler.eu-central-1.aws.neon.tech/db",
+        "PRISMA": "postgresql://app:Zq8-pw-Xy71kLm@db.internal:5432/app?PgBouncer=TRUE&connection_limit=1",
+        "PORT": "postgresql://app:Zq8-pw-Xy71kLm@10.0.0.5:6432/app",
+        "DIRECT": "postgresql://app:Zq8-pw-Xy71kLm@db.internal:5432/app?sslmode=require",
+        "RDS": "postgresql://app:Zq8-pw-Xy71kLm@prod.cluster-x.eu-west-1.rds.amazonaws.com/app",
+        "NOT_A_URL": "host=db.internal port=6432 dbname=app",
+    }
+    env = "".join(f"{k}={v}\n" for k, v in urls.items())
+    found = {
+        f.target.removeprefix("app.env:"): f for f in _config(tmp_path, env, {"kind": "db_pooler", "keys": list(urls)})
+    }
+    assert {k: f.status.value for k, f in found.items()} == {
+        "PGBOUNCER": "pass", "SUPABASE": "pass", "NEON": "pass", "PRISMA": "pass", "PORT": "pass",
+        "DIRECT": "fail", "RDS": "fail", "NOT_A_URL": "fail",
+    }  # fmt: skip
+    assert "pooler recognised by host pgbouncer.internal" in found["PGBOUNCER"].observed
+    assert "direct connection to prod.cluster-x.eu-west-1.rds.amazonaws.com (default port)" in found["RDS"].observed
+    assert all("Zq8-pw-Xy71kLm" not in f.observed for f in found.values())
+    # the patterns are configurable: an in-house pooler name passes, the default names no longer do
+    custom = {"kind": "db_pooler", "keys": ["DIRECT", "PGBOUNCER"], "hosts": ["db.internal"], "ports": [],
+              "params": []}  # fmt: skip
+    found = {f.target.removeprefix("app.env:"): f.status.value for f in _config(tmp_path, env, custom)}
+    assert found == {"DIRECT": "pass", "PGBOUNCER": "fail"}

@@ -23,6 +23,8 @@ The kinds (``key: NAME`` or ``keys: [A, B]`` on every kind except ``conditional`
     - {kind: hex_key, key: ENCRYPTION_KEY, length: 64}
     - {kind: not_wildcard, key: CORS_ORIGINS}
     - {kind: list_min_count, key: NEXT_PUBLIC_NOSTR_RELAYS, min_count: 2, scheme: wss}
+    - {kind: key_prefix, key: STRIPE_SECRET_KEY, prefixes: [rk_live_], forbidden_prefixes: [sk_live_]}
+    - {kind: db_pooler, key: DATABASE_URL}   # hosts: [*pgbouncer*, …], ports: [6432, 6543], params: [pgbouncer=true]
     - kind: conditional
       if: {key: MONERO_WALLET_RPC_ENABLED, truthy: true}     # or equals: X / one_of: [X, Y]
       then: {kind: required, key: MONERO_WALLET_RPC_PASSWORD}  # any non-conditional rule
@@ -660,6 +662,137 @@ class ListMinCountRule(ValueRule):
         return Outcome("pass" if len(counted) >= self.min_count else "fail", observed, self.expectation())
 
 
+#: Well-known key prefixes and what a key with that prefix may do (shown instead of the value).
+KNOWN_KEY_PREFIXES: dict[str, str] = {
+    "sk_live_": "a Stripe live secret key (full account access)",
+    "sk_test_": "a Stripe test secret key (full test-account access)",
+    "rk_live_": "a Stripe live restricted key",
+    "rk_test_": "a Stripe test restricted key",
+    "pk_live_": "a Stripe live publishable key (not a server key)",
+    "pk_test_": "a Stripe test publishable key (not a server key)",
+}
+
+
+def _prefix_label(prefix: str) -> str:
+    """A prefix from the params as shown (capped: a whole key pasted as a 'prefix' is not echoed)."""
+    return prefix if len(prefix) <= 12 else prefix[:8] + "…"
+
+
+class KeyPrefixRule(ValueRule):
+    """An API key of a required kind, told by its prefix (e.g. Stripe restricted keys ``rk_live_``).
+
+    A full-access secret key (Stripe ``sk_live_``) in an application that needs three API calls
+    gives whoever reads the env file the whole account (refunds, payouts, customer data); a
+    restricted key limits the damage to the permissions it was created with. Only the matching
+    prefix from the params (or a well-known prefix's meaning) is ever shown, never the value.
+    """
+
+    kind: Literal["key_prefix"]
+    prefixes: list[str] = Field(min_length=1, description="accepted prefixes, e.g. [rk_live_]")
+    forbidden_prefixes: list[str] = Field(
+        default_factory=list, description="prefixes named as forbidden in the finding (e.g. sk_live_)"
+    )
+
+    def default_title(self, key: str) -> str:
+        return f"{key} is a key of the required kind ({', '.join(map(_prefix_label, self.prefixes))})"
+
+    def default_remediation(self, key: str) -> str:
+        return (
+            f"Create a key with only the permissions the application needs (Stripe: a restricted key, "
+            f"Dashboard → Developers → API keys → Create restricted key), set {key} to it, then roll the "
+            "broader key that was there: it was readable by everyone with access to this configuration."
+        )
+
+    def expectation(self) -> str:
+        return "a key starting with " + " or ".join(map(_prefix_label, self.prefixes))
+
+    def check(self, value: str, show: Shown) -> Outcome:
+        value = value.strip()
+        shape = describe_secret(value)
+        accepted = next((p for p in self.prefixes if value.startswith(p)), None)
+        if accepted is not None:
+            meaning = KNOWN_KEY_PREFIXES.get(accepted, "")
+            return Outcome("pass", f"starts with {_prefix_label(accepted)}" + (f" ({meaning})" if meaning else "")
+                           + f"; {shape}",
+                           self.expectation())  # fmt: skip
+        forbidden = next((p for p in self.forbidden_prefixes if value.startswith(p)), None)
+        known = next((p for p in KNOWN_KEY_PREFIXES if value.startswith(p)), None)
+        if forbidden is not None:
+            what = f"starts with {_prefix_label(forbidden)}, a forbidden kind" + (
+                f": {KNOWN_KEY_PREFIXES[forbidden]}" if forbidden in KNOWN_KEY_PREFIXES else ""
+            )
+        elif known is not None:
+            what = f"is {KNOWN_KEY_PREFIXES[known]} ({known})"
+        else:
+            what = "starts with none of the accepted prefixes"
+        return Outcome("fail", f"{what}; {shape}", self.expectation())
+
+
+class DbPoolerRule(ValueRule):
+    """The database URL goes through a connection pooler (PgBouncer, a provider's pooler endpoint).
+
+    Serverless functions and many app replicas open more connections than PostgreSQL serves
+    (``max_connections``); without a pooler the database refuses connections under load. The
+    pooler is recognised by its host (``*pgbouncer*``, ``*pooler*`` — Supabase, Neon), its port
+    (6432 PgBouncer, 6543 Supabase) or a query parameter (``pgbouncer=true``, Prisma), each list
+    configurable; any one match passes.
+    """
+
+    kind: Literal["db_pooler"]
+    hosts: list[str] = Field(
+        default_factory=lambda: ["*pgbouncer*", "*pooler*", "*pgcat*", "*odyssey*", "*pgpool*"],
+        description="host name patterns (shell-style, case-insensitive) of poolers",
+    )
+    ports: list[int] = Field(default_factory=lambda: [6432, 6543], description="pooler ports")
+    params: list[str] = Field(
+        default_factory=lambda: ["pgbouncer=true"], description="query parameters (name=value) marking a pooler"
+    )
+
+    def default_title(self, key: str) -> str:
+        return f"{key} connects through a connection pooler"
+
+    def default_remediation(self, key: str) -> str:
+        return (
+            f"Point {key} at the pooler (PgBouncer on port 6432 in transaction mode, or the provider's pooled "
+            "endpoint, e.g. Supabase port 6543 / Neon '-pooler' host); with Prisma add pgbouncer=true. Keep a "
+            "direct URL only for migrations."
+        )
+
+    def expectation(self) -> str:
+        return (
+            f"a host like {', '.join(self.hosts)}, a port in {', '.join(map(str, self.ports))} or "
+            f"{' / '.join(self.params)} in the URL"
+        )
+
+    def check(self, value: str, show: Shown) -> Outcome:
+        from fnmatch import fnmatch
+        from urllib.parse import parse_qsl
+
+        try:
+            parts = urlsplit(value.strip())
+            host = (parts.hostname or "").lower()
+            port = parts.port
+        except ValueError:
+            return Outcome("fail", f"{show(value)} is not a URL", self.expectation())
+        if not parts.scheme or not host:
+            return Outcome("fail", f"{show(value)} is not a URL with a host", self.expectation())
+        query = {(k.lower(), v.lower()) for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+        reasons = []
+        if any(fnmatch(host, pattern.lower()) for pattern in self.hosts):
+            reasons.append(f"host {host}")
+        if port is not None and port in self.ports:
+            reasons.append(f"port {port}")
+        for param in self.params:
+            name, _, wanted = param.partition("=")
+            if any(k == name.lower() and (not wanted or v == wanted.lower()) for k, v in query):
+                reasons.append(param)
+        where = f"{host}:{port}" if port else f"{host} (default port)"
+        if reasons:
+            return Outcome("pass", f"pooler recognised by {', '.join(reasons)} ({show(value)})", self.expectation())
+        return Outcome("fail", f"direct connection to {where}: no pooler host, port or parameter ({show(value)})",
+                       self.expectation())  # fmt: skip
+
+
 class Condition(BaseModel):
     """The ``if:`` of a conditional rule: exactly one of ``equals``, ``one_of``, ``truthy``."""
 
@@ -702,7 +835,9 @@ ThenRule = Annotated[
     | SecretStrengthRule
     | HexKeyRule
     | NotWildcardRule
-    | ListMinCountRule,
+    | ListMinCountRule
+    | KeyPrefixRule
+    | DbPoolerRule,
     Field(discriminator="kind"),
 ]
 
@@ -734,6 +869,8 @@ Rule = Annotated[
     | HexKeyRule
     | NotWildcardRule
     | ListMinCountRule
+    | KeyPrefixRule
+    | DbPoolerRule
     | ConditionalRule,
     Field(discriminator="kind"),
 ]
@@ -749,6 +886,8 @@ RULE_KINDS: tuple[str, ...] = (
     "hex_key",
     "not_wildcard",
     "list_min_count",
+    "key_prefix",
+    "db_pooler",
     "conditional",
 )
 
@@ -763,10 +902,12 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "hex_key": Severity.HIGH,
     "not_wildcard": Severity.HIGH,
     "list_min_count": Severity.MEDIUM,
+    "key_prefix": Severity.HIGH,
+    "db_pooler": Severity.MEDIUM,
 }
 
 #: Kinds whose value is a secret whatever the key is called: only its shape is ever shown.
-SECRET_KINDS = frozenset({"secret_strength", "hex_key"})
+SECRET_KINDS = frozenset({"secret_strength", "hex_key", "key_prefix"})
 
 
 @dataclass(frozen=True)
