@@ -583,18 +583,34 @@ def sanitize_markdown_outputs(notebook: Any) -> Any:
     return clean
 
 
-def verdict_banner(result: GateResult, environment: str) -> str:
-    """The one-sentence verdict a stakeholder reads first, as escaped HTML."""
+def verdict_banner(result: GateResult, environment: str, shown: int = 10) -> str:
+    """The one-sentence verdict a stakeholder reads first, as escaped HTML.
+
+    The ``shown`` worst blockers are listed; the rest are in a fold that says how many it holds
+    (never "… and 42 more" with nothing behind it), and the decision page lists them by area.
+    """
     colour, background = ("#1b5e20", "#e8f5e9") if result.go else ("#b71c1c", "#ffebee")
-    blocking = ""
-    if result.blocking:
-        items = "".join(
+
+    def item(f: Finding) -> str:
+        return (
             f"<li><b>{escape(f.severity.value)}</b> · {escape(f.title)} "
             f"<span style='color:#57606a'>({escape(f.check_id)} on {escape(f.target)})</span></li>"
-            for f in result.blocking[:10]
         )
-        more = f"<li>… and {len(result.blocking) - 10} more</li>" if len(result.blocking) > 10 else ""
-        blocking = f"<ul style='margin:0.4em 0 0 0'>{items}{more}</ul>"
+
+    blocking = ""
+    if result.blocking:
+        first, rest = result.blocking[:shown], result.blocking[shown:]
+        more = ""
+        if rest:
+            more = (
+                f"<details class='harden-long'><summary>the other {len(rest)} of {len(result.blocking)} blockers"
+                f"</summary><ul style='margin:0.2em 0 0 0'>{''.join(item(f) for f in rest)}</ul></details>"
+            )
+        blocking = (
+            f"<ul style='margin:0.4em 0 0 0'>{''.join(item(f) for f in first)}</ul>{more}"
+            "<div style='margin-top:0.4em'>Every blocker, by area and with its fix: "
+            "<a href='executive.html'>the decision page</a>.</div>"
+        )
     return (
         f"<div style='border:1px solid {colour};background:{background};color:{colour};padding:0.8em 1em;"
         f"border-radius:6px;font-family:system-ui,sans-serif'>"

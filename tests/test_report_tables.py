@@ -421,3 +421,25 @@ def test_css_prints_to_a4_with_wrapping_tables():
     assert "thead { display: table-header-group; }" in print_block
     assert "overflow: visible" in print_block  # scroll boxes would cut columns on paper
     assert not re.search(r"(?<![-\w])width:\s*\d{3,}px", CSS), "a fixed width wider than a page"
+
+
+def test_verdict_banner_lists_every_blocker_and_says_how_many_are_folded():
+    from harden_lib.findings import Finding, GateResult, Severity
+
+    blocking = tuple(
+        Finding(
+            area="headers",
+            check_id=f"headers.rule_{i}",
+            title=f"Rule {i} {HOSTILE}",
+            status=Status.FAIL,
+            severity=Severity.HIGH,
+            target=f"https://app.example.test/{i}",
+        )
+        for i in range(52)
+    )
+    page = Page(render.verdict_banner(GateResult(go=False, fail_on=Severity.HIGH, blocking=blocking), "prod"))
+    items = page.text("li")
+    assert all(f"headers.rule_{i} on" in items for i in range(52)), "a blocker is missing from the banner"
+    assert "the other 42 of 52 blockers" in page.text("summary")
+    assert "more" not in page.text("div").replace("decision", "")  # no bare "… and 42 more"
+    assert not page.tags("img") and "executive.html" in [a.get("href") for a in page.tags("a")]
