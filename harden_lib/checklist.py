@@ -249,7 +249,7 @@ def source_items(text: str) -> list[SourceItem]:
 
 SELECTOR_KINDS = ("service", "route", "url", "key", "datastore", "command", "hint", "re")
 _URL_IN_TEXT = re.compile(r"\b(?:https?|wss?)://[^\s/?#]+(?P<path>[^\s#]*)", re.IGNORECASE)
-_METHOD = re.compile(r"^(get|head|post|put|patch|delete|options)\s+(?=/)")
+_METHOD = re.compile(r"^(get|head|post|put|patch|delete|options)\s+(?=[/*?\[])")
 
 
 def _path(path: str) -> str:

@@ -54,6 +54,10 @@ class HttpParams(StrictModel):
 
 class GateParams(StrictModel):
     fail_on: Severity = Severity.HIGH
+    checklist_not_run: Literal["block", "warn"] = Field(
+        "warn",
+        description="checklist rows that are not run, manual or not covered: block closes the gate, warn shows them",
+    )
 
 
 class DemoParams(StrictModel):

@@ -223,6 +223,8 @@ def _finding(check_id: str, status: Status, target: str = "", observed: str = ""
         ("route:/auth/login", "POST https://api.example.com:8443/auth/login/", True),
         ("route:POST /auth/login", "POST https://api.example.com/auth/login", True),
         ("route:GET /auth/login", "POST https://api.example.com/auth/login", False),
+        ("route:POST */login", "POST https://127.0.0.1:8443/login", True),
+        ("route:POST */login", "GET https://127.0.0.1:8443/auth/login", False),
         ("url:https://other.example/health", "https://127.0.0.1:41419/health", True),
         ("route:/", "https://127.0.0.1:41419/ (cookie: session)", True),
         ("route:/", "https://127.0.0.1:41419/static/app.js", False),
@@ -351,3 +353,29 @@ def test_undecided_rows_close_the_gate_only_when_the_policy_blocks(tmp_path):
         _finding("commands.run", Status.PASS, "smoke"),
     ]
     assert checklist.gate_findings(profile, decided, "block") == []
+
+
+@pytest.mark.parametrize(("policy", "verdict"), [("block", "NO-GO"), ("warn", "GO"), (None, "GO")])
+def test_the_environment_policy_decides_whether_undecided_rows_close_the_gate(tmp_path, policy, verdict):
+    from harden_lib import governance
+    from harden_lib.findings import gate
+    from harden_lib.summary import flatten
+
+    write_profile(tmp_path, ITEMS)
+    env_file = tmp_path / "prod.yaml"
+    gate_line = f"gate: {{checklist_not_run: {policy}}}\n" if policy else ""
+    env_file.write_text(f"checklist: demo.yaml\nareas: [secrets]\n{gate_line}")
+    env = load_environment(env_file, environ={})
+    per_area = {"secrets": [_finding("secrets.repo.env_file_tracked", Status.PASS)]}
+    governed = governance.apply(env, per_area)
+    undecided = [f for f in flatten(governed) if f.check_id == "governance.checklist.undecided"]
+    assert len(undecided) == 1 and "3 not run of 4 rows" in undecided[0].observed
+    assert gate(flatten(governed), env.gate.fail_on).verdict == verdict
+
+
+def test_an_unknown_not_run_policy_is_a_params_error(tmp_path):
+    write_profile(tmp_path, ITEMS)
+    env_file = tmp_path / "prod.yaml"
+    env_file.write_text("checklist: demo.yaml\ngate: {checklist_not_run: maybe}\n")
+    with pytest.raises(ParamsError, match="checklist_not_run"):
+        load_environment(env_file, environ={})
