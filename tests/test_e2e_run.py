@@ -280,3 +280,88 @@ def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, default_runs):
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the area shows at least one chart"
     assert not (notebooks_dir() / "findings").exists(), "with no run_dir nothing is saved"
+
+
+# --------------------------------------------------------------------------- partial runs (issue 14)
+
+
+def _partial_run(reports: Path, areas: str, *extra: str) -> Path:
+    from harden_lib.demo import running_demo
+
+    running_demo().reset_rate_limits()
+    where = ["--reports", str(reports), "--params-dir", str(ROOT / "params")]
+    code = cli.main(["run", "--env", "demo", "--areas", areas, *where, *extra])
+    assert code in (0, 1)
+    runs = sorted(p for p in (reports / "demo").iterdir() if not p.is_symlink() and p.name != "latest")
+    return max(runs, key=lambda p: json.loads((p / "run.json").read_text())["started"] + p.name)
+
+
+def _latest(reports: Path) -> Path:
+    return (reports / "demo" / "latest").resolve()
+
+
+def test_a_partial_run_says_so_everywhere_and_keeps_the_complete_latest(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    reports = tmp_path / "reports"
+    # No earlier run: the partial run becomes latest (there is nothing better to point at).
+    first = _partial_run(reports, "headers")
+    assert _latest(reports) == first.resolve()
+    # An earlier complete run (a run.json written before runs recorded 'partial' counts as complete).
+    complete = reports / "demo" / "20200101T000000Z-0000"
+    shutil.copytree(first, complete)
+    info = json.loads((complete / "run.json").read_text())
+    info.pop("partial"), info.pop("areas_selected")
+    (complete / "run.json").write_text(json.dumps(info))
+    (reports / "demo" / "latest").unlink()
+    (reports / "demo" / "latest").symlink_to(complete.name)
+
+    partial = _partial_run(reports, "headers, tls,headers")  # spaces and repeats are fine
+    assert _latest(reports) == complete.resolve(), "a partial run does not replace a complete latest"
+    assert "partial run" in capsys.readouterr().err
+
+    run = json.loads((partial / "run.json").read_text())
+    assert run["partial"] is True and run["areas_selected"] == ["headers", "tls"]
+    findings = json.loads((partial / "findings.json").read_text())
+    assert findings["partial"] is True and findings["areas"] == ["headers", "tls"]
+    assert {f["area"] for f in findings["findings"]} <= {"headers", "tls", "governance"}
+    sarif = json.loads((partial / "findings.sarif").read_text())
+    assert sarif["runs"][0]["properties"]["partial"] is True
+    assert sarif["runs"][0]["properties"]["areas"] == ["headers", "tls"]
+    suites = list(ET.parse(partial / "junit.xml").getroot().iter("testsuite"))
+    assert suites
+    for suite in suites:
+        props = {p.get("name"): p.get("value") for p in suite.find("properties").iter("property")}
+        assert props["partial"] == "true" and props["areas"] == "headers,tls"
+    assert "Partial run" in (partial / "index.html").read_text()
+    for page in ("headers", "tls", "summary"):
+        meta = nbformat.read(partial / f"{page}.ipynb", as_version=4).metadata["harden"]
+        assert meta["partial"] is True
+        assert [i["area"] for i in meta["nav"] if i["kind"] == "area"] == ["headers", "tls"]
+
+    forced = _partial_run(reports, "tls", "--latest")
+    assert _latest(reports) == forced.resolve(), "--latest makes a partial run the latest"
+    again = _partial_run(reports, "headers")
+    assert _latest(reports) == again.resolve(), "a partial run may replace a partial latest"
+
+
+@pytest.mark.parametrize("value", ["", ",", " , ,", "  "])
+def test_an_empty_areas_list_is_a_usage_error(value, capsys, tmp_path):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["run", "--env", "demo", "--areas", value, "--reports", str(tmp_path / "reports")])
+    assert caught.value.code == 64
+    err = capsys.readouterr().err
+    assert "--areas" in err and "name at least one of" in err and "headers" in err
+    assert not (tmp_path / "reports").exists(), "no report is written for a usage error"
+
+
+def test_areas_not_enabled_for_the_environment_run_nothing(tmp_path):
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "small.yaml").write_text("areas: [config]\nbase_url: https://127.0.0.1:9/\n")
+    runner = Runner(reports_dir=tmp_path / "reports", params_dir=params, progress=lambda m: None)
+    result = runner.run(["small"], ["headers"])
+    assert result.exit_code == 2
+    [env] = result.environments
+    assert env.run_dir is None and "none of the areas asked for (headers)" in env.error and "config" in env.error
+    assert not (tmp_path / "reports" / "small").exists()
