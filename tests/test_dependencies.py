@@ -101,7 +101,9 @@ def test_findings_come_from_the_catalog_with_a_reason_for_each_other_severity(tm
     """Severities other than the catalog's default say why: the advisory's own, or assumed."""
     from harden_lib.catalog import catalog
 
-    env = env_with(tmp_path, [*sorted(FIXTURES.glob("*.json")), tmp_path / "missing.json"])
+    env = env_with(
+        tmp_path, [*sorted(FIXTURES.glob("*.json")), tmp_path / "missing.json"], "  required_tools: [trivy image]\n"
+    )
     findings = dependencies.run(env) + dependencies.run(env_with(tmp_path, []))
     spec_ids = {s.id for s in catalog().for_area("dependencies")} - {"dependencies.execution"}
     assert {f.check_id for f in findings} == spec_ids
@@ -124,3 +126,85 @@ def test_area_interface_and_empty_chart():
     assert dependencies.AREA.name == "dependencies" and dependencies.AREA.params is dependencies.DependenciesParams
     empty = dependencies.plot_by_package(dependencies.DependenciesAudit())
     assert [t.get_text() for t in empty.axes[0].texts] == ["no known vulnerability"]
+
+
+# --------------------------------------------------------------------------- tools and age (issue 15)
+
+
+def _copy(source: Path, folder: Path, name: str | None = None, *, age_days: float | None = None, **changes) -> Path:
+    """A copy of a real-format report, optionally with fields changed and the file dated ``age_days`` ago."""
+    import os
+    import time
+
+    doc = json.loads(source.read_text())
+    doc.update(changes)
+    target = folder / (name or source.name)
+    target.write_text(json.dumps(doc))
+    if age_days is not None:
+        stamp = time.time() - age_days * 86400
+        os.utime(target, (stamp, stamp))
+    return target
+
+
+def test_required_tool_an_npm_audit_does_not_stand_in_for_an_image_scan(tmp_path):
+    npm = _copy(FIXTURES / "npm-audit.json", tmp_path)
+    fs_scan = _copy(FIXTURES / "trivy.json", tmp_path, "trivy-fs.json", ArtifactType="filesystem", ArtifactName=".")
+    env = env_with(tmp_path, [npm, fs_scan], "  required_tools: [trivy-image, npm, osv-scanner, trivy]\n")
+    found = {f.target: f for f in dependencies.run(env) if f.check_id == "dependencies.required_tool"}
+    assert {k: f.status for k, f in found.items()} == {
+        "trivy image": "fail",  # a filesystem scan is not an image scan
+        "npm audit": "pass",
+        "osv-scanner": "fail",
+        "trivy": "pass",
+    }
+    assert "trivy-fs.json (trivy filesystem .)" in found["trivy image"].observed
+    reports = {f.target: f.observed for f in dependencies.run(env) if f.check_id == "dependencies.report"}
+    assert reports["trivy-fs.json"].startswith("trivy output of filesystem ., ")
+    image = env_with(tmp_path, [FIXTURES / "trivy.json"], "  required_tools: [trivy image]\n")
+    [ok] = [f for f in dependencies.run(image) if f.check_id == "dependencies.required_tool"]
+    assert ok.status == "pass" and ok.observed == "trivy image report: trivy.json"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    none = env_with(tmp_path, [broken], "  required_tools: [pip-audit]\n")
+    [missing] = [f for f in dependencies.run(none) if f.check_id == "dependencies.required_tool"]
+    assert missing.status == "fail" and "none readable" in missing.observed
+
+
+def test_report_age_from_created_at_or_file_date_and_says_which(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    two_days_ago = (now - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    fresh_trivy = _copy(FIXTURES / "trivy.json", tmp_path, "fresh-trivy.json", CreatedAt=two_days_ago, age_days=40)
+    old_trivy = _copy(FIXTURES / "trivy.json", tmp_path, "old-trivy.json", age_days=0)  # CreatedAt 2024-06-12
+    new_npm = _copy(FIXTURES / "npm-audit.json", tmp_path, "npm-new.json", age_days=1)
+    old_pip = _copy(FIXTURES / "pip-audit.json", tmp_path, "pip-old.json", age_days=9)
+    future = _copy(FIXTURES / "trivy.json", tmp_path, "future.json",
+                   CreatedAt=(now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"))  # fmt: skip
+    env = env_with(tmp_path, [fresh_trivy, old_trivy, new_npm, old_pip, future])
+    ages = {f.target: f for f in dependencies.run(env) if f.check_id == "dependencies.report_age"}
+    assert {k: f.status for k, f in ages.items()} == {
+        "fresh-trivy.json": "pass",  # its own timestamp wins over the file's 40-day-old date
+        "old-trivy.json": "fail",  # a freshly copied file does not make an old scan new
+        "npm-new.json": "pass",
+        "pip-old.json": "fail",
+        "future.json": "warn",
+    }
+    assert "from the report's CreatedAt" in ages["fresh-trivy.json"].observed
+    assert "2024-06-12 09:14 UTC" in ages["old-trivy.json"].observed
+    assert "from the file's modification time (pip-audit writes no timestamp)" in ages["pip-old.json"].observed
+    assert ages["pip-old.json"].expected == "at most 7 days old"
+    relaxed = env_with(tmp_path, [old_pip], "  max_age_days: 10\n")
+    [ok] = [f for f in dependencies.run(relaxed) if f.check_id == "dependencies.report_age"]
+    assert ok.status == "pass" and ok.observed.startswith("9.0 days old")
+
+
+def test_required_tools_names_are_checked():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        dependencies.DependenciesParams(required_tools=["snyk"])
+    assert dependencies.DependenciesParams(required_tools=["NPM", "trivy_image"]).required_tools == [
+        "npm audit",
+        "trivy image",
+    ]

@@ -6,6 +6,15 @@ document itself. Each vulnerability becomes one finding; the same advisory repor
 tools (matched on its id and aliases: CVE, GHSA, PYSEC, …) is one finding naming both tools.
 A vulnerability at or above ``fail_on`` fails; below it warns, so nothing known is silent.
 A file that is missing, not JSON or of an unknown format is an ``error`` naming the file.
+
+Which tool wrote each report is recognised from its shape (a Trivy report also says whether it
+scanned a container image, a filesystem or a repository), so a checklist that asks for an image
+scan is not satisfied by an npm audit: ``required_tools`` (``npm audit``, ``pip-audit``,
+``osv-scanner``, ``trivy``, ``trivy image``) fails for each tool without a readable report
+(``dependencies.required_tool``). A report older than ``max_age_days`` (default 7) says nothing
+about advisories published since: ``dependencies.report_age`` judges its age from the report's
+own timestamp when it has one (Trivy ``CreatedAt``) and from the file's modification time
+otherwise, and says which it used.
 """
 
 from __future__ import annotations
@@ -13,10 +22,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harden_lib.area import AreaSpec
 from harden_lib.catalog import finding
@@ -40,6 +50,22 @@ SEVERITY_COLOURS = {
 }
 
 
+RequiredTool = Literal["npm audit", "pip-audit", "osv-scanner", "trivy", "trivy image"]
+_TOOL_ALIASES = {
+    "npm": "npm audit",
+    "npm-audit": "npm audit",
+    "npm audit": "npm audit",
+    "pip-audit": "pip-audit",
+    "pip_audit": "pip-audit",
+    "osv": "osv-scanner",
+    "osv-scanner": "osv-scanner",
+    "trivy": "trivy",
+    "trivy image": "trivy image",
+    "trivy-image": "trivy image",
+    "trivy_image": "trivy image",
+}
+
+
 class DependenciesParams(BaseModel):
     """The ``dependencies:`` section of an environment's params."""
 
@@ -54,6 +80,18 @@ class DependenciesParams(BaseModel):
         Severity.HIGH,
         description="severity assumed when no tool reports one (pip-audit never does): unknown is not harmless",
     )
+    required_tools: list[RequiredTool] = Field(
+        default_factory=list,
+        description="tools that must have produced a report: npm audit, pip-audit, osv-scanner, trivy, trivy image",
+    )
+    max_age_days: float = Field(7, gt=0, le=3650, description="a report older than this is stale")
+
+    @field_validator("required_tools", mode="before")
+    @classmethod
+    def _tool_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_TOOL_ALIASES.get(str(v).strip().lower(), v) for v in value]
+        return value
 
 
 @dataclass
@@ -283,8 +321,48 @@ _PARSERS = {"npm": _npm, "pip-audit": _pip_audit, "osv-scanner": _osv, "trivy": 
 _TOOL_NAMES = {"npm": "npm audit", "pip-audit": "pip-audit", "osv-scanner": "osv-scanner", "trivy": "trivy"}
 
 
+@dataclass
+class Report:
+    """One report file: the tool that wrote it, what it scanned, when, and its vulnerabilities."""
+
+    path: Path
+    tool: str
+    vulnerabilities: list[Vulnerability]
+    #: the report's own timestamp (Trivy CreatedAt), None when it has none
+    created: datetime | None = None
+    #: what was scanned, when the report says (Trivy: ArtifactType and ArtifactName)
+    artifact: str = ""
+
+    @property
+    def tools(self) -> set[str]:
+        """The names a required tool may match (a Trivy image scan is both trivy and trivy image)."""
+        if self.tool == "trivy" and self.artifact.startswith("container_image"):
+            return {"trivy", "trivy image"}
+        return {self.tool}
+
+
 def parse_report(path: Path) -> tuple[str, list[Vulnerability]]:
     """(tool, vulnerabilities) of one file; ``ReportError`` naming the file otherwise."""
+    report = read_report(path)
+    return report.tool, report.vulnerabilities
+
+
+def _created_at(doc: Any) -> datetime | None:
+    value = doc.get("CreatedAt") if isinstance(doc, dict) else None
+    if not isinstance(value, str):
+        return None
+    match = re.match(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?", value)
+    if not match:
+        return None
+    try:
+        parsed = datetime.fromisoformat(match.group(1) + (match.group(2) or "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def read_report(path: Path) -> Report:
+    """One report file read and recognised; ``ReportError`` naming the file otherwise."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -301,9 +379,13 @@ def parse_report(path: Path) -> tuple[str, list[Vulnerability]]:
     if kind is None:
         raise ReportError(f"{path.name}: unknown format (expected npm audit v7+, pip-audit, osv-scanner or Trivy JSON)")
     try:
-        return _TOOL_NAMES[kind], _PARSERS[kind](doc, path.name)
+        vulns = _PARSERS[kind](doc, path.name)
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         raise ReportError(f"{path.name}: looks like {_TOOL_NAMES[kind]} output but is malformed ({exc!r})") from None
+    artifact = ""
+    if kind == "trivy":
+        artifact = " ".join(str(doc.get(k) or "")[:120] for k in ("ArtifactType", "ArtifactName")).strip()
+    return Report(path, _TOOL_NAMES[kind], vulns, _created_at(doc), artifact)
 
 
 # --------------------------------------------------------------------------- dedupe
@@ -386,33 +468,80 @@ class DependenciesAudit:
         return pd.DataFrame(rows, columns=columns)
 
 
-def audit(env: Environment) -> DependenciesAudit:
+def audit(env: Environment, now: datetime | None = None) -> DependenciesAudit:
     params = env.dependencies
+    now = now or datetime.now(UTC)
     report = DependenciesAudit(unknown_severity=params.unknown_severity)
     if not params.reports:
         report.findings.append(finding("dependencies.reports", Status.SKIP, "", "none configured"))
         return report
     collected: list[Vulnerability] = []
+    read: list[Report] = []
     for path in params.reports:
         try:
-            tool, vulns = parse_report(path)
+            parsed = read_report(path)
         except ReportError as exc:
             report.reports[path.name] = "error"
             report.findings.append(finding("dependencies.report", Status.ERROR, path.name, str(exc)))
             continue
+        tool, vulns = parsed.tool, parsed.vulnerabilities
+        read.append(parsed)
         report.reports[path.name] = tool
         collected += vulns
+        scanned = f" of {parsed.artifact}" if parsed.artifact else ""
         report.findings.append(
             finding(
                 "dependencies.report",
                 Status.PASS,
                 path.name,
-                f"{tool} output, {len(vulns)} vulnerability record(s)",
+                f"{tool} output{scanned}, {len(vulns)} vulnerability record(s)",
             )
+        )
+        report.findings.append(_age_finding(parsed, params.max_age_days, now))
+    for tool in params.required_tools:
+        producing = [r.path.name for r in read if tool in r.tools]
+        if producing:
+            status, observed = Status.PASS, f"{tool} report: {', '.join(producing)}"
+        else:
+            seen = ", ".join(f"{r.path.name} ({r.tool}{' ' + r.artifact if r.artifact else ''})" for r in read)
+            status, observed = Status.FAIL, f"no readable {tool} report among: {seen or 'none readable'}"
+        report.findings.append(
+            finding("dependencies.required_tool", status, tool, observed, expected=f"a readable {tool} report")
         )
     report.vulnerabilities = dedupe(collected)
     report.findings += [_vulnerability_finding(v, report, params.fail_on) for v in report.vulnerabilities]
     return report
+
+
+def _age_finding(report: Report, max_age_days: float, now: datetime) -> Finding:
+    """How old the report is, from its own timestamp or else the file's modification time (said which)."""
+    if report.created is not None:
+        when, source = report.created, "the report's CreatedAt"
+    else:
+        try:
+            when = datetime.fromtimestamp(report.path.stat().st_mtime, UTC)
+        except OSError:
+            return finding("dependencies.report_age", Status.ERROR, report.path.name, "the file's date cannot be read")
+        source = f"the file's modification time ({report.tool} writes no timestamp)"
+    age = now - when
+    expected = f"at most {max_age_days:g} days old"
+    stamp = f"{when:%Y-%m-%d %H:%M} UTC"
+    if age < -timedelta(minutes=5):
+        return finding(
+            "dependencies.report_age",
+            Status.WARN,
+            report.path.name,
+            f"dated in the future ({stamp}, from {source}): a wrong clock; age unknown",
+            expected=expected,
+        )
+    days = max(age.total_seconds(), 0) / 86400
+    return finding(
+        "dependencies.report_age",
+        Status.PASS if age <= timedelta(days=max_age_days) else Status.FAIL,
+        report.path.name,
+        f"{days:.1f} days old ({stamp}, from {source})",
+        expected=expected,
+    )
 
 
 def _vulnerability_finding(vuln: Vulnerability, report: DependenciesAudit, fail_on: Severity) -> Finding:
