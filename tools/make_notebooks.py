@@ -687,6 +687,30 @@ MONITORING = area_notebook(  # issue 15 (engineer F)
 )
 
 
+AUTH = area_notebook(  # issue 15 (engineer E)
+    "auth",
+    "# Tokens and webhook signatures\n\n"
+    "A protected route must refuse a request without a valid token, and a webhook must refuse a call "
+    "whose signature is missing or wrong: otherwise anyone who knows the URL reads the data or fakes the "
+    "provider's events. Each protected route is requested without a token, with an invalid one, with an "
+    "unsigned JWT (`alg: none`) and with a malformed header; each webhook gets an unsigned and a badly "
+    "signed POST (**opt-in**: `active_probes: true`). Probes carry none of the configured credentials.",
+    [
+        new_markdown_cell("## Findings\nWorst first."),
+        new_code_cell(
+            "report = auth.audit(env)\n"
+            "findings = report.findings\n"
+            "frame = findings_frame(findings)\n"
+            "show_findings(frame)"
+        ),
+        new_markdown_cell("## Every probe\nWhat was sent and the status that came back (bodies are never kept)."),
+        new_code_cell("display(report.table())"),
+        new_markdown_cell(WHAT_TO_FIX),
+        new_code_cell("render.show_fixes(findings)"),
+    ],
+)
+
+
 def main() -> None:
     notebooks = {
         "config": CONFIG,
@@ -695,6 +719,7 @@ def main() -> None:
         "surface": SURFACE,
         "cors": CORS,
         "ratelimit": RATELIMIT,
+        "auth": AUTH,  # issue 15
         "secrets": SECRETS,
         "datastores": DATASTORES,
         "containers": CONTAINERS,
