@@ -509,8 +509,12 @@ SUMMARY = _notebook(
             "## Checks that could not run\nEach needs attention: an unverified control is not a passed one."
         ),
         new_code_cell(
+            "from harden_lib.checklist import run_note\n\n"
             "errs = summary.errors(per_area)\n"
-            "display(style_findings(errs) if len(errs) else Markdown('_Every check ran._'))"
+            "if len(errs):\n"
+            "    display(style_findings(errs))\n"
+            "# 'Every check ran' only when no checklist row is 'not run' either (issue 15)\n"
+            "display(Markdown('_' + md_escape(run_note(env.profile, summary.flatten(per_area))) + '_'))"
         ),
         new_markdown_cell(
             "## Sign-offs\nThe go-live needs each required role's sign-off; a missing or stale one keeps "
@@ -536,9 +540,11 @@ SUMMARY = _notebook(
         new_code_cell(
             "from harden_lib import checklist\n\n"
             "if env.profile:\n"
-            "    display(Markdown(f'**{md_escape(env.profile.title)}**: ' + ', '.join(f'{n} {k}' for k, n in "
-            "checklist.coverage_counts(env.profile).items())))\n"
-            "    display(style_findings(checklist.filled_checklist(env.profile, summary.flatten(per_area))))\n"
+            "    filled = checklist.filled_checklist(env.profile, summary.flatten(per_area))\n"
+            "    # every outcome counted, 'not run' / 'manual' / 'not covered' rows named (issue 15)\n"
+            "    display(Markdown(f'**{md_escape(checklist.headline(env.profile, filled))}** Covered by: ' + ', '.join(\n"
+            "        f'{n} {k}' for k, n in checklist.coverage_counts(env.profile).items())))\n"
+            "    display(style_findings(filled))\n"
             "else:\n"
             "    display(Markdown('_This environment is not audited against a checklist profile._'))"
         ),
