@@ -638,7 +638,8 @@ def headline(profile: ChecklistProfile, table: pd.DataFrame) -> str:
         sentence += f" {undecided} row(s) were not decided by a check (not run, manual or not covered)."
     else:
         sentence += " Every row was decided by a check or a current attestation."
-    return sentence
+    covered = ", ".join(f"{n} {kind}" for kind, n in coverage_counts(profile).items())
+    return f"{sentence} Covered by: {covered}."
 
 
 def run_note(profile: ChecklistProfile | None, findings: list[Finding]) -> str:
