@@ -801,7 +801,9 @@ def test_governance_findings_are_catalog_entries():
         [finding("tls.cert.expiry", target="api.example.com:443")],
     )
     out += governance.signoff_findings(SignOffs(required=["ops"]), TODAY)
-    assert {f.check_id for f in out} == {s.id for s in catalog().for_area("governance")}
+    # governance.checklist.* are the checklist's own (harden_lib.checklist.gate_findings, tested there)
+    ours = {s.id for s in catalog().for_area("governance") if not s.id.startswith("governance.checklist.")}
+    assert {f.check_id for f in out} == ours
     assert all(f.area == "governance" for f in out)
     expired = next(f for f in out if f.check_id == "governance.waiver.expired")
     assert expired.remediation == catalog().lookup("governance.waiver.expired").remediation
@@ -813,3 +815,131 @@ def test_operations_area_interface_and_empty_chart():
     assert operations.AREA.name == "operations" and operations.AREA.order == 120 and operations.AREA.params is None
     empty = governance.plot_attestation_age(env(), TODAY)
     assert [t.get_text() for t in empty.axes[0].texts] == ["no attestations configured"]
+
+
+# --------------------------------------------------------------------------- per area (issue 14)
+
+
+def _mixed_run(e: Environment) -> dict[str, list[Finding]]:
+    return {
+        "headers": [
+            finding("headers.server_banner", target="https://a.example/"),
+            finding("headers.server_banner", target="https://b.example/x"),
+            finding("headers.hsts", Status.PASS),
+            finding("headers.csp", Status.WARN),
+        ],
+        "secrets": [finding("secrets.env.shared", target="SESSION_KEY"), finding("secrets.repo", Status.PASS)],
+        "operations": operations.run(e, TODAY),
+    }
+
+
+def _governed_env() -> Environment:
+    return env(
+        attestations=[
+            attestation(id="keys.rotated", title="Rotated", covers=["secrets.env.*"]).model_dump(),
+            attestation(id="restore.tested", title="Restore", covers=["datastores.*"]).model_dump(),
+        ],
+        waivers=[
+            waiver("headers.server_banner", target="https://a.example/*").model_dump(),
+            waiver("headers.x_powered_by", expires=days(-1)).model_dump(),
+        ],
+    )
+
+
+def test_each_area_governed_alone_matches_the_whole_run():
+    """What an area page shows (apply_area, with the rest of the run) is what the summary shows (apply)."""
+    e = _governed_env()
+    per_area = _mixed_run(e)
+    whole = governance.apply(e, per_area, TODAY)
+    for area, findings in per_area.items():
+        others = [f for a, fs in per_area.items() if a != area for f in fs]
+        alone = governance.apply_area(e, findings, others, TODAY)
+        assert alone == whole[area], area
+    assert statuses(whole["headers"])[("headers.server_banner", "https://a.example/")] is Status.WAIVED
+    assert statuses(whole["headers"])[("headers.server_banner", "https://b.example/x")] is Status.FAIL
+    assert [f.status for f in whole["operations"]] == [Status.FAIL, Status.PASS]  # voided, untouched
+
+
+def test_governance_applied_twice_changes_nothing():
+    """Area notebooks save governed findings; the summary governs them again: same result."""
+    e = _governed_env()
+    once = governance.apply(e, _mixed_run(e), TODAY)
+    areas = {a: fs for a, fs in once.items() if a != governance.GOVERNANCE_AREA}
+    twice = governance.apply(e, areas, TODAY)
+    assert {a: twice[a] for a in areas} == areas
+    assert twice[governance.GOVERNANCE_AREA] == once[governance.GOVERNANCE_AREA]
+
+
+def test_a_voided_attestation_voids_no_other():
+    """Only a check's own failure voids: an attestation covering another attestation is not voided in
+    cascade (which would differ between the area page and a second application in the summary)."""
+    e = env(
+        attestations=[
+            attestation(id="keys.rotated", title="Rotated", covers=["secrets.env.*"]).model_dump(),
+            attestation(id="audit.done", title="Audit", covers=["operations.keys.rotated"]).model_dump(),
+        ]
+    )
+    per_area = {"secrets": [finding("secrets.env.shared")], "operations": operations.run(e, TODAY)}
+    once = governance.apply(e, per_area, TODAY)
+    assert [f.status for f in once["operations"]] == [Status.FAIL, Status.PASS]
+    twice = governance.apply(e, {a: f for a, f in once.items() if a != "governance"}, TODAY)
+    assert twice["operations"] == once["operations"]
+
+
+def test_run_day_is_the_day_the_run_started():
+    start = dt.datetime(2026, 11, 30, 23, 59, 58, tzinfo=dt.UTC)
+    assert governance.run_day(Path("/r/demo") / (start.strftime("%Y%m%dT%H%M%SZ") + "-ab12")) == (
+        start.astimezone().date()
+    )
+    assert governance.run_day(Path("/r/demo/20261130T235958Z")) == start.astimezone().date()
+    assert governance.run_day(Path("/r/demo/my-own-folder")) == date.today()
+    assert governance.run_day(None) == date.today() and governance.run_day("") == date.today()
+
+
+def test_notebook_govern_reads_the_other_areas_of_the_run_and_updates_in_place(tmp_path):
+    """An area notebook (notebook.govern) sees the other areas' saved findings in the run folder."""
+    from harden_lib.notebook import govern
+
+    e = _governed_env()
+    per_area = _mixed_run(e)
+    run_dir = tmp_path / f"{TODAY:%Y%m%d}T120000Z-0001"  # judged on the run's day: the waivers are in force
+    save_findings(per_area["secrets"], run_dir, "secrets")
+    (run_dir / "findings" / "broken.json").write_text("{not json")  # another area's damaged file is skipped
+    mine = list(per_area["operations"])
+    governed = govern(mine, e, "operations", run_dir)
+    assert governed is mine, "updated in place, so report.findings shows the same statuses"
+    assert [f.status for f in mine] == [Status.FAIL, Status.PASS]
+    alone = govern(list(per_area["operations"]), e, "operations", None)  # no run folder: nothing to void it
+    assert [f.status for f in alone] == [Status.PASS, Status.PASS]
+    headers = govern(list(per_area["headers"]), e, "headers", run_dir)
+    assert [f.status for f in headers][:2] == [Status.WAIVED, Status.FAIL]
+
+
+def test_attestation_table_and_chart_show_the_governed_status():
+    e = _governed_env()
+    whole = governance.apply(e, _mixed_run(e), TODAY)
+    table = governance.attestation_table(e, TODAY, findings=whole["operations"])
+    assert table["status"].astype(str).tolist() == ["fail", "pass"]
+    assert governance.attestation_table(e, TODAY)["status"].astype(str).tolist() == ["pass", "pass"]
+    assert table.status.cat.ordered and list(table[table.status >= "warn"]["id"]) == ["keys.rotated"]
+    governance.plot_attestation_age(e, TODAY, findings=whole["operations"])
+    signoffs = governance.signoff_table(SignOffs(required=["ops"]), TODAY)
+    assert signoffs.status.cat.ordered and (signoffs.status >= "fail").all()
+
+
+def test_area_verdict_cell_lists_every_blocker_escaped():
+    from harden_lib.notebook import area_verdict_html
+
+    e = env()
+    many = [finding("headers.csp", target=f"https://x.example/<b>{i}</b>") for i in range(23)]
+    many.append(finding("headers.hsts", Status.PASS))
+    html = area_verdict_html(many, e, "Security <headers>")
+    assert "NO-GO" in html and "Security &lt;headers&gt;" in html
+    assert html.count("<tr>") == 1 + 23, "header row + every blocker"
+    assert "<details" in html and "23 blockers in this area" in html
+    assert "<b>0</b>" not in html and "&lt;b&gt;0&lt;/b&gt;" in html
+    assert "23 fail, 1 pass" in html
+    few = area_verdict_html([finding("headers.csp"), finding("headers.hsts", Status.PASS)], e, "H")
+    assert "<details" not in few and "1 blocker in this area" in few
+    clean = area_verdict_html([finding("headers.hsts", Status.PASS)], e, "H")
+    assert "GO · H" in clean and "<table" not in clean
