@@ -78,7 +78,11 @@ def test_nginx_html_502_pages_are_a_broken_route_not_a_missing_limit(pki: CertBu
     finding = enforced(report.findings)
     assert finding.status is Status.ERROR, finding.observed
     assert "the route did not work: 502\u00d76" in finding.observed
-    assert [f.check_id for f in report.findings] == ["ratelimit.enforced"]
+    # a broken route shows nothing about the limit, nor about legitimate use getting through (issue 15)
+    assert [(f.check_id, f.status) for f in report.findings] == [
+        ("ratelimit.enforced", Status.ERROR),
+        ("ratelimit.allows_limit", Status.ERROR),
+    ]
 
 
 def test_maintenance_503_with_retry_after_is_not_a_limit_nor_a_missing_one(pki: CertBundle) -> None:
