@@ -543,7 +543,27 @@ def notebook_to_html(notebook: Any, resources: dict[str, Any] | None = None) -> 
     copy, so the ``.ipynb`` keeps its Markdown and the HTML carries no live script or link.
     """
     body, _ = html_exporter().from_notebook_node(sanitize_markdown_outputs(notebook), resources=resources or {})
-    return body
+    return _scope_header_cells(body)
+
+
+#: A header cell start tag without a ``scope`` (Markdown tables, pandas ``Styler`` tables).
+_TH_WITHOUT_SCOPE = re.compile(r"<th(?![^>]*\bscope=)(\s[^>]*)?>")
+
+
+def _scope_header_cells(html: str) -> str:
+    """Give every ``<th>`` a scope (screen readers announce which header a cell belongs to).
+
+    harden's own tables have one; Markdown tables and ``Styler`` tables (drift) do not. Only
+    real tags match: text a server sent is escaped (``&lt;th``) before it reaches the page.
+    A ``Styler`` row label (class ``row_heading``) heads its row; every other header its column.
+    """
+
+    def scoped(match: re.Match[str]) -> str:
+        attributes = match.group(1) or ""
+        scope = "row" if "row_heading" in attributes else "col"
+        return f'<th scope="{scope}"{attributes}>'
+
+    return _TH_WITHOUT_SCOPE.sub(scoped, html)
 
 
 #: What a Markdown output may become in a report: text formatting, lists, tables, headings.

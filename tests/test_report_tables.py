@@ -443,3 +443,20 @@ def test_verdict_banner_lists_every_blocker_and_says_how_many_are_folded():
     assert "the other 42 of 52 blockers" in page.text("summary")
     assert "more" not in page.text("div").replace("decision", "")  # no bare "… and 42 more"
     assert not page.tags("img") and "executive.html" in [a.get("href") for a in page.tags("a")]
+
+
+def test_markdown_and_styler_tables_get_header_scopes_too():
+    """Tables harden does not build itself (Markdown, a drift ``Styler``) still get ``<th scope>``."""
+    styler = pd.DataFrame({"prod": ["pass"], "staging": [HOSTILE]}, index=["headers.hsts"]).style.format(escape="html")
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("| check | status |\n| --- | --- |\n| hsts | pass |"),
+            new_code_cell("x", outputs=[new_output("display_data", data={"text/html": styler.to_html()})]),
+        ]
+    )
+    notebook.metadata["harden"] = {"title": "Drift", "environment": "prod", "run_id": "r"}
+    page = Page(notebook_to_html(notebook))
+    scopes = [a.get("scope") for a in page.tags("th")]
+    assert scopes and None not in scopes
+    assert scopes.count("row") == 1  # the Styler's row label
+    assert HOSTILE in page.text("td") and not page.tags("img")
