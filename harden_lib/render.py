@@ -390,11 +390,14 @@ def fixes_frame(findings: Iterable[Finding] | pd.DataFrame) -> pd.DataFrame:
     """Failing, erroring and warning findings, worst severity first (then status, check, target)."""
     import pandas as pd
 
+    from harden_lib.findings import ordered_categories
+
     frame = findings.copy() if isinstance(findings, pd.DataFrame) else findings_frame(findings)
-    for column, order in (("severity", SEVERITY_ORDER), ("status", STATUS_ORDER)):
-        frame[column] = pd.Categorical(frame[column].astype(str), [o.value for o in order], ordered=True)
+    frame = ordered_categories(frame)  # worse = greater (issue 14): descending puts critical / fail first
     todo = frame[frame["status"].astype(str).isin([s.value for s in TO_FIX])]
-    return todo.sort_values(["severity", "status", "check_id", "target"], kind="stable")
+    return todo.sort_values(
+        ["severity", "status", "check_id", "target"], ascending=[False, False, True, True], kind="stable"
+    )
 
 
 def explanations_html(check_ids: Iterable[str]) -> str:
@@ -453,7 +456,9 @@ def show_findings(findings: Iterable[Finding] | pd.DataFrame, columns: Iterable[
 
         display(Markdown("_No findings._"))
         return
-    frame = frame.sort_values(["status", "severity", "check_id", "target"]).reset_index(drop=True)
+    from harden_lib.findings import worst_first
+
+    frame = worst_first(frame)  # status then severity, worst first (ordered categoricals: worse = greater)
     shown = columns or ["check_id", "title", "status", "severity", "target", "observed"]
     display(style_findings(frame, shown, anchors=True))
 

@@ -133,3 +133,16 @@ def test_gate_reason_counts_fails_and_errors():
     result = gate([make(status=Status.FAIL), make("e", Status.ERROR, Severity.CRITICAL)])
     assert result.reason == "1 failing check and 1 check that could not run at or above severity 'high'."
     assert [f.check_id for f in result.blocking] == ["e", "a.b"]
+
+
+def test_what_to_fix_is_sorted_by_severity_then_status_and_keeps_the_model_order():
+    from harden_lib.render import fixes_frame
+
+    fixes = fixes_frame(_every_frame().sample(frac=1, random_state=3))
+    assert set(fixes.status.astype(str)) == {"fail", "error", "warn"}
+    keys = [
+        (-Severity(sev).rank, STATUS_ORDER.index(Status(st)))
+        for sev, st in zip(fixes.severity, fixes.status, strict=True)
+    ]
+    assert keys == sorted(keys), "worst severity first, then fail before error before warn"
+    assert set(fixes[fixes.severity >= "high"]["severity"].astype(str)) == {"high", "critical"}
