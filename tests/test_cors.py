@@ -427,6 +427,7 @@ def token_server(pki: CertBundle, mode: str) -> Iterator[str]:
     header_only_if_present: the classic bug, a token is checked only when a header is sent;
     close_after: accepts, then closes with 4401 without a good token (check after the upgrade);
     message_only: accepts and sends "unauthorized" but keeps the connection open;
+    data_then_close: sends data to anyone, then closes normally; close_normal: closes with 1000 at once;
     redirect: 302 to /login; crash: 500; open: accepts anything.
     """
     from urllib.parse import parse_qs, urlsplit
@@ -458,6 +459,12 @@ def token_server(pki: CertBundle, mode: str) -> Iterator[str]:
             return
         if mode == "message_only" and not good(connection.request):
             connection.send("unauthorized")
+        if mode == "data_then_close":  # streams to anyone, then ends normally
+            connection.send('{"price": 101.5}')
+            return
+        if mode == "close_normal" and not good(connection.request):
+            connection.close(1000)
+            return
         try:
             for _ in connection:
                 pass
@@ -484,6 +491,8 @@ def token_server(pki: CertBundle, mode: str) -> Iterator[str]:
         ("message_only", Status.FAIL, "still open after"),
         ("header_only_if_present", Status.FAIL, "no token: accepted"),
         ("crash", Status.ERROR, "HTTP 500"),
+        ("data_then_close", Status.FAIL, "no token: accepted (101), 1 message(s) received before the close (1000)"),
+        ("close_normal", Status.ERROR, "closed with code 1000 without data"),
     ],
 )
 def test_websocket_token_required(pki: CertBundle, mode: str, expected: Status, shown: str) -> None:

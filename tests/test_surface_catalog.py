@@ -166,8 +166,9 @@ def test_cors_findings_come_from_the_catalog_and_say_why_a_severity_changed(pki:
                     "allowed_origins": [APP],
                     "foreign_origin": "http://attacker.test:8443",
                     "routes": list(routes),
-                    "websockets": [{"url": socket_url}],
+                    "websockets": [{"url": socket_url, "auth": {"header": "X-Socket-Key", "header_prefix": ""}}],
                     "ws_timeout": 3,
+                    "ws_linger": 0.3,
                 },
             }
         )
@@ -187,6 +188,9 @@ def test_cors_findings_come_from_the_catalog_and_say_why_a_severity_changed(pki:
     assert only(found, "cors.fetch", "broken").status is Status.ERROR
     assert only(found, "cors.ws.scheme").status is Status.FAIL  # ws:// in production
     assert only(found, "cors.ws.origin").status is Status.FAIL  # accepts any origin
+    assert only(found, "cors.ws.plaintext").status is Status.FAIL  # a ws:// endpoint that upgrades
+    token = only(found, "cors.ws.auth")  # accepts a handshake without the X-Socket-Key it should require
+    assert token.status is Status.FAIL and "bad token in X-Socket-Key: accepted" in token.observed
 
 
 # --------------------------------------------------------------------------- ratelimit

@@ -274,6 +274,7 @@ class Handshake:
     #: timeout, tls, dns or other; "" when accepted
     kind: str = ""
     close_code: int | None = None  # accepted, then closed by the server within the linger time
+    messages: int = 0  # messages the server sent while the connection was watched (linger)
     probe: str = ""  # what the handshake offered (cors.ws.auth: no token, bad token in the query …)
 
 
@@ -367,6 +368,7 @@ async def _ws_handshake(
             context = verify
     connect = _no_redirects()
     close_code: int | None = None
+    messages = 0
     try:
         # opening handshake + watching for a close + closing handshake
         async with asyncio.timeout(timeout + linger + min(timeout, 2.0)):
@@ -383,7 +385,7 @@ async def _ws_handshake(
                 additional_headers=headers or None,
             ) as connection:
                 if linger > 0:
-                    close_code = await _closed_within(connection, linger, ConnectionClosed)
+                    close_code, messages = await _closed_within(connection, linger, ConnectionClosed)
     except InvalidStatus as exc:
         return Handshake(url, origin, False, status=exc.response.status_code, kind="status")
     except TimeoutError:
@@ -399,23 +401,23 @@ async def _ws_handshake(
         return Handshake(
             url, origin, False, error=safe_text(f"the handshake failed: {detail}", 300), kind=_failure_kind(exc)
         )
-    return Handshake(url, origin, True, close_code=close_code)
+    return Handshake(url, origin, True, close_code=close_code, messages=messages)
 
 
-async def _closed_within(connection, seconds: float, closed: type[Exception]) -> int | None:
-    """The close code when the server closes the connection within ``seconds``; None if it stays open."""
+async def _closed_within(connection, seconds: float, closed: type[Exception]) -> tuple[int | None, int]:
+    """(close code, messages received) while watching ``seconds``; the code is None if it stayed open."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     received = 0
     while (left := deadline - loop.time()) > 0 and received < 20:
         try:
             await asyncio.wait_for(connection.recv(), left)
-            received += 1  # a message (e.g. "unauthorized") without a close: keep watching
+            received += 1  # a message (data, or an "unauthorized" text) before any close
         except TimeoutError:
-            return None
+            return None, received
         except closed:
-            return connection.close_code if connection.close_code is not None else 1006
-    return None
+            return (connection.close_code if connection.close_code is not None else 1006), received
+    return None, received
 
 
 def plain_candidates(env: Environment, url: str, endpoint: WebSocketEndpoint) -> list[str]:
@@ -520,8 +522,10 @@ def auth_finding(env: Environment, url: str, endpoint: WebSocketEndpoint) -> tup
     Sent with the app's own Origin (the first allowed origin, else the endpoint's https origin)
     so that an Origin check cannot pass for a token check. Refused means 400/401/403 (or a
     redirect, which browsers do not follow), or accepted and then closed by the server within
-    ``cors.ws_linger`` (apps that check the token after the upgrade close with 1008/4401).
-    Accepted and still open fails; 404, 5xx or no answer is an ``error``.
+    ``cors.ws_linger`` with 1008 or an application code 3000–4999 (apps that check the token
+    after the upgrade close with 1008/4401) and no message sent first. Accepted and still
+    open, or any message received, fails; another close code (1000, 1011, 1006), 404, 5xx or
+    no answer is an ``error``.
     """
     from urllib.parse import parse_qsl, urlencode
 
@@ -544,10 +548,18 @@ def auth_finding(env: Environment, url: str, endpoint: WebSocketEndpoint) -> tup
         h = ws_handshake(env, target, origin, params.ws_timeout, headers=headers, linger=params.ws_linger)
         h = replace(h, probe=label)
         shakes.append(h)
+        sent = f", {h.messages} message(s) received" if h.messages else ""
         if h.accepted and h.close_code is None:
-            accepted.append(f"{label}: accepted (101) and still open after {params.ws_linger:g} s")
-        elif h.accepted:
+            accepted.append(f"{label}: accepted (101) and still open after {params.ws_linger:g} s{sent}")
+        elif h.accepted and h.messages:
+            accepted.append(f"{label}: accepted (101){sent} before the close ({h.close_code})")
+        elif h.accepted and (h.close_code == 1008 or 3000 <= (h.close_code or 0) <= 4999):
             refused.append(f"{label}: accepted, then closed by the server with code {h.close_code}")
+        elif h.accepted:
+            failed.append(
+                f"{label}: accepted, then closed with code {h.close_code} without data — a token refusal closes "
+                "with 1008 or a 4xxx code"
+            )
         elif h.status in _REJECTING or (h.status is not None and 300 <= h.status < 400):
             refused.append(f"{label}: refused with {h.status}")
         else:
