@@ -135,8 +135,10 @@ class RunDiff:
         import pandas as pd
 
         items = getattr(self, which)
+        from harden_lib.findings import ordered_categories  # issue 14: severity/status in the model's order
+
         columns = ["severity", "status", "old_status", "area", "check_id", "title", "target", "days_open"]
-        return pd.DataFrame([asdict(c) for c in items], columns=[*columns, "finding_id"])[columns]
+        return ordered_categories(pd.DataFrame([asdict(c) for c in items], columns=[*columns, "finding_id"])[columns])
 
     def text(self, limit: int = 50) -> str:
         """The diff as plain text (what ``harden diff`` prints)."""

@@ -17,7 +17,13 @@ from harden_lib import (
     load_findings,
     save_findings,
 )
-from harden_lib.findings import STATUS_ORDER, ordered_categories, worst_first
+from harden_lib.findings import (
+    SEVERITY_CATEGORIES,
+    STATUS_CATEGORIES,
+    STATUS_ORDER,
+    ordered_categories,
+    worst_first,
+)
 
 
 def make(check_id: str = "a.b", status: Status = Status.FAIL, severity: Severity = Severity.HIGH, **kw) -> Finding:
@@ -146,3 +152,75 @@ def test_what_to_fix_is_sorted_by_severity_then_status_and_keeps_the_model_order
     ]
     assert keys == sorted(keys), "worst severity first, then fail before error before warn"
     assert set(fixes[fixes.severity >= "high"]["severity"].astype(str)) == {"high", "critical"}
+
+
+def _changes():
+    from harden_lib.diff import Change
+
+    return [
+        Change(f"c.{i}", "headers", f"headers.c{i}", "t", "x", sev, st, old_status="pass")
+        for i, (sev, st) in enumerate([("low", "fail"), ("critical", "fail"), ("high", "error"), ("medium", "warn")])
+    ]
+
+
+def test_every_library_frame_has_ordered_severity_and_status():
+    """Frames the library returns (summary, governance, render, diff, trends, commands): ``>= "high"`` is
+    high or worse wherever a severity column holds the model's values, ``>= "warn"`` warn or worse."""
+    import pandas as pd
+
+    from harden_lib import summary
+    from harden_lib.checks.commands import CommandResult, CommandsAudit
+    from harden_lib.diff import RunDiff
+    from harden_lib.environment import Environment
+    from harden_lib.history import trends
+    from harden_lib.render import fixes_frame
+
+    env = Environment.model_validate({"environment": "t"})
+    per_area = {"a": [make(f"a.{st.value}.{sev.value}", st, sev) for st, sev in EVERY]}
+    diff = RunDiff("t", None, None, new_failures=_changes())
+    history = pd.DataFrame(
+        [
+            {
+                "environment": "t",
+                "run_id": r,
+                "started": pd.Timestamp(day, tz="UTC"),
+                "finding_id": f"f{i}",
+                "area": "a",
+                "check_id": f"a.c{i}",
+                "title": "t",
+                "target": "x",
+                "severity": sev,
+                "status": "fail",
+                "blocking": True,
+            }
+            for r, day in (("r1", "2026-01-01"), ("r2", "2026-01-05"))
+            for i, sev in enumerate(["low", "critical", "high", "info"])
+        ]
+    )
+    audit = CommandsAudit(
+        findings=[make("commands.run", st) for st in (Status.PASS, Status.FAIL)],
+        results=[CommandResult("ok", "true", 0, 0.1), CommandResult("bad", "false", 1, 0.1)],
+    )
+    frames = {
+        "findings_frame": findings_frame(per_area["a"]),
+        "summary.top_failures": summary.top_failures(per_area),
+        "summary.blockers": summary.blockers(env, per_area),
+        "summary.other_failures": summary.other_failures(env, per_area),
+        "summary.errors": summary.errors(per_area),
+        "render.fixes_frame": fixes_frame(per_area["a"]),
+        "diff.frame": diff.frame("new_failures"),
+        "trends.oldest_open": trends.oldest_open(history),
+        "commands.table": audit.table(),
+    }
+    for name, frame in frames.items():
+        assert len(frame), name
+        for column, categories in (("severity", SEVERITY_CATEGORIES), ("status", STATUS_CATEGORIES)):
+            if column not in frame.columns:
+                continue
+            dtype = frame[column].dtype
+            assert isinstance(dtype, pd.CategoricalDtype) and dtype.ordered, (name, column)
+            assert tuple(dtype.categories) == categories, (name, column)
+        if "severity" in frame.columns:
+            picked = set(frame[frame.severity >= "high"]["severity"].astype(str))
+            assert picked == set(frame.severity.astype(str)) & {"high", "critical"}, name
+    assert frames["trends.oldest_open"]["severity"].astype(str).tolist()[:2] == ["critical", "high"]

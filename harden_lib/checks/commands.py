@@ -275,7 +275,9 @@ class CommandsAudit:
             }
             for r, f in zip(self.results, self.findings, strict=True)
         ]
-        return pd.DataFrame(rows, columns=["command", "status", "exit code", "seconds", "run"])
+        from harden_lib.findings import ordered_categories  # issue 14: status in the model's order
+
+        return ordered_categories(pd.DataFrame(rows, columns=["command", "status", "exit code", "seconds", "run"]))
 
 
 def audit(env: Environment) -> CommandsAudit:

@@ -194,8 +194,11 @@ def oldest_open(frame: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
             ],
         }
     )
+    from harden_lib.findings import ordered_categories  # issue 14: severity in the model's order
+
     return (
-        current.sort_values(["days open", "severity"], ascending=[False, True])[columns]
+        ordered_categories(current[columns].copy())
+        .sort_values(["days open", "severity"], ascending=[False, False])
         .head(limit)
         .reset_index(drop=True)
     )
