@@ -179,7 +179,11 @@ def test_every_finding_comes_from_the_catalog_and_every_catalog_id_is_emitted(tm
     findings = containers.run(env_for(tmp_path, ["ok.yml"], ["img/Dockerfile"]))
     findings += containers.run(env_for(tmp_path, ["broken.yml"]))
     findings += containers.run(env_for(tmp_path, []))
-    spec_ids = {s.id for s in catalog().for_area("containers")} - {"containers.execution"}
+    # the checklist's own images are tested in test_checklist_images_are_flagged_not_enforced
+    spec_ids = {s.id for s in catalog().for_area("containers")} - {
+        "containers.execution",
+        "containers.checklist_image_eol",
+    }
     assert {f.check_id for f in findings} == spec_ids
     api = {f.check_id: f for f in findings if f.target == "service api"}
     cache = {f.check_id: f for f in findings if f.target == "service cache"}
@@ -205,3 +209,187 @@ def test_area_interface_and_empty_chart():
     assert containers.AREA.params is containers.ContainersParams and containers.AREA.order == 90
     empty = containers.plot_matrix(containers.ContainersAudit())
     assert [t.get_text() for t in empty.axes[0].texts] == ["no services or Dockerfiles"]
+
+
+# --------------------------------------------------------------------------- end of life, build args (issue 15)
+
+TODAY = __import__("datetime").date(2026, 11, 30)
+
+
+def env_params(tmp_path: Path, body: str) -> object:
+    params = tmp_path / "p.yaml"
+    params.write_text("environment: t\nareas: [containers]\n" + textwrap.dedent(body))
+    return load_environment(params)
+
+
+def test_base_images_past_end_of_life_fail_with_the_next_supported_line(tmp_path):
+    write(
+        tmp_path / "web" / "Dockerfile",
+        "FROM node:20.11.1-bookworm-slim AS build\nFROM node:22-alpine3.22\nUSER node\n",
+    )
+    write(tmp_path / "api" / "Dockerfile", "FROM python:3.9-slim-bullseye\nUSER 1000\n")
+    write(
+        tmp_path / "compose.yml",
+        """
+        services:
+          web: {build: ./web}
+          api: {build: {context: ./api}}
+          db: {image: "postgres:14.10-alpine@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+          cache: {image: "redis:7"}
+          tool: {image: "ghcr.io/acme/tool:2.1"}
+        """,
+    )
+    env = env_params(tmp_path, "containers:\n  compose_files: [compose.yml]\n")
+    found = by(containers.audit(env, today=TODAY).findings, "containers.base_image_eol")
+    web = found["service web"]
+    # the build stage's node 20 is past EOL; the final stage is fine: any past part fails
+    assert web.status == "fail"
+    assert "node:20.11.1: Node.js 20 past end of life since 2026-04-30, use node:22+" in web.observed
+    assert "bookworm: Debian 12" in web.observed and "node:22: Node.js 22 supported until 2027-04-30" in web.observed
+    assert "EOL table as of 2026-11-30" in web.observed
+    api = found["service api"].observed
+    assert found["service api"].status == "fail" and "Python 3.9 past end of life since 2025-10-31" in api
+    assert "use python:3.10+" not in api  # 3.10 ends within the 90-day window: the advice skips it
+    assert "use python:3.11+" in api and "Debian 11 past end of life" in api
+    assert (
+        found["service db"].status == "fail"
+        and "PostgreSQL 14 past end of life since 2026-11-12" in found["service db"].observed
+    )
+    assert found["service cache"].status == "pass" and "Redis 7.4" in found["service cache"].observed
+    assert found["service tool"].status == "skip"
+    # 60 days before Node 22's end of life the same project warns
+    soon = by(
+        containers.audit(env, today=__import__("datetime").date(2027, 3, 1)).findings, "containers.base_image_eol"
+    )
+    assert "reaches end of life on 2027-04-30 (in 60 days)" in soon["service web"].observed
+
+
+def test_checklist_images_are_flagged_not_enforced(tmp_path):
+    env = env_params(tmp_path, "containers:\n  checklist_images: [node:20-alpine, node:22-alpine, 'acme/app:1']\n")
+    found = by(containers.audit(env, today=TODAY).findings, "containers.checklist_image_eol")
+    old = found["checklist image node:20-alpine"]
+    assert old.status == "warn"
+    assert old.observed.startswith(
+        "checklist asks node:20-alpine — node:20: Node.js 20 past end of life since 2026-04-30, use node:22+"
+    )
+    assert found["checklist image node:22-alpine"].status == "pass"
+    assert found["checklist image acme/app:1"].status == "skip"
+
+
+def test_eol_table_refreshed_from_a_file(tmp_path):
+    (tmp_path / "eol.yaml").write_text(
+        "as_of: 2026-12-15\nsources: [https://example.test/eol]\nproducts:\n"
+        "  node:\n    cycles:\n      '22': {eol: 2026-10-01}\n"
+        "  ruby:\n    title: Ruby\n    images: [ruby]\n    cycles:\n"
+        "      '3.1': {eol: 2025-03-31}\n      '3.4': 2028-03-31\n"
+    )
+    env = env_params(
+        tmp_path, "containers:\n  eol_table: eol.yaml\n  checklist_images: [node:22-alpine, ruby:3.1-slim, node:20]\n"
+    )
+    found = by(containers.audit(env, today=TODAY).findings, "containers.checklist_image_eol")
+    assert found["checklist image node:22-alpine"].status == "warn"  # the file moved its date
+    assert "since 2026-10-01, use node:24+" in found["checklist image node:22-alpine"].observed
+    assert "EOL table as of 2026-12-15" in found["checklist image node:22-alpine"].observed
+    assert (
+        "Ruby 3.1 past end of life since 2025-03-31, use ruby:3.4+" in found["checklist image ruby:3.1-slim"].observed
+    )
+    assert "since 2026-04-30" in found["checklist image node:20"].observed  # bundled cycles are kept
+    (tmp_path / "bad.yaml").write_text("products:\n  node:\n    cycles:\n      '22': {eol: someday}\n")
+    bad = env_params(tmp_path, "containers:\n  eol_table: bad.yaml\n  checklist_images: [node:22]\n")
+    [error] = by(containers.audit(bad, today=TODAY).findings, "containers.base_image_eol").values()
+    assert error.status == "error" and "not a date" in error.observed
+
+
+def scripts_short(found: dict) -> dict:
+    """Script targets name the script's folder too (the pytest folder here): keep the file name."""
+    import re
+
+    return {re.sub(r"^script .*/", "script ", k): f for k, f in found.items()}
+
+
+def test_secrets_passed_as_build_args(tmp_path):
+    token = "npm_" + "Qz8vN2mK7rT4wX9pL3sB6yH1cD5fG0jK2aE4"
+    key = "sk_live_" + "51Hx9ZqLm2Vb7Rt4Kp8Wd3Yh6Jc1Fs5Gn0Ue"
+    write(tmp_path / "web" / "Dockerfile", "FROM node:22-alpine\nARG NODE_ENV=production\nARG NPM_TOKEN\nUSER node\n")
+    write(
+        tmp_path / "compose.yml",
+        f"""
+        services:
+          web:
+            build:
+              context: ./web
+              args:
+                NODE_ENV: production
+                NPM_TOKEN: ${{NPM_TOKEN}}
+          api:
+            build:
+              context: ./web
+              args: ["BUILD_REF={key}", "VERSION=1.4.2"]
+          plain: {{build: {{context: ./web, args: {{VERSION: "2"}}}}, image: x}}
+        """,
+    )
+    write(
+        tmp_path / "build.sh",
+        f"""
+        #!/bin/sh
+        docker build --build-arg VERSION=1.4.2 \\
+          --build-arg GITHUB_TOKEN="$GITHUB_TOKEN" -t app .
+        docker buildx build --build-arg=SENTRY_AUTH_TOKEN --build-arg CACHE_BUST={token} .
+        """,
+    )
+    write(
+        tmp_path / "ci.yml",
+        """
+        jobs:
+          build:
+            steps:
+              - uses: docker/build-push-action@v6
+                with:
+                  push: true
+                  build-args: |
+                    VERSION=${{ github.sha }}
+                    STRIPE_KEY=${{ secrets.STRIPE_KEY }}
+                    SENTRY_DSN=${{ secrets.SENTRY }}
+                  tags: app:latest
+        """,
+    )
+    env = env_params(
+        tmp_path,
+        """
+        containers:
+          compose_files: [compose.yml]
+          dockerfiles: [web/Dockerfile]
+          scripts: [build.sh, ci.yml, missing.sh]
+        commands:
+          commands:
+            - {name: image, run: "docker build --build-arg API_KEY=$API_KEY ."}
+            - {name: tests, run: [pytest, -q]}
+        """,
+    )
+    found = scripts_short(by(containers.audit(env, today=TODAY).findings, "containers.build_args"))
+    web = found["service web"].observed
+    assert found["service web"].status == "fail"
+    assert "NPM_TOKEN (build.args, secret name)" in web and "NPM_TOKEN (ARG line 3, secret name)" in web
+    assert "NODE_ENV" not in web
+    assert "BUILD_REF (build.args, secret-looking value)" in found["service api"].observed
+    assert found["Dockerfile web/Dockerfile"].status == "fail"
+    script = found["script build.sh"].observed
+    assert "GITHUB_TOKEN (line 4, secret name)" in script and "SENTRY_AUTH_TOKEN (line 5, secret name)" in script
+    assert "CACHE_BUST (line 5, secret-looking value)" in script and "VERSION" not in script
+    ci = found["script ci.yml"].observed
+    assert "STRIPE_KEY (line 10, secret name)" in ci
+    assert "SENTRY_DSN (line 11, secret name)" in ci and "VERSION" not in ci
+    assert found["script missing.sh"].status == "error"
+    assert "API_KEY (line 1, secret name)" in found["command image"].observed
+    assert "command tests" not in found
+    blob = str([f.model_dump() for f in containers.audit(env, today=TODAY).findings])
+    assert token not in blob and key not in blob and token[4:16] not in blob
+
+
+def test_clean_build_args_pass(tmp_path):
+    write(tmp_path / "web" / "Dockerfile", "FROM node:22-alpine\nARG NODE_ENV=production\nUSER node\n")
+    write(tmp_path / "compose.yml", "services:\n  web: {build: {context: ./web, args: {NODE_ENV: production}}}\n")
+    write(tmp_path / "build.sh", "docker build --build-arg NODE_ENV=production --secret id=npm,env=NPM_TOKEN .\n")
+    env = env_params(tmp_path, "containers:\n  compose_files: [compose.yml]\n  scripts: [build.sh]\n")
+    found = scripts_short(by(containers.audit(env, today=TODAY).findings, "containers.build_args"))
+    assert {k: f.status for k, f in found.items()} == {"service web": "pass", "script build.sh": "pass"}

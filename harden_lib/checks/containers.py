@@ -6,6 +6,15 @@ key, ``volumes`` by target) and ``extends:`` is resolved, so the service judged 
 would really run. A service built from a Dockerfile inherits that Dockerfile's final ``USER``,
 ``HEALTHCHECK`` and base images. Secret literals are found by the detector shared with the
 secrets area (``harden_lib.secret_literals``); values are never shown.
+
+Base images past their end of life (``containers.base_image_eol``) are judged against a bundled,
+dated table (``harden_lib/data/eol.yaml``, refreshable with ``eol_table``); the images a checklist
+asks for (``checklist_images``) are judged the same way and flagged, not enforced, when the advice
+has aged (``containers.checklist_image_eol``: "checklist asks node:20 — past end of life since
+2026-04-30, use node:22+"). Secrets passed as build arguments (``containers.build_args``: compose
+``build.args`` with secret names or secret-looking values, Dockerfile ``ARG`` with secret names,
+``--build-arg`` in scripts, CI files and the commands area's commands) end up in the image's
+history and metadata; only their names and line numbers are shown.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +30,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from harden_lib.area import AreaSpec
-from harden_lib.catalog import finding
+from harden_lib.catalog import clean_observed, finding
+from harden_lib.checks import eol
+from harden_lib.envfile import looks_like_secret
+from harden_lib.errors import HardenError
 from harden_lib.findings import Finding, Status
+from harden_lib.redact import find_token_shapes, is_secret_key
 from harden_lib.secret_literals import LiteralSecret, scan_compose, scan_dockerfile
 
 if TYPE_CHECKING:
@@ -81,6 +95,16 @@ class ContainersParams(BaseModel):
         description="container ports that must not be published on all interfaces",
     )
     require_digest: bool = Field(False, description="a version tag is only a warning: demand @sha256 digests")
+    eol_table: Path | None = Field(
+        None, description="a YAML EOL table merged over the bundled harden_lib/data/eol.yaml (refresh the dates)"
+    )
+    eol_warn_days: int = Field(90, ge=0, le=3650, description="warn this many days before a base image's EOL")
+    checklist_images: list[str] = Field(
+        default_factory=list, description="images the checklist asks for (e.g. node:20-alpine): flagged when outdated"
+    )
+    scripts: list[Path] = Field(
+        default_factory=list, description="build scripts, Makefiles and CI files scanned for secrets in --build-arg"
+    )
 
 
 #: Columns of the service × check matrix, in display order.
@@ -647,11 +671,14 @@ class ContainersAudit:
         return pd.DataFrame(rows, columns=["service", "image / build", "user", "ports", "memory", "cpus", "defined in"])
 
 
-def audit(env: Environment) -> ContainersAudit:
+def audit(env: Environment, today: date | None = None) -> ContainersAudit:
     params = env.containers
     report = ContainersAudit()
+    today = today or date.today()
     if not params.compose_files and not params.dockerfiles:
         report.findings.append(finding("containers.files", Status.SKIP, "", "nothing configured"))
+        report.findings.extend(_eol_findings(report, params, today))
+        report.findings.extend(_build_arg_findings(report, params, env))
         return report
     internal = set(params.internal_ports)
     if params.compose_files:
@@ -676,6 +703,8 @@ def audit(env: Environment) -> ContainersAudit:
         report.findings.extend(_service_findings(service, internal, params.require_digest, hits_by_origin))
     for path in params.dockerfiles:
         report.findings.extend(_dockerfile_findings(path, report, params.require_digest))
+    report.findings.extend(_eol_findings(report, params, today))
+    report.findings.extend(_build_arg_findings(report, params, env))
     return report
 
 
@@ -734,6 +763,214 @@ def _dockerfile_findings(path: Path, report: ContainersAudit, require_digest: bo
         check_image_pinned(None, parsed.external_bases(), target, require_digest),
         check_secrets(target, scan_dockerfile(path, _short(path)), "ENV and ARG"),
     ]
+
+
+# --------------------------------------------------------------------------- base image end of life
+
+
+def _eol_findings(report: ContainersAudit, params: ContainersParams, today: date) -> list[Finding]:
+    targets: list[tuple[str, list[str]]] = [
+        (s.target, _service_images(s)) for s in report.services.values() if not s.dockerfile_error
+    ]
+    targets += [(f"Dockerfile {_short(path)}", d.external_bases()) for path, d in report.dockerfiles.items()]
+    targets = [(t, images) for t, images in targets if images]
+    if not targets and not params.checklist_images:
+        return []
+    try:
+        table = eol.load_table(params.eol_table)
+    except HardenError as exc:
+        return [finding("containers.base_image_eol", Status.ERROR, "EOL table", str(exc))]
+    dated = f"EOL table as of {table.as_of}"
+    findings = []
+    for target, images in targets:
+        judged = [eol.judge(c, table, today, params.eol_warn_days) for i in images for c in eol.components(i, table)]
+        if not judged:
+            findings.append(
+                finding(
+                    "containers.base_image_eol",
+                    Status.SKIP,
+                    target,
+                    f"no runtime or distribution version of the EOL table in {', '.join(images)[:300]}",
+                )
+            )
+            continue
+        status = (
+            Status.FAIL
+            if any(j.status == "past" for j in judged)
+            else Status.WARN
+            if any(j.status == "soon" for j in judged)
+            else Status.PASS
+        )
+        findings.append(
+            finding(
+                "containers.base_image_eol",
+                status,
+                target,
+                "; ".join(j.text for j in judged) + f" ({dated})",
+                expected=f"every runtime and distribution supported for more than {params.eol_warn_days} days",
+            )
+        )
+    for image in params.checklist_images:
+        judged = [eol.judge(c, table, today, params.eol_warn_days) for c in eol.components(image, table)]
+        target = f"checklist image {clean_observed(image, 120)}"
+        if not judged:
+            findings.append(
+                finding(
+                    "containers.checklist_image_eol", Status.SKIP, target, "no version of the EOL table in the name"
+                )
+            )
+            continue
+        outdated = [j for j in judged if j.status != "ok"]
+        text = "; ".join(j.text for j in judged)
+        findings.append(
+            finding(
+                "containers.checklist_image_eol",
+                Status.WARN if outdated else Status.PASS,
+                target,
+                (f"checklist asks {clean_observed(image, 120)} — {text}" if outdated else text) + f" ({dated})",
+            )
+        )
+    return findings
+
+
+# --------------------------------------------------------------------------- secrets passed as build arguments
+
+_BUILD_ARG = re.compile(
+    r"""--build-arg(?:=|\s+)(["']?)([A-Za-z_][A-Za-z0-9_]*)(?:=("[^"]*"|'[^']*'|[^\s"';&|)]*))?\1"""
+)
+_ACTIONS_BUILD_ARGS = re.compile(r"^(\s*)build[-_]args:\s*[|>]?[-+]?\s*$")
+_ACTIONS_ARG = re.compile(r"^\s*-?\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+@dataclass(frozen=True)
+class BuildArgHit:
+    name: str
+    where: str  # "line 12" / "build.args" / "ARG"
+    why: str  # "secret name" / "secret-looking value"
+
+
+def _secret_value(value: str) -> bool:
+    value = value.strip().strip("'\"")
+    if not value or value.startswith("$"):
+        return False
+    return looks_like_secret(value) or bool(find_token_shapes(value))
+
+
+def _arg_hit(name: str, value: str | None, where: str) -> BuildArgHit | None:
+    if is_secret_key(name):
+        return BuildArgHit(name, where, "secret name")
+    if value is not None and _secret_value(value):
+        return BuildArgHit(name, where, "secret-looking value")
+    return None
+
+
+def scan_build_arg_text(text: str) -> list[BuildArgHit]:
+    """``--build-arg NAME[=value]`` and CI ``build-args:`` blocks with secret names or values, by line."""
+    hits: list[BuildArgHit] = []
+    block_indent: int | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        for match in _BUILD_ARG.finditer(line):
+            value = match.group(3)
+            hit = _arg_hit(match.group(2), value.strip("'\"") if value else None, f"line {number}")
+            if hit:
+                hits.append(hit)
+        if block_indent is not None:
+            indent = len(line) - len(line.lstrip())
+            if line.strip() and indent <= block_indent:
+                block_indent = None
+            elif (arg := _ACTIONS_ARG.match(line)) is not None:
+                hit = _arg_hit(arg.group(1), arg.group(2), f"line {number}")
+                if hit is None and "secrets." in arg.group(2):
+                    hit = BuildArgHit(arg.group(1), f"line {number}", "CI secret passed as a build argument")
+                if hit:
+                    hits.append(hit)
+        if (block := _ACTIONS_BUILD_ARGS.match(line)) is not None:
+            block_indent = len(block.group(1))
+    return hits
+
+
+def dockerfile_secret_args(path: Path) -> list[BuildArgHit]:
+    """``ARG`` instructions whose name is a secret's (the value ends up in the image history)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    hits = []
+    for number, line in enumerate(lines, 1):
+        words = line.strip().split()
+        if not words or words[0].upper() != "ARG":
+            continue
+        for word in words[1:]:
+            name, sep, value = word.partition("=")
+            hit = _arg_hit(name, value if sep else None, f"ARG line {number}")
+            if hit:
+                hits.append(hit)
+    return hits
+
+
+def _compose_build_args(service: Service) -> list[BuildArgHit]:
+    build = service.config.get("build")
+    args = build.get("args") if isinstance(build, dict) else None
+    items: list[tuple[str, str | None]] = []
+    if isinstance(args, dict):
+        items = [(str(k), None if v is None else str(v)) for k, v in args.items()]
+    elif isinstance(args, list):
+        for entry in args:
+            name, sep, value = str(entry).partition("=")
+            items.append((name, value if sep else None))
+    hits = []
+    for name, value in items:
+        hit = _arg_hit(name, value, "build.args")
+        if hit:
+            hits.append(hit)
+    return hits
+
+
+def _build_arg_finding(target: str, hits: list[BuildArgHit], scanned: str) -> Finding:
+    if not hits:
+        return finding(
+            "containers.build_args", Status.PASS, target, f"no secret passed as a build argument in {scanned}"
+        )
+    shown = "; ".join(f"{h.name} ({h.where}, {h.why})" for h in hits[:20]) + (" …" if len(hits) > 20 else "")
+    return finding(
+        "containers.build_args",
+        Status.FAIL,
+        target,
+        f"{len(hits)} secret build argument(s), values hidden: {clean_observed(shown, 1000)}",
+    )
+
+
+def _build_arg_findings(report: ContainersAudit, params: ContainersParams, env: Environment) -> list[Finding]:
+    findings = []
+    for service in report.services.values():
+        if service.config.get("build") is None:
+            continue
+        hits = _compose_build_args(service)
+        scanned = "build.args"
+        if service.dockerfile is not None and Path(service.dockerfile.path).is_file():
+            hits += dockerfile_secret_args(Path(service.dockerfile.path))
+            scanned += f" and ARG of {_short(service.dockerfile.path)}"
+        findings.append(_build_arg_finding(service.target, hits, scanned))
+    for path in report.dockerfiles:
+        findings.append(_build_arg_finding(f"Dockerfile {_short(path)}", dockerfile_secret_args(Path(path)), "ARG"))
+    for script in params.scripts:
+        target = f"script {_short(script)}"
+        try:
+            text = Path(script).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            findings.append(
+                finding("containers.build_args", Status.ERROR, target, f"{_short(script)}: not found or unreadable")
+            )
+            continue
+        findings.append(_build_arg_finding(target, scan_build_arg_text(text), _short(script)))
+    commands = getattr(getattr(env, "commands", None), "commands", None) or []
+    for command in commands:
+        text = command.run if isinstance(command.run, str) else " ".join(command.run)
+        if "build-arg" in text:
+            findings.append(
+                _build_arg_finding(f"command {command.name}", scan_build_arg_text(text), "the command line")
+            )
+    return findings
 
 
 def run(env: Environment) -> list[Finding]:
