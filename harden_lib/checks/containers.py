@@ -783,7 +783,8 @@ def _eol_findings(report: ContainersAudit, params: ContainersParams, today: date
     dated = f"EOL table as of {table.as_of}"
     findings = []
     for target, images in targets:
-        judged = [eol.judge(c, table, today, params.eol_warn_days) for i in images for c in eol.components(i, table)]
+        parts = dict.fromkeys(c for i in dict.fromkeys(images) for c in eol.components(i, table))
+        judged = [eol.judge(c, table, today, params.eol_warn_days) for c in parts]
         if not judged:
             findings.append(
                 finding(
