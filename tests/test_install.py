@@ -201,3 +201,24 @@ def test_harden_demo_server_starts_serves_and_stops(installed: Installed, tmp_pa
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_harden_validate_and_coverage_from_a_folder_with_only_params(installed: Installed, project: Path) -> None:
+    done = installed.run("validate", "params/demo.yaml", "params/checklists", cwd=project)
+    assert done.returncode == 2, done.stdout + done.stderr
+    demo = (project / "params" / "demo.yaml").resolve()
+    # The demo's params point at files of a checkout: each is named with its key, as written.
+    for key, written in (
+        ("config.env_file", "../harden_lib/demo/demo.env"),
+        ("secrets.repo_path", "../harden_lib/demo/sample-repo"),
+        ("containers.compose_files[0]", "../harden_lib/demo/infra/docker-compose.yml"),
+        ("dependencies.reports[0]", "../harden_lib/demo/infra/audits/npm-audit.json"),
+    ):
+        assert f"INVALID {demo}: {key}: '{written}' (relative to that file's folder) does not exist" in done.stderr
+    profiles = sorted(p.name for p in (project / "params" / "checklists").glob("*.yaml"))
+    assert len(profiles) >= 4
+    for name in profiles:
+        assert re.search(rf"^OK params/checklists/{re.escape(name)}: checklist profile ", done.stdout, re.M), name
+    coverage = installed.run("coverage", *(f"params/checklists/{n}" for n in profiles[:2]), cwd=project)
+    assert coverage.returncode in (0, 1), coverage.stderr
+    assert all(f"(params/checklists/{n})" in coverage.stdout for n in profiles[:2]), coverage.stdout[:500]
