@@ -121,12 +121,12 @@ def _inherited_params_problems(profile: Path) -> list[str]:
 def missing_references(env: Any) -> Iterator[str]:
     """A sentence for every ``Path`` value of ``env`` that does not exist or is the wrong kind."""
     documents = _documents(env)
-    for keypath, value in _path_values(env):
+    for keypath, name, value in _path_values(env):
         if not value.exists():
             problem = "does not exist"
-        elif _wants_folder(keypath) and not value.is_dir():
+        elif _wants_folder(name) and not value.is_dir():
             problem = "is not a folder"
-        elif not _wants_folder(keypath) and not value.is_file():
+        elif not _wants_folder(name) and not value.is_file():
             problem = "is not a file"
         else:
             continue
@@ -138,25 +138,26 @@ def missing_references(env: Any) -> Iterator[str]:
         yield f"{where}: {shown}{relative} {problem}"
 
 
-def _wants_folder(keypath: KeyPath) -> bool:
-    name = next((part for part in reversed(keypath) if isinstance(part, str)), "")
+def _wants_folder(name: str) -> bool:
+    """By the model's field name (``repo_path``), never by a user's dict key (``env_files: {repo: …}``)."""
     words = set(re.split(r"[^a-z]+", name.lower()))
     return bool(words & _FOLDER_WORDS) and not words & {"file", "files", "bundle"}
 
 
-def _path_values(node: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Path]]:
-    """(key path, value) of every ``Path`` in a validated model, by the params' own key names."""
+def _path_values(node: Any, prefix: KeyPath = (), field_name: str = "") -> Iterator[tuple[KeyPath, str, Path]]:
+    """(key path, model field name, value) of every ``Path`` in a validated model, by the params' key names."""
     if isinstance(node, Path):
-        yield prefix, node
+        yield prefix, field_name, node
     elif isinstance(node, BaseModel):
         for name, field in type(node).model_fields.items():
-            yield from _path_values(getattr(node, name), (*prefix, field.alias or name))
+            key = field.alias or name
+            yield from _path_values(getattr(node, name), (*prefix, key), key)
     elif isinstance(node, dict):
         for key, value in node.items():
-            yield from _path_values(value, (*prefix, str(key)))
+            yield from _path_values(value, (*prefix, str(key)), field_name)
     elif isinstance(node, list | tuple):
         for index, value in enumerate(node):
-            yield from _path_values(value, (*prefix, index))
+            yield from _path_values(value, (*prefix, index), field_name)
 
 
 def _documents(env: Any) -> list[tuple[Path, Any]]:

@@ -202,7 +202,13 @@ def test_validate_never_prints_an_interpolated_value(tmp_path, capsys):
 def test_validate_passes_when_every_reference_exists(tmp_path, capsys):
     (tmp_path / "repo").mkdir()
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
-    top = write(tmp_path, "ok.yaml", "http: {ca_bundle: ca.pem}\nsecrets: {repo_path: repo}\nareas: [secrets]\n")
+    (tmp_path / "root.env").write_text("A=1\n")
+    # env_files' keys are the user's names: one called "repo_dir" still names a file, not a folder.
+    top = write(
+        tmp_path,
+        "ok.yaml",
+        "http: {ca_bundle: ca.pem}\nsecrets: {repo_path: repo, env_files: {repo_dir: root.env}}\nareas: [secrets]\n",
+    )
     code, out, err = validate(capsys, top)
     assert code == 0 and not err
     assert out == f"OK {top}: environment 'ok', areas secrets, gate fail_on high\n"
