@@ -70,6 +70,9 @@ class CheckSpec(BaseModel):
     expected: str = Field("", description="what passes")
     references: tuple[Reference, ...] = ()
     tags: tuple[str, ...] = ()
+    #: other words for what the check verifies (header names, tool and setting names, synonyms): the
+    #: checklist importer (``harden import-checklist``) matches a requirement's text against them
+    aliases: tuple[str, ...] = ()
     #: the ids of this family are defined by the environment's params (config rules, attestations)
     family: bool = False
     #: where a family's members are defined, for the docs (e.g. ``config.rules[].id``)

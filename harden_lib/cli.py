@@ -100,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
         "profiles", nargs="+", type=Path, help="params/checklists/<system>.yaml (several, or a folder: its *.yaml)"
     )
 
+    imported = sub.add_parser(
+        "import-checklist", help="draft a checklist profile from a team's checklist (Markdown or text)"
+    )
+    imported.add_argument("file", type=Path, help="the checklist text")
+    imported.add_argument("--system", required=True, help="the profile's system name (lower case, e.g. billing-api)")
+    imported.add_argument(
+        "--output", type=Path, help="where the draft goes (default: <system>.draft.yaml next to the checklist)"
+    )
+    imported.add_argument("--force", action="store_true", help="overwrite an existing draft")
+
     checks = sub.add_parser("checks", help="list the check catalog: every check id with its metadata")
     checks.add_argument("--area", help="only this area's checks")
     checks.add_argument(
@@ -180,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _coverage_all(_yaml_files(args.profiles))
         if args.command == "checks":
             return _checks(args.area, args.format)
+        if args.command == "import-checklist":
+            return _import_checklist(args.file, args.system, args.output, args.force)
         if args.command in ("history", "diff", "drift", "prune"):
             from harden_lib.history.commands import main as history_main
 
@@ -314,6 +326,37 @@ def _coverage_all(profiles: Sequence[Path]) -> int:
             print(f"harden: {exc}", file=sys.stderr)
             code = max(code, EXIT_INCOMPLETE)
     return code
+
+
+def _import_checklist(file: Path, system: str, output: Path | None, force: bool) -> int:
+    """Write a draft profile (every requirement an item, catalog checks proposed), then its coverage."""
+    import re
+
+    from harden_lib.checklist_import import write_draft
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", system):
+        print("harden: error: --system is lower-case letters, digits, '-' and '_' (e.g. billing-api)", file=sys.stderr)
+        return EXIT_USAGE
+    if not file.is_file():
+        print(f"harden: error: {file} is not a readable file", file=sys.stderr)
+        return EXIT_USAGE
+    output = output or file.with_name(f"{system}.draft.yaml")
+    if output.exists() and not force:
+        print(f"harden: error: {output} exists (use --force to overwrite it)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        items = write_draft(file, system, output)
+    except UnicodeDecodeError:
+        print(f"harden: error: {file} is not UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
+    automated = sum(1 for i in items if i.automated)
+    commands = sum(1 for i in items if not i.automated and i.command is not None)
+    print(
+        f"Draft written to {output}: {len(items)} requirements — {automated} mapped to a check, "
+        f"{commands} to a command, {len(items) - automated - commands} to an attestation (owner TODO). "
+        "Review the candidates listed above each item.\n"
+    )
+    return _coverage(output)
 
 
 def _validate(files: Sequence[Path]) -> int:
