@@ -1111,7 +1111,7 @@ def _directive(match: re.Match[str]) -> str:
 
 #: Longest server-controlled value shown in a finding or evidence table.
 MAX_VALUE_CHARS = 200
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff<>]")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -1122,9 +1122,11 @@ def _escape_char(match: re.Match[str]) -> str:
 def safe_text(value: str | None, limit: int = MAX_VALUE_CHARS) -> str:
     """A server-controlled value made safe to show anywhere: capped, escaped, scrubbed.
 
-    Control, bidi and zero-width characters and ``<``/``>`` become ``\\xNN``/``\\uNNNN``
-    escapes, so a hostile header can neither forge lines in a log or table nor inject
-    markup into a report whose renderer forgot to escape; known secrets are replaced.
+    Control, bidi and zero-width characters become ``\\xNN``/``\\uNNNN`` escapes, so a hostile
+    header cannot forge lines in a log or table; known secrets are replaced. ``<`` and ``>`` stay
+    as sent (as in ``catalog.clean_observed``): every report escapes HTML where it shows text
+    (tables, Markdown, templates), and escaping them here made a ``Link: <…>`` header or an arrow
+    in a script read ``\\x3c…\\x3e`` / ``-\\x3e`` (issue 14).
     """
     if value is None:
         return ""

@@ -235,3 +235,38 @@ def test_tables_show_every_row_and_long_values(run):
     for path in run_dir.glob("*.html"):
         html = path.read_text(encoding="utf-8")
         assert "rows × " not in html or path.stem == "trends", path.name  # pandas' truncated-frame footer
+
+
+def test_markup_characters_read_as_sent_and_are_escaped_where_shown(pki):
+    """``->``, ``=>`` and ``<…>`` a server sends read as written in evidence, not ``-\\x3e`` (issue 14);
+    the report's table escapes them. A real local server sends a Link header and an arrow."""
+    from harden_lib.checks import headers
+    from harden_lib.environment import Environment
+    from harden_lib.render import table_html
+    from tests.servers import Reply, serve
+
+    sent = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Link", "<https://cdn.example/app.css>; rel=preload; as=style"),
+        ("X-Migration", "schema 41 -> 42 => ok"),
+        ("X-Tab", "a\tb"),
+    ]
+    with serve({"/": Reply(200, sent, "<html></html>")}, certs=pki) as site:
+        env = Environment.model_validate(
+            {
+                "environment": "t",
+                "base_url": site.base_url,
+                "http": {"ca_bundle": str(site.ca_path), "connect_timeout": 2, "read_timeout": 3},
+                "headers": {"check_redirect": False},
+            }
+        )
+        report = headers.audit(env)
+    table = report.table()
+    values = dict(zip(table["header"].str.lower(), table["value"], strict=False))
+    assert values["link"] == "<https://cdn.example/app.css>; rel=preload; as=style"
+    assert values["x-migration"] == "schema 41 -> 42 => ok"
+    assert values["x-tab"] == "a\\x09b", "control characters are still escaped"
+    shown = table_html(table)
+    assert "x3e" not in shown and "x3c" not in shown
+    assert "schema 41 -&gt; 42 =&gt; ok" in shown and "&lt;https://cdn.example/app.css&gt;" in shown
+    assert "<https://cdn" not in shown

@@ -130,7 +130,12 @@ def test_hostile_header_values_are_escaped(pki: CertBundle) -> None:
     with serve({"/api/x": Reply(200, evil, "{}")}, certs=pki) as api:
         report = cors.audit(make_env(api, routes=["/api/x"]))
     text = " ".join(f.observed for f in report.findings) + report.matrix().to_string()
-    assert "<script>" not in text and "\\x3cscript\\x3e" in text
+    # quoted as sent (issue 14: no more \x3c…\x3e), escaped where a report shows it
+    assert "<script>alert(1)</script>" in text and "\\x3c" not in text
+    from harden_lib.render import table_html
+
+    shown = table_html(report.matrix())
+    assert "<script>alert" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
 
 
 def free_port() -> int:

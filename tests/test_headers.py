@@ -25,7 +25,7 @@ from harden_lib.environment import Environment, load_environment
 from harden_lib.errors import ParamsError
 from harden_lib.findings import Finding, Status, findings_frame, gate
 from harden_lib.redact import SECRETS
-from harden_lib.render import style_findings
+from harden_lib.render import style_findings, table_html
 from tests.servers import Reply, serve
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
@@ -737,7 +737,10 @@ def test_hostile_values_are_capped_and_escaped(pki: CertBundle) -> None:
     assert len(csp.observed) < 600, "one huge header is capped on its own"
     table = report.table()
     assert table["value"].str.len().max() <= 200
-    assert not table["value"].str.contains("<script>").any()
+    # evidence quotes markup as sent too (issue 14: no more \x3c…\x3e); the report table escapes it
+    assert table["value"].str.contains("<script>alert(1)</script>", regex=False).any()
+    shown = table_html(table)
+    assert "<script>alert" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
 
 
 def test_line_breaks_and_tabs_a_server_sends_cannot_forge_lines(pki: CertBundle) -> None:
