@@ -460,3 +460,13 @@ def test_markdown_and_styler_tables_get_header_scopes_too():
     assert scopes and None not in scopes
     assert scopes.count("row") == 1  # the Styler's row label
     assert HOSTILE in page.text("td") and not page.tags("img")
+
+
+def test_one_h1_per_page():
+    """The notebook's own '# Title' is the page heading; the banner adds one only when there is none."""
+    with_heading = Page(notebook_to_html(_page_notebook(NAV)))
+    assert with_heading.text("h1").count("Security headers") == 1
+    notebook = _page_notebook(NAV)
+    notebook.cells = notebook.cells[1:]
+    without = Page(notebook_to_html(notebook))
+    assert len(without.tags("h1")) == 1 and "Security headers" in without.text("h1")
