@@ -189,3 +189,24 @@ def test_params_section_and_nothing_configured(tmp_path):
     assert found.status is Status.PASS and found.expected == "newest backup at most 12 h old"
     assert not backups.source_table(env.backups).empty
     assert backups.AREA.name == "backups" and backups.AREA.params is BackupsParams
+
+
+def test_other_tools_text_listings(tmp_path):
+    """barman list-backup (ctime with a year), pgbackrest info text (+00 offsets), borg list, ISO basic labels."""
+    day = NOW - timedelta(hours=30)
+    ahead = day.astimezone(__import__("datetime").timezone(timedelta(hours=1)))
+    listings = {
+        "barman.txt": f"main {day:%Y%m%dT%H%M%S} - {day:%a %b %d %H:%M:%S %Y} - Size: 1.2 GiB - WAL Size: 3 MiB\n",
+        "pgbackrest.txt": (
+            "stanza: main\n    status: ok\n\n        full backup: 20261128-010000F\n"
+            f"            timestamp start/stop: {ahead:%Y-%m-%d %H:%M:%S}+01 / {ahead:%Y-%m-%d %H:%M:%S}+01\n"
+        ),
+        "borg.txt": f"host-2026  {day:%a, %Y-%m-%d %H:%M:%S} [0a1b2c3d4e5f]\n",
+        "labels.txt": f"backup-{day:%Y%m%d-%H%M%S}F\n",
+    }
+    for name, text in listings.items():
+        (tmp_path / name).write_text(text)
+        found = check_source(BackupSource(name=name, file=tmp_path / name), 26)
+        assert found.status is Status.FAIL and "30.0 h old" in found.observed, (name, found.observed)
+        ok = check_source(BackupSource(name=name, file=tmp_path / name), 31)
+        assert ok.status is Status.PASS, name

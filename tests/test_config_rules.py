@@ -228,6 +228,8 @@ def test_db_pooler_recognised_by_host_port_or_parameter(tmp_path):
         "DIRECT": "postgresql://app:Zq8-pw-Xy71kLm@db.internal:5432/app?sslmode=require",
         "RDS": "postgresql://app:Zq8-pw-Xy71kLm@prod.cluster-x.eu-west-1.rds.amazonaws.com/app",
         "NOT_A_URL": "host=db.internal port=6432 dbname=app",
+        "MULTI": "postgresql://app:Zq8-pw-Xy71kLm@db-a.internal:5432,pgbouncer-b.internal:6432/app",
+        "V6": "postgresql://app:Zq8-pw-Xy71kLm@[fd00::12]:6432/app",
     }
     env = "".join(f"{k}={v}\n" for k, v in urls.items())
     found = {
@@ -235,7 +237,7 @@ def test_db_pooler_recognised_by_host_port_or_parameter(tmp_path):
     }
     assert {k: f.status.value for k, f in found.items()} == {
         "PGBOUNCER": "pass", "SUPABASE": "pass", "NEON": "pass", "PRISMA": "pass", "PORT": "pass",
-        "DIRECT": "fail", "RDS": "fail", "NOT_A_URL": "fail",
+        "DIRECT": "fail", "RDS": "fail", "NOT_A_URL": "fail", "MULTI": "pass", "V6": "pass",
     }  # fmt: skip
     assert "pooler recognised by host pgbouncer.internal" in found["PGBOUNCER"].observed
     assert "direct connection to prod.cluster-x.eu-west-1.rds.amazonaws.com (default port)" in found["RDS"].observed
@@ -244,4 +246,7 @@ def test_db_pooler_recognised_by_host_port_or_parameter(tmp_path):
     custom = {"kind": "db_pooler", "keys": ["DIRECT", "PGBOUNCER"], "hosts": ["db.internal"], "ports": [],
               "params": []}  # fmt: skip
     found = {f.target.removeprefix("app.env:"): f.status.value for f in _config(tmp_path, env, custom)}
+    assert "host pgbouncer-b.internal, port 6432" in "".join(
+        f.observed for f in _config(tmp_path, env, {"kind": "db_pooler", "key": "MULTI"})
+    )
     assert found == {"DIRECT": "pass", "PGBOUNCER": "fail"}

@@ -367,6 +367,16 @@ def test_pgaudit_setting_without_the_library_is_not_loaded(pg_plain):
     assert "not loaded" in found["datastores.postgres.pgaudit"].observed
 
 
+def test_logging_settings_as_postgresql_18_writes_them():
+    """PostgreSQL 18 made log_connections a list of aspects ('receipt,authentication' or 'all')."""
+    audit = datastores.PostgresAudit(log_statement=[], pgaudit="ignore")
+    for value, status in (("receipt,authentication,authorization", "pass"), ("all", "pass"), ("", "fail"),
+                          ("off", "fail"), ("on", "pass")):  # fmt: skip
+        emit = datastores._Emit("postgres app @ h:5432/db")
+        datastores._postgres_audit_findings(emit, {"log_connections": value, "log_disconnections": "on"}, audit)
+        assert emit.findings[0].status.value == status, value
+
+
 def test_pgaudit_classes():
     assert datastores.pgaudit_classes("ddl, role") == {"ddl", "role"}
     assert datastores.pgaudit_classes("ALL,-MISC") == {"read", "write", "function", "role", "ddl", "misc_set"}

@@ -252,6 +252,8 @@ def test_startup_only_log_fails_and_unreadable_is_error(tmp_path):
     [
         ("paid with 5555-5555-5555-4444 ok", {"card"}),
         ("amex 378282246310005", {"card"}),
+        ("mc 2-series 2223003122003222", {"card"}),
+        ("order_id=2800000000000008 ns=6000000000000007", set()),  # Luhn-valid, no issuer prefix
         ("ts=1733000000000 id=4111111111111112", set()),  # epoch ms (no card prefix), Luhn-invalid number
         ("order 4111111111111111", {"card"}),
         ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", {"bearer"}),

@@ -19,7 +19,9 @@ Formats, detected from the text: JSON from pgBackRest (``info --output=json``: e
 restic (``snapshots --json``: ``time``) and any JSON with time-named fields (``time``,
 ``timestamp``, ``created``, ``CreatedAt``, ``LastModified``, ``end_time`` …, ISO 8601 or epoch
 seconds); otherwise text lines with an ISO-8601 date and time each (``ls -l
---time-style=full-iso``, ``aws s3 ls``, ``gsutil ls -l``, log lines). A listing in ``ls -l``'s
+--time-style=full-iso``, ``aws s3 ls``, ``gsutil ls -l``, ``pgbackrest info`` text with ``+00``
+offsets, log lines), or a ctime with a year (``Mon Nov 30 02:05:03 2026``: barman, ``date``), or ISO
+basic form (``20261130T020001``: barman and pgBackRest labels). A listing in ``ls -l``'s
 default form (``Nov 30 02:00``, no year) is refused with the option to add.
 
 Findings (area ``backups``, target the source name): ``backups.fresh`` — pass when the newest
@@ -81,7 +83,17 @@ TIME_KEYS = frozenset(
 )
 _ISO = re.compile(
     r"(?<!\d)(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
-    r"(?:\s?(Z|UTC|GMT|[+-]\d{2}:?\d{2})\b)?"
+    r"(?:\s?(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)(?![\d:]))?"
+)
+#: ISO 8601 basic format as backup labels write it (barman 20261130T020001, pgBackRest labels 20261130-020001F).
+_BASIC = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[T-](\d{2})(\d{2})(\d{2})(Z)?(?![\d])")
+#: ctime with a year, as barman and date(1) print it: Mon Nov 30 02:05:03 2026 (UTC optional)
+_MONTHS = {
+    m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
+_CTIME = re.compile(
+    r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{1,2})\s+"
+    r"(\d{2}):(\d{2}):(\d{2})\s+(?:(UTC|GMT|Z)\s+)?(\d{4})\b"
 )
 _LS_DEFAULT = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+(?:\d{2}:\d{2}|\d{4})\b")
 
@@ -144,8 +156,32 @@ def _parse_iso(match: re.Match[str], zone: ZoneInfo) -> datetime | None:
         return value.replace(tzinfo=UTC)
     sign = 1 if offset[0] == "+" else -1
     digits = offset[1:].replace(":", "")
-    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
     return (value - sign * delta).replace(tzinfo=UTC)
+
+
+def _line_time(line: str, zone: ZoneInfo) -> datetime | None:
+    """The first date-time of a listing line: extended ISO 8601, ctime with a year, or basic ISO 8601."""
+    match = _ISO.search(line)
+    if match:
+        return _parse_iso(match, zone)
+    ctime = _CTIME.search(line)
+    if ctime:
+        month, day, hour, minute, second, utc, year = ctime.groups()
+        try:
+            value = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+        except ValueError:
+            return None
+        return value.replace(tzinfo=UTC if utc else zone)
+    basic = _BASIC.search(line)
+    if basic:
+        year, month, day, hour, minute, second, utc = basic.groups()
+        try:
+            value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        except ValueError:
+            return None
+        return value.replace(tzinfo=UTC if utc else zone)
+    return None
 
 
 def _time_value(value: Any, zone: ZoneInfo) -> datetime | None:
@@ -219,10 +255,9 @@ def parse_listing(text: str, naive_timezone: str = "UTC") -> Listing:
     times: list[datetime] = []
     default_ls = 0
     for line in stripped.splitlines():
-        match = _ISO.search(line)
-        if match:
-            if (parsed := _parse_iso(match, zone)) is not None:
-                times.append(parsed)
+        parsed = _line_time(line, zone)
+        if parsed is not None:
+            times.append(parsed)
         elif _LS_DEFAULT.search(line):
             default_ls += 1
     if not times:

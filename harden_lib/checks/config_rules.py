@@ -728,6 +728,23 @@ class KeyPrefixRule(ValueRule):
         return Outcome("fail", f"{what}; {shape}", self.expectation())
 
 
+def _url_hosts(netloc: str) -> list[tuple[str, int | None]]:
+    """(host, port) of each host of a URL's authority, libpq's comma-separated list included."""
+    out: list[tuple[str, int | None]] = []
+    for item in netloc.rpartition("@")[2].split(","):
+        item = item.strip()
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port_text = rest.removeprefix(":")
+        else:
+            host, _, port_text = item.partition(":")
+        if not host:
+            continue
+        port = int(port_text) if port_text.isdigit() and int(port_text) < 65536 else None
+        out.append((host.lower(), port))
+    return out
+
+
 class DbPoolerRule(ValueRule):
     """The database URL goes through a connection pooler (PgBouncer, a provider's pooler endpoint).
 
@@ -768,20 +785,18 @@ class DbPoolerRule(ValueRule):
         from fnmatch import fnmatch
         from urllib.parse import parse_qsl
 
-        try:
-            parts = urlsplit(value.strip())
-            host = (parts.hostname or "").lower()
-            port = parts.port
-        except ValueError:
-            return Outcome("fail", f"{show(value)} is not a URL", self.expectation())
-        if not parts.scheme or not host:
+        parts = urlsplit(value.strip())
+        hosts = _url_hosts(parts.netloc)
+        if not parts.scheme or not hosts:
             return Outcome("fail", f"{show(value)} is not a URL with a host", self.expectation())
         query = {(k.lower(), v.lower()) for k, v in parse_qsl(parts.query, keep_blank_values=True)}
         reasons = []
-        if any(fnmatch(host, pattern.lower()) for pattern in self.hosts):
-            reasons.append(f"host {host}")
-        if port is not None and port in self.ports:
-            reasons.append(f"port {port}")
+        for host, port in hosts:  # libpq accepts several hosts: postgresql://h1:6432,h2:6432/db
+            if any(fnmatch(host, pattern.lower()) for pattern in self.hosts):
+                reasons.append(f"host {host}")
+            if port is not None and port in self.ports:
+                reasons.append(f"port {port}")
+        host, port = hosts[0]
         for param in self.params:
             name, _, wanted = param.partition("=")
             if any(k == name.lower() and (not wanted or v == wanted.lower()) for k, v in query):

@@ -790,9 +790,12 @@ def _postgres_logging_settings(cur: Any) -> dict[str, str]:
 
 
 def _pg_bool(value: str | None) -> bool | None:
+    """A logging setting read as on/off. PostgreSQL 18 made ``log_connections`` a list of aspects
+    (``receipt,authentication,authorization`` or ``all``; ``on`` still accepted): any aspect is on,
+    an empty list is off."""
     if value is None:
         return None
-    return value.strip().lower() in ("on", "true", "yes", "1")
+    return value.strip().lower() not in ("off", "false", "no", "0", "")
 
 
 def pgaudit_classes(value: str) -> set[str]:

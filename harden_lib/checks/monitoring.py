@@ -394,8 +394,12 @@ def request_format(line: str) -> str | None:
 
 
 _CARD = re.compile(r"(?<![\w.+-])(?:\d[ -]?){12,18}\d(?![\w])")
-#: Issuer prefixes of the card brands (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro).
-_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6011|64[4-9]|65|35[2-8]|30[0-5]|36|38|62|50|5[6-9]|6[0-9])")
+#: Issuer prefixes of the card brands (Visa, Mastercard incl. 2221-2720, Amex, Discover, JCB, Diners, UnionPay,
+#: Maestro): a Luhn-valid number without one (an order id, a timestamp in ms) is not reported.
+_CARD_PREFIX = re.compile(
+    r"^(?:4|5[1-5]|222[1-9]|22[3-9]\d|2[3-6]\d\d|27[01]\d|2720|3[47]|6011|64[4-9]|65|35(?:2[89]|[3-8]\d)"
+    r"|30[0-5]|36|38|62|5018|5020|5038|5893|6304|6759|676[1-3])"
+)
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{12,}=*")
 _PASSWORD = re.compile(
     r"""(?ix)(?:\b|_)(?:password|passwd|pwd|pass)["']?\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s&,;}\]"']*))"""
