@@ -393,3 +393,30 @@ def test_clean_build_args_pass(tmp_path):
     env = env_params(tmp_path, "containers:\n  compose_files: [compose.yml]\n  scripts: [build.sh]\n")
     found = scripts_short(by(containers.audit(env, today=TODAY).findings, "containers.build_args"))
     assert {k: f.status for k, f in found.items()} == {"service web": "pass", "script build.sh": "pass"}
+
+
+def test_base_image_versions_given_as_build_arguments(tmp_path):
+    """`ARG NODE_VERSION=20` + `FROM node:${NODE_VERSION}-alpine`; compose build.args override the default."""
+    write(
+        tmp_path / "app" / "Dockerfile",
+        "# syntax=docker/dockerfile:1\nARG NODE_VERSION=20\nARG ALPINE=3.22\n"
+        "FROM node:${NODE_VERSION}-alpine${ALPINE} AS build\nFROM node:$NODE_VERSION-alpine\nUSER node\n",
+    )
+    write(
+        tmp_path / "compose.yml",
+        """
+        services:
+          default: {build: ./app}
+          newer: {build: {context: ./app, args: {NODE_VERSION: "24"}}}
+          listed: {build: {context: ./app, args: ["NODE_VERSION=18"]}}
+          unset: {build: {context: ./app, args: {NODE_VERSION: "${FROM_CI}"}}}
+        """,
+    )
+    env = env_params(tmp_path, "containers:\n  compose_files: [compose.yml]\n  dockerfiles: [app/Dockerfile]\n")
+    found = by(containers.audit(env, today=TODAY).findings, "containers.base_image_eol")
+    assert found["service default"].status == "fail" and "node:20: Node.js 20 past" in found["service default"].observed
+    assert "alpine3.22: Alpine Linux 3.22 supported" in found["service default"].observed
+    assert found["service newer"].status == "pass" and "Node.js 24" in found["service newer"].observed
+    assert "Node.js 18 past end of life since 2025-04-30" in found["service listed"].observed
+    assert "Node.js 20" in found["service unset"].observed  # an unresolved override keeps the default
+    assert found["Dockerfile app/Dockerfile"].status == "fail"

@@ -768,11 +768,65 @@ def _dockerfile_findings(path: Path, report: ContainersAudit, require_digest: bo
 # --------------------------------------------------------------------------- base image end of life
 
 
+_ARG_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _global_args(path: Path) -> dict[str, str]:
+    """``ARG NAME=default`` before the first FROM: what ``FROM node:${NODE_VERSION}`` resolves with."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out: dict[str, str] = {}
+    for line in lines:
+        words = line.strip().split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].upper() == "FROM":
+            break
+        if words[0].upper() == "ARG":
+            for word in words[1:]:
+                name, sep, value = word.partition("=")
+                if sep:
+                    out[name] = value.strip("'\"")
+    return out
+
+
+def _with_build_args(images: list[str], service: Service | None, path: Path | None = None) -> list[str]:
+    """Base images with build arguments substituted: compose build.args over the Dockerfile's ARG defaults.
+
+    ``ARG NODE_VERSION=20`` + ``FROM node:${NODE_VERSION}-alpine`` is how many Dockerfiles pin their
+    runtime; left unresolved, the end-of-life check would see no version at all.
+    """
+    if not any("$" in image for image in images):
+        return images
+    if service is not None and service.dockerfile is not None:
+        path = Path(service.dockerfile.path)
+    values = _global_args(path) if path is not None else {}
+    build = service.config.get("build") if service is not None else None
+    args = build.get("args") if isinstance(build, dict) else None
+    pairs = args.items() if isinstance(args, dict) else (str(a).partition("=")[::2] for a in args or [])
+    for name, value in pairs:
+        if value is not None and "$" not in str(value) and str(value) != "":
+            values[str(name)] = str(value)
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        if name in values:
+            return values[name]
+        return match.group(2) if match.group(2) is not None else match.group(0)
+
+    return [_ARG_REF.sub(substitute, image) for image in images]
+
+
 def _eol_findings(report: ContainersAudit, params: ContainersParams, today: date) -> list[Finding]:
     targets: list[tuple[str, list[str]]] = [
-        (s.target, _service_images(s)) for s in report.services.values() if not s.dockerfile_error
+        (s.target, _with_build_args(_service_images(s), s)) for s in report.services.values() if not s.dockerfile_error
     ]
-    targets += [(f"Dockerfile {_short(path)}", d.external_bases()) for path, d in report.dockerfiles.items()]
+    targets += [
+        (f"Dockerfile {_short(path)}", _with_build_args(d.external_bases(), None, Path(path)))
+        for path, d in report.dockerfiles.items()
+    ]
     targets = [(t, images) for t, images in targets if images]
     if not targets and not params.checklist_images:
         return []
