@@ -110,16 +110,34 @@ def empty_chart(message: str, width: float = 6.5, height: float = 1.2) -> Figure
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    """The chart as PNG, cropped to everything drawn: a title or label longer than the figure (a URL)
+    widens the picture instead of being clipped at the figure's edge (issue 14)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.08)
     return buffer.getvalue()
+
+
+def figure_alt(fig: Figure) -> str:
+    """A chart's text alternative: its titles, else the text it shows (an empty chart's reason).
+
+    Screen readers announce it; the report template writes it as the image's ``alt``.
+    """
+    parts = [fig.get_suptitle()] if fig.get_suptitle() else []
+    for ax in fig.axes:
+        title = ax.get_title()
+        if title:
+            parts.append(title)
+        elif not parts:
+            parts.extend(t.get_text() for t in ax.texts if t.get_text())
+    text = " · ".join(" ".join(p.split()) for p in parts if p.strip())
+    return text[:300] or "chart"
 
 
 def show_figure(fig: Figure) -> None:
     """Display a chart so that it survives into the executed notebook and the HTML report."""
     from IPython.display import Image, display
 
-    display(Image(data=figure_png(fig), format="png"))
+    display(Image(data=figure_png(fig), format="png"), metadata={"image/png": {"alt": figure_alt(fig)}})
 
 
 # --------------------------------------------------------------------------- report tables

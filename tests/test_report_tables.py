@@ -7,6 +7,7 @@ shipped stylesheet uses must meet WCAG AA.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -407,6 +408,8 @@ def test_demo_pages_share_one_stylesheet_and_stay_small(demo_run):
         assert page.text("title").strip() and page.text("title") != "Notebook", path.name
         for th in page.tags("th"):
             assert th.get("scope") in ("col", "row"), (path.name, th)
+        for img in page.tags("img"):
+            assert img.get("alt", "").strip() not in ("", "chart"), (path.name, "a chart without its title as alt")
     for name, (size, images) in sizes.items():
         assert size - images < 200_000, (name, size, images)
     findings = json.loads((run_dir / "findings.json").read_text(encoding="utf-8"))["findings"]
@@ -470,3 +473,23 @@ def test_one_h1_per_page():
     notebook.cells = notebook.cells[1:]
     without = Page(notebook_to_html(notebook))
     assert len(without.tags("h1")) == 1 and "Security headers" in without.text("h1")
+
+
+def test_charts_have_a_text_alternative_and_it_stays_an_attribute():
+    """Each chart's alt is its title (render.figure_alt); a hostile title cannot leave the attribute."""
+    from harden_lib.findings import Finding, Severity
+    from harden_lib.render import empty_chart, figure_alt, figure_png, plot_status_counts
+
+    assert figure_alt(empty_chart("no certificate could be read")) == "no certificate could be read"
+    chart = plot_status_counts(
+        [Finding(area="a", check_id="a.b", title="t", status=Status.FAIL, severity=Severity.HIGH)], title="TLS: status"
+    )
+    assert figure_alt(chart) == "TLS: status"
+    png = base64.b64encode(figure_png(chart)).decode()
+    hostile_alt = f'" onerror="alert(1)" x="{HOSTILE}'
+    output = new_output("display_data", data={"image/png": png}, metadata={"image/png": {"alt": hostile_alt}})
+    notebook = _page_notebook(NAV)
+    notebook.cells.append(new_code_cell("show_figure(fig)", outputs=[output]))
+    page = Page(notebook_to_html(notebook))
+    images = page.tags("img")
+    assert len(images) == 1 and images[0]["alt"] == hostile_alt and "onerror" not in images[0]
