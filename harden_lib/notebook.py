@@ -185,6 +185,29 @@ def show_area_verdict(findings: Sequence[Finding], env: Environment, title: str)
     display(HTML(area_verdict_html(findings, env, title)))
 
 
+def label_html(label: str, detail: str = "") -> str:
+    """A bold label (a URL, a host) and its detail as escaped HTML, for the line above a chart or table.
+
+    HTML rather than Markdown: a URL in Markdown depends on every renderer honouring the escapes
+    (``**https\\://…/**`` printed literally, or linkified with the ``**`` in it, when one did not).
+    Credentials in a URL are redacted, known secrets scrubbed.
+    """
+    from html import escape
+
+    from harden_lib.redact import redact_url, scrub_output
+
+    shown = escape(scrub_output(redact_url(str(label))))
+    rest = f": {escape(scrub_output(str(detail)))}" if detail else ""
+    return f"<p class='harden-label'><strong>{shown}</strong>{rest}</p>"
+
+
+def show_label(label: str, detail: str = "") -> None:
+    """Display ``label_html`` in a notebook."""
+    from IPython.display import HTML, display
+
+    display(HTML(label_html(label, detail)))
+
+
 def finish(findings: Sequence[Finding], env: Environment, area: str, run_dir: str | os.PathLike[str] | None) -> str:
     """Save an area's findings for the summary (when run by the runner) and say what happened.
 

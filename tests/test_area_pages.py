@@ -183,6 +183,8 @@ def test_area_pages_carry_no_developer_text_and_a_real_title(run):
         assert not any(h.rstrip("¶ ").strip() == "Save" for h in headings), path.name
         assert str(run_dir) not in html and str(run_dir.parent.parent) not in html, path.name
         assert "Saved to" not in html
+        literal = re.findall(r"\*\*[^*\s][^*]*\*\*", soup.get_text(" "))
+        assert not literal, f"{path.name}: Markdown syntax printed literally: {literal[:3]}"
         title = soup.title.get_text(strip=True) if soup.title else ""
         assert title == f"{AREAS[path.stem].title} · {document['environment']} · {document['run_id']}", path.name
 
@@ -270,3 +272,30 @@ def test_markup_characters_read_as_sent_and_are_escaped_where_shown(pki):
     assert "x3e" not in shown and "x3c" not in shown
     assert "schema 41 -&gt; 42 =&gt; ok" in shown and "&lt;https://cdn.example/app.css&gt;" in shown
     assert "<https://cdn" not in shown
+
+
+def test_a_long_chart_title_is_not_clipped():
+    """A title longer than its figure (a URL) widens the picture instead of being cut at the edge."""
+    import struct
+
+    from harden_lib.render import figure, figure_png
+
+    def width(png: bytes) -> int:
+        return struct.unpack(">II", png[16:24])[0]
+
+    fig = figure(3.0, 2.0)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1])
+    short = width(figure_png(fig))
+    ax.set_title("Observatory modifiers for https://127.0.0.1:8443/a/long/path/that/goes/on/and/on/index.html")
+    assert width(figure_png(fig)) > short * 1.8, "the whole title is in the picture"
+
+
+def test_url_labels_are_html_not_markdown():
+    """The line above a chart names its URL in escaped HTML: no literal ``**``, no link with ``**`` in it."""
+    from harden_lib.notebook import label_html
+
+    html = label_html("https://u:pw9@h.example/a_b/*x*?token=T0k&q=<i>", "score 30, grade D")
+    assert "**" not in html.replace("*x*", "")
+    assert "<strong>https://u:[REDACTED]@h.example/a_b/*x*?token=[REDACTED]&amp;q=&lt;i&gt;</strong>" in html
+    assert "pw9" not in html and "T0k" not in html and "<a " not in html

@@ -145,11 +145,11 @@ HEADERS = area_notebook(
             "column per test, its modifier); the three lowest-scoring pages get their own chart."
         ),
         new_code_cell(
-            "from harden_lib.render import md_url\n\n"
+            "from harden_lib.notebook import show_label\n\n"
             "show_figure(headers.plot_scores(report.scores))\n"
             "display(headers.scores_frame(report.scores))\n"
             "for url, score in headers.lowest_scores(report.scores, 3):\n"
-            "    display(Markdown(f'**{md_url(url)}**: score **{score.score}**, grade **{score.grade}**'))\n"
+            "    show_label(url, f'score {score.score}, grade {score.grade}')\n"
             "    show_figure(headers.plot_modifiers(score))"
         ),
         new_markdown_cell("## Status overview"),
@@ -192,9 +192,9 @@ TLS = area_notebook(
             "(`cbc`: CBC mode, `no_fs`: no forward secrecy, `rc4`, `3des`, `null`, `export`, `anon`)."
         ),
         new_code_cell(
-            "from harden_lib.render import md_escape\n\n"
+            "from harden_lib.notebook import show_label\n\n"
             "for target in report.scans:\n"
-            "    display(Markdown(f'**{md_escape(target)}**'))\n"
+            "    show_label(target)\n"
             "    display(report.host_table(target))"
         ),
         new_markdown_cell(
