@@ -300,3 +300,33 @@ def test_params_and_nothing_configured(tmp_path):
     table = monitoring.alert_table(env.monitoring)
     assert list(table["alert"]) == ["ApiHighErrorRate", "ApiLatencyHigh", "DiskSpaceLow", "TargetDown"]
     assert Path(env.monitoring.logs[0].file).is_absolute()
+
+
+def test_hostile_log_lines_are_scanned_in_bounded_time(tmp_path):
+    import time
+
+    lines = ["method=GET " * 2000, "GET /" * 5000, "a@" + "b." * 9000 + "1", "4 " * 10000, "path=/ " * 3000]
+    (tmp_path / "hostile.log").write_text("\n".join(lines * 40) + "\n")
+    started = time.monotonic()
+    found = {f.check_id: f for f in check_log(LogSample(name="x", file=tmp_path / "hostile.log"))}
+    assert time.monotonic() - started < 20
+    assert found["monitoring.logs.requests"].status == "fail"  # "GET /GET /…" has no status: no request line
+
+
+def test_alias_bomb_rule_file_is_bounded(tmp_path, monkeypatch):
+    """Aliases only nest lists (never a flat list of millions of rules); the rule count is capped anyway."""
+    text = "x: &r {alert: A, expr: up == 0}\nl1: &l1 [*r, *r, *r, *r, *r, *r, *r, *r, *r, *r]\n"
+    for level in range(2, 7):
+        text += f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]\n"
+    text += "groups:\n" + "".join(f"  - {{name: g{i}, rules: *l5}}\n" for i in range(30))
+    (tmp_path / "bomb.yml").write_text(text)
+    started = __import__("time").monotonic()
+    [found] = check_alert_rules(AlertRulesParams(files=[tmp_path / "bomb.yml"]))
+    assert __import__("time").monotonic() - started < 20
+    assert found.status == "fail" and "is not a mapping" in found.observed
+    monkeypatch.setattr(monitoring, "MAX_RULES", 25)
+    (tmp_path / "many.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n" + "".join(f"      - {{alert: A{i}, expr: up == 0}}\n" for i in range(40))
+    )
+    [capped] = check_alert_rules(AlertRulesParams(files=[tmp_path / "many.yml"]))
+    assert capped.status == "fail" and "more than 25 rules" in capped.observed

@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 PiiKind = Literal["card", "bearer", "password", "email"]
 #: Line numbers shown per kind (the count is always complete).
 SHOWN_LINES = 10
+#: Rules read per file (YAML aliases can make a small hostile file list millions of rules).
+MAX_RULES = 20_000
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 
 
@@ -210,6 +212,9 @@ def parse_rule_file(path: Path) -> RuleFile:
                 result.problems.append(f"{where} has no 'rules:' list")
                 continue
             for r_index, rule in enumerate(rules):
+                if len(result.alerts) + result.records >= MAX_RULES:
+                    result.problems.append(f"more than {MAX_RULES} rules: the rest was not read")
+                    return result
                 _check_rule(result, rule, f"{where}.rules[{r_index}]")
     return result
 
@@ -329,9 +334,11 @@ _METHODS = "GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE"
 _CLF = re.compile(rf'"(?:{_METHODS}) \S+ HTTP/[0-9.]+" [1-5]\d\d\b')
 #: logfmt / plain: method=GET path=/x status=200, or GET /x 200 / GET /x -> 200
 _PLAIN = re.compile(rf"\b(?:{_METHODS})\b\s+/\S*\s+(?:\S+\s+){{0,3}}?[1-5]\d\d\b")
-_LOGFMT = re.compile(
-    rf"\bmethod=\"?(?:{_METHODS})\b.*\b(?:path|url|uri|route)=\S+.*\b(?:status|status_code|code)=\"?[1-5]\d\d\b",
-    re.IGNORECASE,
+#: logfmt fields, searched one by one (one pattern with two ``.*`` is quadratic on a hostile line)
+_LOGFMT_PARTS = (
+    re.compile(rf"\bmethod=\"?(?:{_METHODS})\b", re.IGNORECASE),
+    re.compile(r"\b(?:path|url|uri|route)=\"?/", re.IGNORECASE),
+    re.compile(r"\b(?:status|status_code|code)=\"?[1-5]\d\d\b", re.IGNORECASE),
 )
 _JSON_METHOD = ("method", "http_method", "request_method", "verb")
 _JSON_PATH = ("path", "url", "uri", "route", "request_uri", "request_path", "originalurl", "request")
@@ -386,7 +393,7 @@ def request_format(line: str) -> str | None:
             # not a structured request entry: its text (a message like "GET /x 200") is read below
     if _CLF.search(line):
         return "common/combined"
-    if _LOGFMT.search(line):
+    if all(part.search(line) for part in _LOGFMT_PARTS):
         return "logfmt"
     if _PLAIN.search(line):
         return "plain"
