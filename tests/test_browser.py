@@ -470,3 +470,32 @@ def test_the_decision_page_prints_to_a4_with_every_blocker(browser, run) -> None
     missing = sorted({b["check_id"] for b in blockers if b["check_id"] not in squeezed})
     assert not missing, f"blockers missing from the printed decision page: {missing}"
     assert "NO-GO" in text and document["run_id"] in squeezed
+
+
+#: Each table's header cells and, per row shown, the start of its last cell (rightmost column).
+EDGES = """() => [...document.querySelectorAll('table')].map(t => ({
+  heads: t.tHead ? [...t.tHead.rows[t.tHead.rows.length - 1].cells].map(c => c.textContent.trim()) : [],
+  lasts: [...t.tBodies].flatMap(b => [...b.rows]).filter(r => !r.hidden && r.cells.length)
+    .map(r => r.cells[r.cells.length - 1].textContent.trim().slice(0, 24)).filter(Boolean),
+}))"""
+
+
+@pytest.mark.parametrize("page_name", ["summary", "containers", "headers"])
+def test_printing_keeps_every_column_of_wide_tables(browser, run, page_name: str) -> None:
+    """The pages with the widest tables (wider than A4 on screen) print every header and every
+    shown row's rightmost cell: the summary's top failures once lost columns on paper."""
+    _, run_dir, _ = run
+    pdf = _artifacts(run_dir) / f"{page_name}-print.pdf"
+    with visit(browser, run_dir / f"{page_name}.html", run_dir) as seen:
+        seen.page.emulate_media(media="print")
+        tables = seen.page.evaluate(EDGES)
+        seen.page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+        assert problems_free(seen)
+    _, text = _pdf_text(pdf)
+    printed = _squeeze(text)
+    missing = {
+        index: [c for c in table["heads"] + table["lasts"] if _squeeze(unicodedata.normalize("NFKC", c)) not in printed]
+        for index, table in enumerate(tables)
+    }
+    missing = {index: cells for index, cells in missing.items() if cells}
+    assert tables and not missing, missing
