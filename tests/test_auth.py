@@ -298,3 +298,30 @@ def test_probes_stop_at_the_area_time_cap(pki: CertBundle) -> None:
     assert elapsed < 4 and count["n"] <= 4
     assert findings[0].status is Status.ERROR or findings[-1].status is Status.ERROR
     assert "auth.max_seconds reached" in findings[-1].observed
+
+
+# --------------------------------------------------------------------------- the valid-token control
+
+
+def test_valid_token_control(pki: CertBundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARDEN_TEST_API_TOKEN", GOOD)
+    refuse_all = Reply(401, [JSON], '{"error":"unauthorized"}')  # a WAF or a wrong route: refuses everyone
+    with serve({"/api/me": api("strict"), "/api/all": refuse_all}, certs=pki) as site:
+        env = make_env(site, protected_routes=["/api/me", "/api/all"], valid_token_env="HARDEN_TEST_API_TOKEN")
+        report = auth.audit(env)
+        sent = [h.get("Authorization") for _, p, h in site.requests if p == "/api/me"]
+    checked, everyone = report.findings
+    assert checked.status is Status.PASS and "valid token (control): 200 (served)" in checked.observed
+    assert everyone.status is Status.WARN and "also with the valid token" in everyone.observed
+    assert sent[-1] == f"Bearer {GOOD}" and len(sent) == 5
+    shown = " ".join(f.observed for f in report.findings) + report.table().to_string()
+    assert GOOD not in shown  # the control token is never shown
+
+
+def test_valid_token_env_unset_is_an_error(pki: CertBundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARDEN_TEST_UNSET_TOKEN", raising=False)
+    with serve({"/api/me": api("strict")}, certs=pki) as site:
+        findings = auth.run(make_env(site, protected_routes=["/api/me"], valid_token_env="HARDEN_TEST_UNSET_TOKEN"))
+        assert site.requests == []
+    found = only(findings, "auth.bearer")
+    assert found.status is Status.ERROR and "HARDEN_TEST_UNSET_TOKEN" in found.observed

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -135,6 +136,12 @@ class AuthParams(BaseModel):
     token_prefix: str = Field("Bearer ", max_length=30)
     redirect_is_rejection: bool = Field(
         True, description="a 302/303/307 to another path (a login page) counts as refused"
+    )
+    valid_token_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,80}$",
+        description="name of an environment variable holding a valid token: a control request with it must be "
+        "served, so a route that refuses everyone is not taken for one that checks tokens (never shown)",
     )
     webhooks: list[Webhook] = Field(default_factory=list, max_length=20)
     max_seconds: float = Field(60.0, gt=0, le=600, description="hard cap of time for all probes of the area")
@@ -240,9 +247,19 @@ def _shown(a: Answer) -> str:
     return f"{a.probe}: {a.status}"
 
 
+#: The label of the control request made with ``auth.valid_token_env``'s token.
+CONTROL = "valid token (control)"
+
+
 def bearer_finding(route: ProtectedRoute, url: str, answers: list[Answer], params: AuthParams) -> Finding:
-    """``auth.bearer`` of one route from its answers (pure; tested with real servers through ``audit``)."""
+    """``auth.bearer`` of one route from its answers (pure; tested with real servers through ``audit``).
+
+    With a control answer (the valid token), a route that refuses it too only ``warn``s: the
+    refusals may come from something else than the token check (a wrong route, a WAF).
+    """
     target = f"{route.method} {url}"
+    control = next((a for a in answers if a.probe == CONTROL), None)
+    answers = [a for a in answers if a.probe != CONTROL]
     verdicts = [(a, _verdict(a, urlsplit(url).path, params)) for a in answers]
     served = [a for a, v in verdicts if v == "served"]
     unclear = [a for a, v in verdicts if v == "inconclusive"]
@@ -271,6 +288,17 @@ def bearer_finding(route: ProtectedRoute, url: str, answers: list[Answer], param
             f"redirected instead of 401/403 (auth.redirect_is_rejection is false): {listed}",
         )
     note = " (redirects to another path count as refused: auth.redirect_is_rejection)" if redirected else ""
+    if control is not None:
+        if control.status is not None and 200 <= control.status < 300:
+            listed += f"; {_shown(control)} (served)"
+        else:
+            return finding(
+                "auth.bearer",
+                Status.WARN,
+                target,
+                f"refused every time, but also with the valid token ({_shown(control)}): the refusals may not "
+                f"come from a token check — check the route and auth.valid_token_env: {listed}",
+            )
     return finding("auth.bearer", Status.PASS, target, f"refused every time{note}: {listed}")
 
 
@@ -382,7 +410,17 @@ def audit(env: Environment) -> AuthAudit:
                 report.findings.append(finding("auth.bearer", Status.ERROR, target, str(exc)))
                 continue
             answers = []
-            for label, headers in bearer_probes(params):
+            probes = bearer_probes(params)
+            valid = os.environ.get(params.valid_token_env or "", "") if params.valid_token_env else ""
+            if params.valid_token_env and not valid:
+                report.findings.append(
+                    finding("auth.bearer", Status.ERROR, target,
+                            f"auth.valid_token_env names {params.valid_token_env}, which is not set or empty")
+                )  # fmt: skip
+                continue
+            if valid:
+                probes.append((CONTROL, {params.token_header: params.token_prefix + valid}))
+            for label, headers in probes:
                 got = _send(client, url, route.method, headers, deadline)
                 answers.append(Answer(url, label, got.status, got.location, got.error))
             report.answers.extend(answers)
