@@ -456,6 +456,8 @@ def token_server(pki: CertBundle, mode: str) -> Iterator[str]:
             return response
         if mode == "crash":
             return connection.respond(500, "boom\n")
+        if mode == "crash_401":  # refuses everyone, the good token too
+            return connection.respond(401, "no\n")
         return None
 
     def handler(connection: ServerConnection) -> None:
@@ -523,3 +525,20 @@ def test_websocket_token_probe_unreachable_is_error(pki: CertBundle) -> None:
     found = [f for f in cors.run(ws_env(pki, url, websockets=[endpoint], ws_timeout=1)) if f.check_id == "cors.ws.auth"]
     assert found[0].status is Status.ERROR
     assert "bad token in X-Api-Key" in found[0].observed
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("strict", Status.PASS), ("refuse_all", Status.WARN)])
+@pytest.mark.parametrize("where", ["header", "query"])
+def test_websocket_valid_token_control(pki: CertBundle, monkeypatch, mode: str, expected: Status, where: str) -> None:
+    monkeypatch.setenv("HARDEN_TEST_WS_TOKEN", GOOD_TOKEN)
+    auth = {"token_env": "HARDEN_TEST_WS_TOKEN", "query_param": "token"}
+    if where == "query":
+        auth["header"] = None
+    with token_server(pki, "strict" if mode == "strict" else "crash_401") as url:
+        endpoint = {"url": url, "handshake": False, "plain_check": False, "auth": auth}
+        report = cors.audit(ws_env(pki, url, websockets=[endpoint], ws_linger=0.3))
+    (found,) = [f for f in report.findings if f.check_id == "cors.ws.auth"]
+    assert found.status is expected, found.observed
+    table = report.handshake_table()
+    assert list(table["probe"])[-1] == "valid token (control)"
+    assert GOOD_TOKEN not in found.observed + table.to_string()

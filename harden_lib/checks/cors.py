@@ -17,6 +17,7 @@ Everything a server returns is capped and escaped.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -49,6 +50,12 @@ class WebSocketAuth(BaseModel):
     query_param: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]{1,60}$", description="e.g. token")
     header: str | None = Field("Authorization", pattern=r"^[A-Za-z0-9\-]{1,60}$")
     header_prefix: str = Field("Bearer ", max_length=30, description="put before the token in the header")
+    token_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,80}$",
+        description="environment variable holding a valid token: a control handshake with it must be accepted "
+        "(the token is never shown)",
+    )
 
 
 class WebSocketEndpoint(BaseModel):
@@ -569,6 +576,32 @@ def auth_finding(env: Environment, url: str, endpoint: WebSocketEndpoint) -> tup
         return finding("cors.ws.auth", Status.FAIL, url, observed), shakes
     if failed:
         return finding("cors.ws.auth", Status.ERROR, url, "inconclusive — " + observed), shakes
+    if auth.token_env:
+        valid = os.environ.get(auth.token_env, "")
+        if not valid:
+            return finding(
+                "cors.ws.auth", Status.ERROR, url, f"cors auth.token_env names {auth.token_env}, which is not set"
+            ), shakes
+        target, headers = url, {}
+        if auth.header:
+            headers = {auth.header: auth.header_prefix + valid}
+        else:
+            query = urlencode([*parse_qsl(parts.query), (auth.query_param or "token", valid)])
+            target = parts._replace(query=query).geturl()
+        control = ws_handshake(env, target, origin, params.ws_timeout, headers=headers, linger=params.ws_linger)
+        hidden = (control.error or "").replace(valid, "[REDACTED]") or None  # an error may quote the URL
+        control = replace(control, url=url, probe="valid token (control)", error=hidden)
+        shakes.append(control)
+        if not (control.accepted and control.close_code is None):
+            seen = "accepted, then closed" if control.accepted else f"{control.status or control.error}"
+            return finding(
+                "cors.ws.auth",
+                Status.WARN,
+                url,
+                f"refused every time, but the valid token was refused too ({seen}): the refusals may not come "
+                f"from a token check — {observed}",
+            ), shakes
+        observed += "; valid token (control): accepted"
     return finding("cors.ws.auth", Status.PASS, url, observed), shakes
 
 
