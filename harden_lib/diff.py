@@ -18,7 +18,7 @@ Findings are matched by their stable id (``harden_lib.identity``). "Failing" mea
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -281,11 +281,17 @@ def diff_latest(store: HistoryStore, environment: str) -> RunDiff:
 
 
 def diff_live(
-    store: HistoryStore, run: RunRecord, findings: Sequence[FindingRecord]
+    store: HistoryStore, run: RunRecord, findings: Sequence[FindingRecord], areas: Collection[str] | None = None
 ) -> RunDiff:  # the run is not recorded yet (the summary runs before the reports are written)
-    """``findings`` of a run still in progress against the newest recorded run before it."""
+    """``findings`` of a run still in progress against the newest recorded run before it.
+
+    ``areas``: a partial run (``harden run --areas``) is compared on its own areas only (and the
+    governance findings), so the areas it did not audit are not "no longer reported".
+    """
     previous = store.previous(run)
     old_findings = store.findings(previous) if previous is not None else None
+    if old_findings is not None and areas is not None:
+        old_findings = [f for f in old_findings if f.area in areas or f.area == "governance"]
     still = {f.finding_id for f in findings if f.failing}
     history = store.status_history(run.environment, still) if previous is not None and still else {}
     return diff_findings(

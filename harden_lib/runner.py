@@ -476,20 +476,23 @@ class Runner:
         run_info["partial"] = state.partial  # issue 14: a run of some areas says so everywhere
         run_info["areas_selected"] = list(state.selected)
         atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
-        # issue 13: record the run, then the index (with "since the last run" and the trends link)
+        # issue 13: record the run, then the index (with "since the last run" and the trends link).
+        # issue 14: a partial run that does not become 'latest' is not the environment's state either:
+        # it is not recorded in the history (trends and the next run's diff compare complete runs).
+        becomes_latest = not state.partial or self.latest or not _latest_is_complete(run_dir.parent)
         history_hooks = _history_hooks()
-        recorded = history_hooks.record(env, run_dir, self.reports_dir, self.progress)
+        recorded = history_hooks.record(env, run_dir, self.reports_dir, self.progress) if becomes_latest else None
         trends = self._trends_wanted(state, recorded)
         from harden_lib.executive import write_executive  # issue 14 (B): the decision page, never raises
 
         write_executive(run_dir, env, run_info, findings, blocking)
         write_run_index(run_dir, run_info, blocking, trends=trends)
-        if not state.partial or self.latest or not _latest_is_complete(run_dir.parent):
+        if becomes_latest:
             _switch_latest(run_dir)
         else:
             self.progress(
                 f"[{state.name}] a partial run (areas {', '.join(state.selected)}): 'latest' still points at the "
-                "last complete run (harden run --latest makes a partial run the latest)"
+                "last complete run and the history does not record it (harden run --latest does both)"
             )
         self.progress(f"[{state.name}] {outcome.headline} Report: {run_dir / 'index.html'}")
         history_hooks.notify_and_prune(env, outcome, run_dir, self.reports_dir, recorded, self.keep, self.progress)
@@ -511,6 +514,7 @@ class Runner:
                     state.started_at,
                     self.reports_dir,
                     self.progress,
+                    partial=state.partial,  # issue 14: compared on the areas it audited only
                 )
             except Exception as exc:
                 self.progress(f"[{state.name}] comparing with the last run failed: {scrub(str(exc))[:300]}")

@@ -197,8 +197,9 @@ def test_page_metadata_names_every_page_of_the_run(run):
     areas = [a["area"] for a in info["areas"] if a["area"] != SUMMARY]
     for name in [*areas, SUMMARY]:
         meta = nbformat.read(run_dir / f"{name}.ipynb", as_version=4).metadata["harden"]
-        assert meta["page"] == name and meta["environment"] == "demo" and meta["run_id"] == document["run_id"]
-        assert meta["page_title"].endswith(f" · demo · {document['run_id']}")
+        environment = document["environment"]
+        assert meta["page"] == name and meta["environment"] == environment and meta["run_id"] == document["run_id"]
+        assert meta["page_title"].endswith(f" · {environment} · {document['run_id']}")
         hrefs = [item["href"] for item in meta["nav"]]
         assert hrefs[0] == "index.html" and f"{SUMMARY}.html" in hrefs
         assert [h for h in hrefs if h.removesuffix(".html") in AREAS] == [f"{a}.html" for a in areas]

@@ -343,6 +343,17 @@ def test_a_partial_run_says_so_everywhere_and_keeps_the_complete_latest(tmp_path
     assert _latest(reports) == forced.resolve(), "--latest makes a partial run the latest"
     again = _partial_run(reports, "headers")
     assert _latest(reports) == again.resolve(), "a partial run may replace a partial latest"
+    since = json.loads((again / "since_last.json").read_text())  # against 'forced' (tls only)
+    assert since["old"] and since["old"]["run_id"] == forced.name
+    gone = {c["area"] for key in ("fixed", "no_longer_reported") for c in since.get(key, [])}
+    assert "tls" not in gone, "compared on its own areas: tls, not audited now, is not 'no longer reported'"
+    assert since.get("new_failures"), "headers failures are new compared with a tls-only run"
+
+    from harden_lib.history.store import HistoryStore, history_url
+
+    with HistoryStore(history_url(None, reports)) as store:
+        recorded = {r.run_id for r in store.runs("demo")}
+    assert recorded == {first.name, forced.name, again.name}, "the run kept out of 'latest' is not in the history"
 
 
 @pytest.mark.parametrize("value", ["", ",", " , ,", "  "])

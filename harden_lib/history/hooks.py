@@ -43,8 +43,12 @@ def since_last_run(
     started: datetime,
     reports_dir: Path,
     progress: Progress,
+    partial: bool = False,
 ) -> RunDiff | None:
-    """Write ``since_last.json`` (see the module doc); None when there is no history to compare."""
+    """Write ``since_last.json`` (see the module doc); None when there is no history to compare.
+
+    ``partial``: the run audits only ``selected`` (``--areas``): compared on those areas only.
+    """
     if not enabled(env):
         return None
     from harden_lib.exports import export_view, scrub_findings
@@ -59,7 +63,9 @@ def since_last_run(
     run = RunRecord(env.name, run_id, started, decision.result.verdict, 0, fail_on=env.gate.fail_on.value)
     try:
         with open_store(env, reports_dir) as store:
-            diff = diff_live(store, run, records_from_findings(cleaned, ids, flags))
+            diff = diff_live(
+                store, run, records_from_findings(cleaned, ids, flags), areas=set(selected) if partial else None
+            )
     except HistoryError as exc:
         progress(f"[{env.name}] history unavailable, nothing to compare with: {exc}")
         return None
