@@ -407,6 +407,18 @@ def test_an_early_429_in_a_used_window_is_inconclusive(pki: CertBundle, used: in
         assert "RateLimit-Remaining 6" in allows.observed and "3 request(s) of the window were used" in allows.observed
     if used == 10:
         assert "429 from the first request" in allows.observed
+    # Retry-After 60 on a 1m window: right for a fresh window; a used one started earlier, so shorter is expected
+    assert get(findings, "ratelimit.window").status is Status.PASS
+
+
+def test_a_short_reset_in_a_used_window_is_inconclusive_not_looser(pki: CertBundle) -> None:
+    def route(handler) -> Reply:  # the window began 40 s before the burst: 20 s of it are left
+        return Reply(429, [JSON, ("Retry-After", "20")], "{}")
+
+    with serve({"/login": route}, certs=pki) as site:
+        findings = ratelimit.run(make_env(site, endpoints=[{"path": "/login", "limit": 5, "window": "1m"}]))
+    window = get(findings, "ratelimit.window")
+    assert window.status is Status.ERROR and "inconclusive" in window.observed
 
 
 def test_an_announced_limit_below_the_policy_is_a_failure_not_earlier_traffic(pki: CertBundle) -> None:

@@ -535,13 +535,32 @@ def window_finding(b: Burst, params: RateLimitParams) -> Finding:
             observed + ": clients are locked out longer than the policy says",
         )
     if seen < window - tolerance:
+        if "w=" not in source and window_used_before(b):
+            # The window opened before the burst: a short reset is expected, not evidence of a short window.
+            return finding(
+                "ratelimit.window",
+                Status.ERROR,
+                target,
+                observed + f": inconclusive — {_USED_WINDOW}, so the reset counts from an earlier start; "
+                "wait one window and run again",
+            )
         return finding(
             "ratelimit.window",
             Status.WARN,
             target,
-            observed + ": the limit resets sooner than the policy says (looser; a token bucket refills this way)",
+            observed + ": the limit resets sooner than the policy says (looser; a token bucket refills this way, "
+            "and a fixed window aligned to the clock resets at its boundary)",
         )
     return finding("ratelimit.window", Status.PASS, target, observed)
+
+
+def window_used_before(b: Burst) -> bool:
+    """Whether the burst's window was already in use: a 429 at request 1, or a first Remaining below limit - 1."""
+    if b.threshold == 1:
+        return True
+    remaining = remaining_of(b.first_headers)
+    announced = limit_of(b.first_headers) or limit_of(b.limit_headers) or b.policy.limit
+    return remaining is not None and announced - 1 - remaining > 0
 
 
 @dataclass
