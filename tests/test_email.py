@@ -150,3 +150,21 @@ def test_params_and_nothing_configured(tmp_path):
     ]
     assert not email.record_table(found).empty
     assert email.AREA.params is EmailParams
+
+
+def test_no_resolver_configuration_is_an_error_per_check(monkeypatch, tmp_path):
+    import dns.resolver
+
+    def no_config(self, *args, **kwargs):
+        raise dns.resolver.NoResolverConfiguration("no nameservers")
+
+    monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", no_config)
+    found = check_email(EmailParams(domains=[{"domain": "shop.test", "dkim_selectors": ["s1"]}]))
+    assert [(f.check_id, f.target, f.status) for f in found] == [
+        ("email.spf", "shop.test", Status.ERROR),
+        ("email.dmarc", "_dmarc.shop.test", Status.ERROR),
+        ("email.dkim", "s1._domainkey.shop.test", Status.ERROR),
+    ]
+    assert "give email.nameservers" in found[0].observed
+    bad = check_email(EmailParams(nameservers=["not-an-address"], domains=[{"domain": "shop.test"}]))
+    assert {f.status for f in bad} == {Status.ERROR}

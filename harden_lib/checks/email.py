@@ -294,11 +294,32 @@ def check_domain(domain: DomainSpec, resolver: dns.resolver.Resolver) -> list[Fi
 def check_email(params: EmailParams) -> list[Finding]:
     if not params.domains:
         return [finding("email.configured", Status.SKIP, "(no domains)", "email.domains is empty")]
-    resolver = make_resolver(params)
+    import dns.exception
+
+    try:
+        resolver = make_resolver(params)
+    except (dns.exception.DNSException, OSError, ValueError):
+        problem = (
+            "no resolver is configured on this host (no usable /etc/resolv.conf): give email.nameservers"
+            if not params.nameservers
+            else "email.nameservers are not IP addresses"
+        )
+        return [finding(check_id, Status.ERROR, name, problem) for d in params.domains for check_id, name in _names(d)]
     findings: list[Finding] = []
     for domain in params.domains:
         findings.extend(check_domain(domain, resolver))
     return findings
+
+
+def _names(domain: DomainSpec) -> list[tuple[str, str]]:
+    """The (check id, DNS name) pairs a domain is judged on."""
+    out = []
+    if domain.spf == "required":
+        out.append(("email.spf", domain.domain))
+    if domain.dmarc == "required":
+        out.append(("email.dmarc", f"_dmarc.{domain.domain}"))
+    out += [("email.dkim", f"{s}._domainkey.{domain.domain}") for s in domain.dkim_selectors]
+    return out
 
 
 def run(env: Environment) -> list[Finding]:
