@@ -445,22 +445,38 @@ class ChecklistItem(BaseModel):
             return [f for f in findings if f.check_id == f"operations.{self.attestation}"]
         return []
 
-    def not_run_reason(self, findings: list[Finding]) -> str:
-        """Why no finding speaks for the item: the check did not run, or no target matched its selectors."""
-        if self.command is not None:
-            return f"no result of command '{self.command}' in this run (is the commands area enabled?)"
-        if self.attestation is not None:
-            return f"no finding for attestation '{self.attestation}' in this run (is the operations area enabled?)"
+    def unverified(self, findings: list[Finding]) -> list[str]:
+        """What the item names that no finding speaks for: a check that did not run, a selector that
+        matched none of its check's targets. Such a row is never a pass (see ``item_status``)."""
         parts = []
         for ref in self.checks:
             of_check = [f for f in findings if fnmatch.fnmatchcase(f.check_id, ref.id)]
             if not of_check:
-                parts.append(f"{ref.id} did not run (no finding in this run)")
-            elif ref.targets:
+                area = ref.id.split(".", 1)[0]
+                if ref.targets or not any(f.check_id.startswith(f"{area}.") for f in findings):
+                    # named targets never seen, or the check's whole area absent from the run; a check of an
+                    # area that ran may legitimately be silent (only reported on error, or not applicable)
+                    parts.append(f"{ref.id} did not run (no finding in this run)")
+                continue
+            missing = [s for s in ref.selectors() if not any(s.matches(f.target) for f in of_check)]
+            if missing:
                 seen = sorted({f.target for f in of_check})
                 shown = ", ".join(s[:60] for s in seen[:6]) + (f" (+{len(seen) - 6} more)" if len(seen) > 6 else "")
-                parts.append(f"no {ref.id} finding for {', '.join(ref.targets)} (targets seen: {shown})")
-        return "; ".join(parts)
+                parts.append(f"no {ref.id} finding for {', '.join(s.text for s in missing)} (targets seen: {shown})")
+        return parts
+
+    def not_run_reason(self, findings: list[Finding]) -> str:
+        """Why no finding speaks for (part of) the item: a check did not run, or a selector matched nothing."""
+        if self.command is not None:
+            return f"no result of command '{self.command}' in this run (is the commands area enabled?)"
+        if self.attestation is not None:
+            return f"no finding for attestation '{self.attestation}' in this run (is the operations area enabled?)"
+        gaps = self.unverified(findings)
+        if not gaps:  # every check's area ran, none of the checks reported anything
+            gaps = [
+                f"{', '.join(self.check_ids)} reported nothing although the area ran (not applicable as configured)"
+            ]
+        return "; ".join(gaps)
 
 
 class ChecklistProfile(BaseModel):
@@ -569,7 +585,10 @@ def item_status(item: ChecklistItem, findings: list[Finding]) -> str:
     mine = item.findings(findings)
     if not mine:
         return "not run"
-    return min((f.status for f in mine), key=_rank).value
+    worst = min((f.status for f in mine), key=_rank)
+    if worst not in (Status.FAIL, Status.ERROR, Status.WARN) and item.unverified(findings):
+        return "not run"  # part of what the row names was never checked: its passes do not make it a pass
+    return worst.value
 
 
 def evidence(item: ChecklistItem, findings: list[Finding]) -> str:
@@ -584,6 +603,7 @@ def evidence(item: ChecklistItem, findings: list[Finding]) -> str:
         if item.coverage is Coverage.NOT_COVERED:
             return item.note
         return "not run: " + item.not_run_reason(findings)
+    gaps = item.unverified(findings)
     shown = []
     for f in mine[:EVIDENCE_ENTRIES]:
         target = f" [{clean_observed(' '.join(f.target.split()), 60)}]" if f.target else ""
@@ -595,6 +615,9 @@ def evidence(item: ChecklistItem, findings: list[Finding]) -> str:
         for f in rest:
             counts[f.status.value] = counts.get(f.status.value, 0) + 1
         shown.append(f"+{len(rest)} more (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
+    if gaps:  # after the failures and warnings, before the passes: a gap is not a pass
+        worse = sum(1 for f in mine[:EVIDENCE_ENTRIES] if f.status in (Status.FAIL, Status.ERROR, Status.WARN))
+        shown.insert(worse, "not run: " + "; ".join(gaps))
     return "; ".join(shown)
 
 

@@ -379,3 +379,30 @@ def test_an_unknown_not_run_policy_is_a_params_error(tmp_path):
     env_file.write_text("checklist: demo.yaml\ngate: {checklist_not_run: maybe}\n")
     with pytest.raises(ParamsError, match="checklist_not_run"):
         load_environment(env_file, environ={})
+
+
+def test_a_row_whose_named_check_never_ran_is_not_a_pass(tmp_path):
+    items = """\
+    - {id: secrets.env_untracked, section: Secrets, text: "**Keep `.env.production` out of git**",
+       checks: [auth.webhook_signature, config.stripe.webhook_secret]}
+    - {id: secrets.rotation, section: Secrets, text: Rotate keys quarterly, checks: [tls.scan, tls.protocol.tls1_2]}
+    - {id: ratelimit.login, section: Rate limits, text: "| login | 5 / 15 min |", checks: [surface.route],
+       targets: ["route:/", "route:/settings"]}
+    - {id: smoke, section: Rate limits, text: "Run `npm run smoke`", checks: [auth.webhook_signature, containers.user]}
+    """
+    params = "{config: {rules: [{id: config.stripe.webhook_secret, kind: required, key: STRIPE_WEBHOOK_SECRET}]}}"
+    profile = load_profile(write_profile(tmp_path, items, params))
+    findings = [
+        _finding("config.stripe.webhook_secret", Status.PASS, "prod.env:STRIPE_WEBHOOK_SECRET"),
+        _finding("tls.protocol.tls1_2", Status.PASS, "h:443"),  # tls.scan is silent when the scan worked
+        _finding("surface.route", Status.PASS, "https://h/"),
+        _finding("containers.user", Status.FAIL, "service api"),
+    ]
+    table = filled_checklist(profile, findings)
+    # the signature was never tested (no auth area in the run): the secret's pass does not make the row pass
+    assert table["status"][0] == "not run"
+    assert table["evidence"][0].startswith("not run: auth.webhook_signature did not run")
+    assert "pass config.stripe.webhook_secret" in table["evidence"][0]
+    assert table["status"][1] == "pass"  # the tls area ran: its silent id is no gap
+    assert table["status"][2] == "not run" and "no surface.route finding for route:/settings" in table["evidence"][2]
+    assert table["status"][3] == "fail"  # a failure still shows, whatever else did not run
