@@ -147,3 +147,14 @@ def test_the_shipped_checklists_draft_with_measured_agreement():
     result = bench.measure()
     assert result["totals"]["items"] >= 90
     assert result["share"]["top1"] >= 0.7 and result["share"]["top3"] >= 0.85, result["share"]
+
+
+def test_every_alias_names_a_catalog_check():
+    """A typo in checklist_aliases.yaml would silently never match: every key must be a catalog id."""
+    from harden_lib.catalog import catalog
+    from harden_lib.checklist_import import load_aliases
+
+    aliases = load_aliases()
+    unknown = [k for k in aliases if catalog().get(k) is None or catalog().get(k).family]
+    assert not unknown, unknown
+    assert all(phrase and phrase == phrase.strip() for phrases in aliases.values() for phrase in phrases)
