@@ -210,3 +210,12 @@ def test_other_tools_text_listings(tmp_path):
         assert found.status is Status.FAIL and "30.0 h old" in found.observed, (name, found.observed)
         ok = check_source(BackupSource(name=name, file=tmp_path / name), 31)
         assert ok.status is Status.PASS, name
+
+
+def test_hostile_listings(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100000)
+    (tmp_path / "binary.txt").write_bytes(b"\xff\xfe2026-11-30 01:00 \x00\x01 backup\n")
+    deep = check_source(BackupSource(name="b", file=tmp_path / "deep.json"), 26)
+    assert deep.status is Status.ERROR  # not JSON (too deep) and no date on the line
+    binary = check_source(BackupSource(name="b", file=tmp_path / "binary.txt"), 24 * 3650)
+    assert binary.status in (Status.PASS, Status.WARN, Status.FAIL)  # undecodable bytes replaced, the date read

@@ -420,3 +420,12 @@ def test_base_image_versions_given_as_build_arguments(tmp_path):
     assert "Node.js 18 past end of life since 2025-04-30" in found["service listed"].observed
     assert "Node.js 20" in found["service unset"].observed  # an unresolved override keeps the default
     assert found["Dockerfile app/Dockerfile"].status == "fail"
+
+
+def test_unreadable_compose_and_dockerfile_in_plain_words(tmp_path):
+    (tmp_path / "binary.yml").write_bytes(b"services:\n  a: {image: \xff\xfe}\n")
+    (tmp_path / "deep.yml").write_text("services: " + "[" * 20000 + "]" * 20000 + "\n")
+    for name, words in (("binary.yml", "not UTF-8 text"), ("deep.yml", "nested deeper")):
+        [found] = containers.run(env_for(tmp_path, [name]))
+        assert found.check_id == "containers.compose" and found.status == "error"
+        assert words in found.observed and "Error" not in found.observed

@@ -499,3 +499,10 @@ def test_missing_binaries_skip_locally_but_fail_in_ci(monkeypatch):
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="make services"):
         servers.missing("redis-server is not installed")
+
+
+def test_redis_conf_not_utf8_is_error_in_plain_words(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_bytes(b"requirepass \xff\xfe\n")
+    [found] = check_redis_conf(conf)
+    assert found.status is Status.ERROR and "not UTF-8 text" in found.observed and "Error" not in found.observed

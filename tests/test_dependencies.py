@@ -208,3 +208,19 @@ def test_required_tools_names_are_checked():
         "npm audit",
         "trivy image",
     ]
+
+
+def test_hostile_reports_are_errors_in_plain_words(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a":' * 50000)
+    shaped = tmp_path / "shaped.json"
+    shaped.write_text(json.dumps({"SchemaVersion": 2, "Results": [{"Vulnerabilities": ["not an object"]}]}))
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00{")
+    findings = dependencies.run(env_with(tmp_path, [deep, shaped, binary]))
+    errors = {f.target: f.observed for f in findings if f.status == "error"}
+    assert "nested deeper" in errors["deep.json"]
+    assert "malformed (an entry has an unexpected shape or value)" in errors["shaped.json"]
+    assert "not UTF-8 text" in errors["binary.json"]
+    for text in errors.values():
+        assert "Error" not in text and "(" + "'" not in text, text

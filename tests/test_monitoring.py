@@ -330,3 +330,12 @@ def test_alias_bomb_rule_file_is_bounded(tmp_path, monkeypatch):
     )
     [capped] = check_alert_rules(AlertRulesParams(files=[tmp_path / "many.yml"]))
     assert capped.status == "fail" and "more than 25 rules" in capped.observed
+
+
+def test_deeply_nested_inputs_are_errors_not_crashes(tmp_path):
+    (tmp_path / "deep.yml").write_text("[" * 20000 + "]" * 20000)
+    [found] = check_alert_rules(AlertRulesParams(files=[tmp_path / "deep.yml"]))
+    assert found.status == "error" and "nested deeper" in found.observed
+    (tmp_path / "deep.log").write_text('{"a":' * 30000 + "\nGET /x 200\n")
+    found = {f.check_id: f for f in check_log(LogSample(name="x", file=tmp_path / "deep.log"))}
+    assert found["monitoring.logs.requests"].status == "pass"

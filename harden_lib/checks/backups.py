@@ -244,7 +244,7 @@ def parse_listing(text: str, naive_timezone: str = "UTC") -> Listing:
     if stripped[0] in "[{":
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             data = None
         if data is not None:
             times = tuple(_json_times(data, zone))

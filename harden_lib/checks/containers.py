@@ -277,8 +277,12 @@ def _load_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ComposeError(path, "file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ComposeError(path, f"cannot be read ({type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ComposeError(path, "cannot be read (not UTF-8 text)") from None
+    except OSError as exc:
+        raise ComposeError(path, f"cannot be read ({exc.strerror or 'input/output error'})") from None
+    except RecursionError:
+        raise ComposeError(path, "nested deeper than a compose file can be") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

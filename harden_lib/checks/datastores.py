@@ -550,8 +550,10 @@ def parse_redis_conf(path: Path | str) -> RedisConf:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HardenError(f"{path}: redis.conf does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HardenError(f"{path}: cannot read redis.conf ({type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise HardenError(f"{path}: cannot read redis.conf (not UTF-8 text)") from None
+    except OSError as exc:
+        raise HardenError(f"{path}: cannot read redis.conf ({exc.strerror or 'input/output error'})") from None
     settings: dict[str, str] = {}
     users: list[tuple[str, ...]] = []
     renamed: dict[str, str] = {}

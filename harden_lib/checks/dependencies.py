@@ -367,12 +367,16 @@ def read_report(path: Path) -> Report:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ReportError(f"{path.name}: file does not exist ({path})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportError(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ReportError(f"{path.name}: cannot be read (not UTF-8 text)") from None
+    except OSError as exc:
+        raise ReportError(f"{path.name}: cannot be read ({exc.strerror or 'input/output error'})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path.name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise ReportError(f"{path.name}: JSON nested deeper than an audit report can be") from None
     if isinstance(doc, dict) and "advisories" in doc and "auditReportVersion" not in doc:
         raise ReportError(f"{path.name}: npm 6 audit format; run `npm audit --json` with npm 7 or later")
     kind = detect_format(doc)
@@ -381,7 +385,8 @@ def read_report(path: Path) -> Report:
     try:
         vulns = _PARSERS[kind](doc, path.name)
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
-        raise ReportError(f"{path.name}: looks like {_TOOL_NAMES[kind]} output but is malformed ({exc!r})") from None
+        what = "a field is missing" if isinstance(exc, KeyError) else "an entry has an unexpected shape or value"
+        raise ReportError(f"{path.name}: looks like {_TOOL_NAMES[kind]} output but is malformed ({what})") from None
     artifact = ""
     if kind == "trivy":
         artifact = " ".join(str(doc.get(k) or "")[:120] for k in ("ArtifactType", "ArtifactName")).strip()

@@ -96,7 +96,7 @@ def _read(path: Path, mtime: float) -> EolTable:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HardenError(f"{path.name}: EOL table does not exist") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         raise HardenError(f"{path.name}: EOL table cannot be read as YAML") from None
     return _validate(raw, path.name)
 

@@ -180,6 +180,9 @@ def parse_rule_file(path: Path) -> RuleFile:
         return result
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except RecursionError:
+        result.error = f"{path.name} is nested deeper than a rule file can be"
+        return result
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -373,7 +376,7 @@ def request_format(line: str) -> str | None:
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             data = None
         if isinstance(data, dict):
             fields = dict(_flatten(data))
