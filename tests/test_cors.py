@@ -407,6 +407,8 @@ def test_plain_candidates_cover_port_80_and_http_url() -> None:
         "ws://rt.example.com:8443/ws",
         "ws://rt.example.com:8080/ws",
     ]
+    v6 = cors.WebSocketEndpoint(url="wss://[::1]/live")
+    assert cors.plain_candidates(env, v6.url, v6) == ["ws://[::1]:443/live", "ws://[::1]/live"]
 
 
 def test_plain_check_can_be_switched_off_and_plain_urls_are_validated(pki: CertBundle) -> None:
@@ -542,3 +544,42 @@ def test_websocket_valid_token_control(pki: CertBundle, monkeypatch, mode: str, 
     table = report.handshake_table()
     assert list(table["probe"])[-1] == "valid token (control)"
     assert GOOD_TOKEN not in found.observed + table.to_string()
+
+
+def test_plaintext_on_ipv6_loopback(pki: CertBundle) -> None:
+    """wss:// on [::1] (certificate verification off) and a plain ws:// listener beside it, also on [::1]."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.cert_path, pki.key_path)
+
+    def handler(connection: ServerConnection) -> None:
+        connection.send("hello")
+
+    sockets = []
+    for _ in range(2):
+        sock = socket.socket(socket.AF_INET6)
+        sock.bind(("::1", 0))
+        sock.listen(16)
+        sockets.append(sock)
+    with (
+        ws_serve(handler, sock=sockets[0], ssl=context) as secure,
+        ws_serve(handler, sock=sockets[1]) as plain,
+    ):
+        threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (secure, plain)]
+        for thread in threads:
+            thread.start()
+        url = f"wss://[::1]:{secure.socket.getsockname()[1]}/socket"
+        plain_url = f"ws://[::1]:{plain.socket.getsockname()[1]}/socket"
+        env = Environment.model_validate(
+            {
+                "environment": "t",
+                "base_url": "https://127.0.0.1:9",
+                "http": {"verify": False, "connect_timeout": 2, "read_timeout": 3},
+                "cors": {"websockets": [{"url": url, "handshake": False, "plain_urls": [plain_url]}], "ws_timeout": 3},
+            }
+        )
+        found = plaintext(cors.run(env))
+        secure.shutdown()
+        plain.shutdown()
+    assert found.status is Status.FAIL, found.observed
+    assert f"{plain_url}: ACCEPTED (101)" in found.observed
+    assert f"ws://[::1]:{url.rsplit(':', 1)[1].split('/')[0]}/socket: no HTTP answer" in found.observed
