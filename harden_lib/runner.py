@@ -331,7 +331,7 @@ class Runner:
                     state.pending.discard(area)
                     if state.deferred and state.pending == set(state.deferred):
                         for later in state.deferred:  # every other area is done: their findings are saved
-                            futures[self._submit(executor, state, later)] = (state, later)
+                            futures[self._submit(executor, state, later, with_findings=True)] = (state, later)
                         state.deferred = []
                     elif not state.pending:
                         futures[self._submit_summary(executor, state)] = (state, SUMMARY)
@@ -364,8 +364,16 @@ class Runner:
             priority=priority,
         )
 
-    def _submit(self, executor: Executor, state: _EnvState, area: str) -> Future:
-        return executor.submit(self._task(state, area, priority=10))
+    def _submit(self, executor: Executor, state: _EnvState, area: str, with_findings: bool = False) -> Future:
+        """Queue one area; ``with_findings`` ships the run's saved findings along (a remote Dask worker
+        has no run folder of its own), for an area governed by the others' results."""
+        task = self._task(state, area, priority=10)
+        if not with_findings:
+            return executor.submit(task)
+        assert state.outcome.run_dir is not None
+        folder = state.outcome.run_dir / "findings"
+        inputs = {f"findings/{p.name}": p.read_bytes() for p in sorted(folder.glob("*.json"))}
+        return executor.submit(task, inputs)
 
     def _submit_summary(self, executor: Executor, state: _EnvState) -> Future:
         assert state.outcome.run_dir is not None
