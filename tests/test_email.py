@@ -168,3 +168,33 @@ def test_no_resolver_configuration_is_an_error_per_check(monkeypatch, tmp_path):
     assert "give email.nameservers" in found[0].observed
     bad = check_email(EmailParams(nameservers=["not-an-address"], domains=[{"domain": "shop.test"}]))
     assert {f.status for f in bad} == {Status.ERROR}
+
+
+def test_subdomain_without_a_record_uses_the_organizational_domain_policy():
+    """RFC 7489 §6.6.3: no record at _dmarc.mail.shop.co.uk → the record of _dmarc.shop.co.uk, its sp= first."""
+    zone = Zone(
+        txt={
+            "mail.shop.co.uk": [["v=spf1 include:_spf.mailer.test -all"]],
+            "_dmarc.shop.co.uk": [["v=DMARC1; p=reject; sp=none; rua=mailto:d@shop.co.uk"]],
+            "news.shop.co.uk": [["v=spf1 -all"]],
+            "_dmarc.news.shop.co.uk": [["v=DMARC1; p=quarantine"]],
+            "bulk.other.co.uk": [["v=spf1 -all"]],
+            "_dmarc.other.co.uk": [["v=DMARC1; p=quarantine"]],
+            "lone.nothing.co.uk": [["v=spf1 -all"]],
+            "nothing.co.uk": [["v=spf1 -all"]],
+        }
+    )
+    found = run(
+        zone,
+        {"domain": "mail.shop.co.uk"},
+        {"domain": "news.shop.co.uk"},
+        {"domain": "bulk.other.co.uk"},
+        {"domain": "lone.nothing.co.uk"},
+    )
+    inherited = found["_dmarc.mail.shop.co.uk"]
+    assert inherited.status is Status.FAIL  # sp=none governs subdomains although p=reject
+    assert "the organizational domain's applies" in inherited.observed and "sp=none" in inherited.observed
+    assert found["_dmarc.news.shop.co.uk"].status is Status.PASS  # its own record wins
+    assert found["_dmarc.bulk.other.co.uk"].status is Status.PASS  # no sp=: the parent's p=quarantine
+    lone = found["_dmarc.lone.nothing.co.uk"]
+    assert lone.status is Status.FAIL and "nor at _dmarc.nothing.co.uk" in lone.observed

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
     import dns.resolver
     import pandas as pd
+    from publicsuffixlist import PublicSuffixList
 
     from harden_lib.environment import Environment
 
@@ -195,24 +197,50 @@ def dmarc_tags(record: str) -> dict[str, str]:
     return tags
 
 
-def judge_dmarc(domain: DomainSpec, answer: TxtAnswer) -> tuple[Status, str]:
-    dmarc = [r for r in answer.records if re.match(r"\s*v\s*=\s*DMARC1\s*(;|$)", r)]
+def _dmarc_records(answer: TxtAnswer) -> list[str]:
+    return [r for r in answer.records if re.match(r"\s*v\s*=\s*DMARC1\s*(;|$)", r)]
+
+
+def judge_dmarc(domain: DomainSpec, answer: TxtAnswer, inherited_from: str = "") -> tuple[Status, str]:
+    """Judge the DMARC record; ``inherited_from``: the organizational domain whose record applies
+    because the domain has none (RFC 7489 §6.6.3: its ``sp=`` policy, else its ``p=``)."""
+    dmarc = _dmarc_records(answer)
     if not answer.exists or not dmarc:
-        return Status.FAIL, "no v=DMARC1 record at _dmarc." + domain.domain + ": receivers apply no policy"
+        where = f"_dmarc.{domain.domain}" + (f" nor at _dmarc.{inherited_from}" if inherited_from else "")
+        return Status.FAIL, f"no v=DMARC1 record at {where}: receivers apply no policy"
     if len(dmarc) > 1:
         return Status.FAIL, f"{len(dmarc)} DMARC records (receivers ignore them all, RFC 7489 §6.6.3)"
     record = dmarc[0]
     tags = dmarc_tags(record)
     policy = tags.get("p", "").lower()
     shown = f"DMARC {_shown(record)}"
+    if inherited_from:
+        shown = f"no record at _dmarc.{domain.domain}; the organizational domain's applies: {shown}"
+        if tags.get("sp"):
+            policy = tags["sp"].lower()
+            shown += f" (sp={_shown(policy)} for subdomains)"
     if policy not in ("none", "quarantine", "reject"):
         return Status.FAIL, f"{shown}: no valid p= policy"
     if policy not in domain.dmarc_policies:
-        return Status.FAIL, f"{shown}: p={policy} (accepted: {', '.join(domain.dmarc_policies)})"
+        return Status.FAIL, f"{shown}: {'sp' if inherited_from and tags.get('sp') else 'p'}={policy} "
+        f"(accepted: {', '.join(domain.dmarc_policies)})"
     pct = tags.get("pct", "100")
     if pct != "100":
         return Status.WARN, f"{shown}: pct={_shown(pct)} applies the policy to part of the mail only"
     return Status.PASS, shown
+
+
+def organizational_domain(domain: str) -> str | None:
+    """The registrable domain (Public Suffix List): ``shop.example.co.uk`` → ``example.co.uk``."""
+    return _public_suffixes().privatesuffix(domain)
+
+
+@functools.lru_cache(maxsize=1)
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List bundled with ``publicsuffixlist`` (read once; no network)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 # --------------------------------------------------------------------------- DKIM
@@ -258,6 +286,22 @@ def judge_dkim(answer: TxtAnswer) -> tuple[Status, str]:
 # --------------------------------------------------------------------------- area
 
 
+def _dmarc_finding(domain: DomainSpec, resolver: dns.resolver.Resolver) -> Finding:
+    name = f"_dmarc.{domain.domain}"
+    expected = f"v=DMARC1 with p={' or '.join(domain.dmarc_policies)}, pct=100"
+    try:
+        answer = lookup_txt(resolver, name)
+        organization = organizational_domain(domain.domain)
+        if not _dmarc_records(answer) and organization and organization != domain.domain:
+            parent = lookup_txt(resolver, f"_dmarc.{organization}")
+            status, observed = judge_dmarc(domain, parent, inherited_from=organization)
+        else:
+            status, observed = judge_dmarc(domain, answer)
+    except LookupError_ as exc:
+        return finding("email.dmarc", Status.ERROR, name, f"TXT {name}: {exc}", expected=expected)
+    return finding("email.dmarc", status, name, observed, expected=expected)
+
+
 def check_domain(domain: DomainSpec, resolver: dns.resolver.Resolver) -> list[Finding]:
     findings: list[Finding] = []
 
@@ -274,8 +318,7 @@ def check_domain(domain: DomainSpec, resolver: dns.resolver.Resolver) -> list[Fi
         one("email.spf", domain.domain, lambda a: judge_spf(domain, a),
             f"one v=spf1 record ending in {' or '.join(domain.spf_all)}")  # fmt: skip
     if domain.dmarc == "required":
-        one("email.dmarc", f"_dmarc.{domain.domain}", lambda a: judge_dmarc(domain, a),
-            f"v=DMARC1 with p={' or '.join(domain.dmarc_policies)}, pct=100")  # fmt: skip
+        findings.append(_dmarc_finding(domain, resolver))
     for selector in domain.dkim_selectors:
         one("email.dkim", f"{selector}._domainkey.{domain.domain}", judge_dkim,
             "a DKIM1 public key (RSA 2048 bits or Ed25519)")  # fmt: skip
