@@ -50,6 +50,7 @@ no item of a shipped checklist is silently left out.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -65,7 +66,7 @@ from harden_lib.findings import STATUS_ORDER, Finding, Status
 if TYPE_CHECKING:
     import pandas as pd
 
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>\S.*)$")
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)])\s+(?:\[[ xX]\]\s+)?(?P<text>\S.*)$")
 _TABLE_SEPARATOR = re.compile(r"^\|[\s\-:|]+\|?$")
 _HEADING = re.compile(r"^(#{1,6})\s+(?P<title>.+?)\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
@@ -190,10 +191,14 @@ def source_items(text: str) -> list[SourceItem]:
     pending = ""  # a code line continued with a trailing backslash
     pending_line = 0
     headings: list[str] = []
+    # a text without any section heading (plain text, or only a title) is one section: its prose counts too
+    sectioned = any((m := _HEADING.match(line.strip())) and len(m.group(1)) >= 2 for line in lines) or any(
+        _SETEXT.match(b) and b.strip().startswith("-") and a.strip() for a, b in itertools.pairwise(lines)
+    )
     for index, raw in enumerate(lines):
         stripped = raw.strip()
         section = " / ".join(h for h in headings[1:] if h) or (headings[0] if headings else "")
-        in_section = len(headings) >= 2 and any(headings[1:])
+        in_section = (len(headings) >= 2 and any(headings[1:])) or not sectioned
         opening = _FENCE.match(raw)
         if fence is not None:
             if opening and opening.group("fence")[0] == fence[0] and len(opening.group("fence")) >= len(fence):

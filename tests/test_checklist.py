@@ -406,3 +406,17 @@ def test_a_row_whose_named_check_never_ran_is_not_a_pass(tmp_path):
     assert table["status"][1] == "pass"  # the tls area ran: its silent id is no gap
     assert table["status"][2] == "not run" and "no surface.route finding for route:/settings" in table["evidence"][2]
     assert table["status"][3] == "fail"  # a failure still shows, whatever else did not run
+
+
+def test_a_plain_text_checklist_without_sections_still_yields_its_requirements():
+    """Written another way: Windows line endings, no Markdown headings, letter and bullet-sign lists."""
+    text = (
+        "Release rules\r\n\r\nAll services must run as non-root.\r\n"
+        "This checklist is reviewed yearly and must be followed.\r\n"
+        "a) Keep TLS certificates renewed\r\n\u2022 Rotate keys\r\nWe deploy on Fridays.\r\n"
+    )
+    assert [(i.kind, i.text) for i in source_items(text)] == [
+        ("prose", "All services must run as non-root."),
+        ("list", "Keep TLS certificates renewed"),
+        ("list", "Rotate keys"),
+    ]
