@@ -309,3 +309,39 @@ def test_csp_needs_skip_when_nothing_is_needed_and_params_are_validated(pki) -> 
         Environment.model_validate({"environment": "t", "headers": {"csp_needs": {"frame-ancestors": ["https://a"]}}})
     with pytest.raises(ValidationError, match="absolute URL"):
         Environment.model_validate({"environment": "t", "headers": {"csp_needs": {"font-src": ["fonts.gstatic.com"]}}})
+
+
+def test_cors_api_routes_are_needed_in_connect_src(pki) -> None:
+    from harden_lib.checks.headers import audit
+    from harden_lib.environment import Environment
+    from tests.servers import Reply, serve
+
+    policy = "default-src 'none'; connect-src wss://live.example.com; object-src 'none'"
+    with serve(
+        {"/": Reply(200, [("Content-Type", "text/html"), ("Content-Security-Policy", policy)])}, certs=pki
+    ) as site:
+        env = Environment.model_validate(
+            {
+                "environment": "t",
+                "base_url": site.base_url,
+                "http": {"ca_bundle": str(site.ca_path), "connect_timeout": 2, "read_timeout": 3},
+                "headers": {"check_redirect": False, "cors_probe": False},
+                "cors": {"routes": ["/api/me"], "websockets": [{"url": "wss://live.example.com/ws"}]},
+            }
+        )
+        (needs,) = [f for f in audit(env).findings if f.check_id == "headers.csp.needs"]
+    assert needs.status.value == "fail", needs.observed
+    assert f"connect-src {site.base_url}/api/me blocked by wss://live.example.com" in needs.observed
+
+
+def test_hostile_policy_is_bounded_and_escaped(pki) -> None:
+    from harden_lib.checks.headers import audit
+    from tests.servers import Reply, serve
+
+    hostile = "connect-src " + " ".join(f"https://h{i}.example" for i in range(2000)) + " <script>alert(1)</script>"
+    with serve(
+        {"/": Reply(200, [("Content-Type", "text/html"), ("Content-Security-Policy", hostile)])}, certs=pki
+    ) as site:
+        (needs,) = [f for f in audit(needs_env(site, csp_needs=NEEDS)).findings if f.check_id == "headers.csp.needs"]
+    assert needs.status.value == "fail"  # the 256 sources kept do not include the needed hosts
+    assert "<script>" not in needs.observed and len(needs.observed) < 1200

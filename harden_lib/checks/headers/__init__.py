@@ -161,23 +161,30 @@ def audit(env: Environment) -> HeadersAudit:
 
 
 def csp_needs(env: Environment) -> dict[str, list[str]]:
-    """What the pages' CSP must allow: ``headers.csp_needs`` plus, in connect-src, the app's WebSockets.
+    """What the pages' CSP must allow: ``headers.csp_needs`` plus, in connect-src, the app's WebSockets and API.
 
-    Why the WebSockets come from the cors section: they are configured there once (the
-    handshake checks use them), and a CSP whose connect-src forgets them breaks the live
-    features as soon as the policy is enforced. An endpoint that cannot be resolved (a path
+    Why the WebSockets and API routes come from the cors section: they are configured there
+    once (the handshake and CORS probes use them), and a CSP whose connect-src forgets them
+    breaks the live features as soon as the policy is enforced. An endpoint that cannot be resolved (a path
     without base_url) is left to the cors area, which reports it.
     """
     needs = {directive: list(urls) for directive, urls in env.headers.csp_needs.items()}
     if env.headers.csp_needs_websockets:
         from harden_lib.checks.cors import ws_url
 
+        found: list[str] = []
         for endpoint in env.cors.websockets:
             try:
-                url = ws_url(env, endpoint)
+                found.append(ws_url(env, endpoint))
             except HardenError:
                 continue
-            bucket = needs.setdefault("connect-src", [])
+        for route in env.cors.routes:  # the API the pages call (the reason CORS is probed)
+            try:
+                found.append(resolve_url(env, route))
+            except HardenError:
+                continue
+        bucket = needs.setdefault("connect-src", []) if found else []
+        for url in found:
             if url not in bucket:
                 bucket.append(url)
     return needs

@@ -61,7 +61,9 @@ class HeadersParams(BaseModel):
         "a path means the page's own origin",
     )
     csp_needs_websockets: bool = Field(
-        True, description="also require connect-src to allow every cors.websockets endpoint"
+        True,
+        description="also require connect-src to allow every cors.websockets endpoint and every cors.routes API "
+        "route (the browser calls them; CORS is probed for that reason)",
     )
 
     @field_validator("urls")
