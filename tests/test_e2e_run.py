@@ -285,12 +285,25 @@ def test_notebook_runs_on_its_defaults_like_in_jupyterlab(area, default_runs):
 # --------------------------------------------------------------------------- partial runs (issue 14)
 
 
-def _partial_run(reports: Path, areas: str, *extra: str) -> Path:
+def _partial_run(reports: Path, areas: str, *extra: str, executor=None, lines: list | None = None) -> Path:
+    """``harden run --env demo --areas …`` through the CLI, or (``executor``: shared warm kernels,
+    cheaper) through the runner with the same options."""
     from harden_lib.demo import running_demo
 
     running_demo().reset_rate_limits()
-    where = ["--reports", str(reports), "--params-dir", str(ROOT / "params")]
-    code = cli.main(["run", "--env", "demo", "--areas", areas, *where, *extra])
+    if executor is None:
+        where = ["--reports", str(reports), "--params-dir", str(ROOT / "params")]
+        code = cli.main(["run", "--env", "demo", "--areas", areas, *where, *extra])
+    else:
+        chosen = cli._split_areas(areas)  # the CLI's own parsing of --areas
+        runner = Runner(
+            reports_dir=reports,
+            params_dir=ROOT / "params",
+            executor=executor,
+            latest="--latest" in extra,
+            progress=(lines.append if lines is not None else lambda m: None),
+        )
+        code = runner.run(["demo"], chosen).exit_code
     assert code in (0, 1)
     runs = sorted(p for p in (reports / "demo").iterdir() if not p.is_symlink() and p.name != "latest")
     return max(runs, key=lambda p: json.loads((p / "run.json").read_text())["started"] + p.name)
@@ -300,25 +313,37 @@ def _latest(reports: Path) -> Path:
     return (reports / "demo" / "latest").resolve()
 
 
-def test_a_partial_run_says_so_everywhere_and_keeps_the_complete_latest(tmp_path, capsys):
+def test_a_partial_run_says_so_everywhere_and_keeps_the_complete_latest(tmp_path):
     import xml.etree.ElementTree as ET
 
-    reports = tmp_path / "reports"
-    # No earlier run: the partial run becomes latest (there is nothing better to point at).
-    first = _partial_run(reports, "headers")
-    assert _latest(reports) == first.resolve()
-    # An earlier complete run (a run.json written before runs recorded 'partial' counts as complete).
-    complete = reports / "demo" / "20200101T000000Z-0000"
-    shutil.copytree(first, complete)
-    info = json.loads((complete / "run.json").read_text())
-    info.pop("partial"), info.pop("areas_selected")
-    (complete / "run.json").write_text(json.dumps(info))
-    (reports / "demo" / "latest").unlink()
-    (reports / "demo" / "latest").symlink_to(complete.name)
+    from harden_lib.areas import AREAS
+    from harden_lib.executors import LocalExecutor, area_modules
 
-    partial = _partial_run(reports, "headers, tls,headers")  # spaces and repeats are fine
-    assert _latest(reports) == complete.resolve(), "a partial run does not replace a complete latest"
-    assert "partial run" in capsys.readouterr().err
+    reports = tmp_path / "reports"
+    lines: list[str] = []
+    executor = LocalExecutor(2, cwd=notebooks_dir(), preload_modules=area_modules(list(AREAS)))
+    try:
+        # No earlier run: the partial run becomes latest (there is nothing better to point at).
+        first = _partial_run(reports, "headers", executor=executor)
+        assert _latest(reports) == first.resolve()
+        # An earlier complete run (a run.json written before runs recorded 'partial' counts as complete).
+        complete = reports / "demo" / "20200101T000000Z-0000"
+        shutil.copytree(first, complete)
+        info = json.loads((complete / "run.json").read_text())
+        info.pop("partial"), info.pop("areas_selected")
+        (complete / "run.json").write_text(json.dumps(info))
+        (reports / "demo" / "latest").unlink()
+        (reports / "demo" / "latest").symlink_to(complete.name)
+
+        partial = _partial_run(reports, "headers, tls,headers", executor=executor, lines=lines)  # spaces, repeats
+        assert _latest(reports) == complete.resolve(), "a partial run does not replace a complete latest"
+        assert any("partial run" in line for line in lines)
+        forced = _partial_run(reports, "tls", "--latest")  # the CLI's --latest
+        assert _latest(reports) == forced.resolve(), "--latest makes a partial run the latest"
+        again = _partial_run(reports, "headers", executor=executor)
+        assert _latest(reports) == again.resolve(), "a partial run may replace a partial latest"
+    finally:
+        executor.close()
 
     run = json.loads((partial / "run.json").read_text())
     assert run["partial"] is True and run["areas_selected"] == ["headers", "tls"]
@@ -339,10 +364,6 @@ def test_a_partial_run_says_so_everywhere_and_keeps_the_complete_latest(tmp_path
         assert meta["partial"] is True
         assert [i["area"] for i in meta["nav"] if i["kind"] == "area"] == ["headers", "tls"]
 
-    forced = _partial_run(reports, "tls", "--latest")
-    assert _latest(reports) == forced.resolve(), "--latest makes a partial run the latest"
-    again = _partial_run(reports, "headers")
-    assert _latest(reports) == again.resolve(), "a partial run may replace a partial latest"
     since = json.loads((again / "since_last.json").read_text())  # against 'forced' (tls only)
     assert since["old"] and since["old"]["run_id"] == forced.name
     gone = {c["area"] for key in ("fixed", "no_longer_reported") for c in since.get(key, [])}
