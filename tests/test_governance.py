@@ -936,7 +936,7 @@ def test_area_verdict_cell_lists_every_blocker_escaped():
     html = area_verdict_html(many, e, "Security <headers>")
     assert "NO-GO" in html and "Security &lt;headers&gt;" in html
     assert html.count("<tr>") == 1 + 23, "header row + every blocker"
-    assert "<details" in html and "23 blockers in this area" in html
+    assert "<details class='harden-long'" in html and "23 blockers in this area" in html  # opened for print
     assert "<b>0</b>" not in html and "&lt;b&gt;0&lt;/b&gt;" in html
     assert "23 fail, 1 pass" in html
     few = area_verdict_html([finding("headers.csp"), finding("headers.hsts", Status.PASS)], e, "H")
