@@ -339,3 +339,33 @@ def test_deeply_nested_inputs_are_errors_not_crashes(tmp_path):
     (tmp_path / "deep.log").write_text('{"a":' * 30000 + "\nGET /x 200\n")
     found = {f.check_id: f for f in check_log(LogSample(name="x", file=tmp_path / "deep.log"))}
     assert found["monitoring.logs.requests"].status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        # AWS ALB: status codes before the quoted request, an absolute URL in it
+        ('https 2026-11-30T10:00:00.123456Z app/prod/50dc6c4 203.0.113.7:52100 10.0.1.5:8080 0.001 0.012 0.000 '
+         '200 200 512 1024 "GET https://shop.example.com:443/api/orders?x=1 HTTP/1.1" "curl/8.5.0" '
+         'ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/t/1 "Root=1-2"',
+         "access log (status before the request)"),
+        # HAProxy HTTP log
+        ('Nov 30 10:00:00 lb haproxy[1234]: 203.0.113.7:52100 [30/Nov/2026:10:00:00.123] fe be/srv1 0/0/1/12/13 '
+         '502 1024 - - ---- 1/1/0/0/0 0/0 "POST /api/pay HTTP/1.1"', "access log (status before the request)"),
+        # Envoy default format
+        ('[2026-11-30T10:00:00.000Z] "GET /healthz HTTP/1.1" 200 - 0 2 1 1 "-" "kube-probe/1.30" "id" "a" "b"',
+         "common/combined"),
+        # Google Cloud load balancer (JSON), Elastic Common Schema, Caddy
+        ('{"httpRequest": {"requestMethod": "GET", "requestUrl": "https://shop.example.com/x", "status": 304}}',
+         "JSON"),
+        ('{"@timestamp": "2026-11-30T10:00:00Z", "http": {"request": {"method": "put"}, "response": '
+         '{"status_code": 204}}, "url": {"path": "/api/item/1"}}', "JSON"),
+        ('{"level":"info","logger":"http.log.access","request":{"method":"DELETE","uri":"/api/x","proto":"HTTP/2.0"},'
+         '"status":404}', "JSON"),
+        # not request lines: an app log with a docs link and an error code, an IP ending in .200
+        ('{"level":"error","msg":"see docs","url":"https://docs.example.com","code":"E100","method":"retry"}', None),
+        ('connected to 10.0.0.200:5432 "GET is not allowed here" in 300 ms', None),
+    ],
+)  # fmt: skip
+def test_request_lines_of_proxies_and_load_balancers(line, kind):
+    assert request_format(line) == kind

@@ -343,31 +343,42 @@ _LOGFMT_PARTS = (
     re.compile(r"\b(?:path|url|uri|route)=\"?/", re.IGNORECASE),
     re.compile(r"\b(?:status|status_code|code)=\"?[1-5]\d\d\b", re.IGNORECASE),
 )
-_JSON_METHOD = ("method", "http_method", "request_method", "verb")
-_JSON_PATH = ("path", "url", "uri", "route", "request_uri", "request_path", "originalurl", "request")
-_JSON_STATUS = ("status", "status_code", "statuscode", "response_status", "code")
+#: A quoted request line with a status elsewhere on the line (AWS ALB/ELB, HAProxy, Envoy write the status
+#: before the request): the status is a 3-digit token not part of an address, a port, a path or a decimal.
+_QUOTED_REQUEST = re.compile(rf'"(?:{_METHODS}) \S+ HTTP/[0-9.]+"')
+_STATUS_TOKEN = re.compile(r"(?<![\w.:/\-])[1-5]\d\d(?![\w.:/\-])")
+#: Structured (JSON) request fields, matched on the key with '_' and '-' removed, at its end: ``method``,
+#: ``req.method``, ``httpRequest.requestMethod``, ``http.request.method`` (ECS), ``res.statusCode`` …
+_JSON_METHOD = ("method", "verb")
+_JSON_PATH = ("path", "url", "uri", "route", "originalurl", "request", "target")
+_JSON_STATUS = ("status", "statuscode", "code")
 
 
 def _flatten(node: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """Leaf fields as (path of normalised keys, value): ``{"req": {"method": …}}`` → ``("req.method", …)``."""
     if depth > 6 or not isinstance(node, dict):
         return
     for key, value in node.items():
-        name = str(key).lower()
+        name = re.sub(r"[_\-]", "", str(key).lower())
+        path = f"{prefix}.{name}" if prefix else name
         if isinstance(value, dict):
-            yield from _flatten(value, name, depth + 1)
+            yield from _flatten(value, path, depth + 1)
         else:
-            yield name, value
-            if prefix:
-                yield f"{prefix}_{name}", value
+            yield path, value
 
 
-def _field(fields: dict[str, Any], names: tuple[str, ...]) -> Any:
-    """The first field named like one of ``names`` (also nested: ``req_method``, ``http_status_code``)."""
-    for name in names:
-        if name in fields:
-            return fields[name]
-    suffixes = tuple(f"_{n}" for n in names)
-    return next((v for k, v in fields.items() if k.endswith(suffixes)), None)
+def _field(fields: dict[str, Any], names: tuple[str, ...], accept: re.Pattern[str]) -> Any:
+    """The first field whose last key ends in one of ``names`` and whose value ``accept`` matches whole."""
+    for key, value in fields.items():
+        last = key.rsplit(".", 1)[-1]
+        if last.endswith(names) and accept.fullmatch(str(value).strip()):
+            return value
+    return None
+
+
+_ANY_METHOD = re.compile(_METHODS, re.IGNORECASE)
+_STATUS_VALUE = re.compile(r"[1-5]\d\d")
+_PATH_VALUE = re.compile(rf"(?:(?:{_METHODS}) )?(?:/|https?://|wss?://)\S*(?: HTTP/[0-9.]+)?")
 
 
 def request_format(line: str) -> str | None:
@@ -380,22 +391,19 @@ def request_format(line: str) -> str | None:
             data = None
         if isinstance(data, dict):
             fields = dict(_flatten(data))
-            method = _field(fields, _JSON_METHOD)
-            path = _field(fields, _JSON_PATH)
-            status = _field(fields, _JSON_STATUS)
-            line_request = re.match(rf"({_METHODS}) (/\S*|https?://\S+)", str(path or ""))
+            path = _field(fields, _JSON_PATH, _PATH_VALUE)
+            method = _field(fields, _JSON_METHOD, _ANY_METHOD)
+            line_request = re.match(rf"({_METHODS}) ", str(path or ""))
             if line_request and method is None:  # nginx/apache "$request": "GET /x HTTP/1.1"
                 method = line_request.group(1)
-            if (
-                method is not None
-                and re.fullmatch(_METHODS, str(method).upper())
-                and path not in (None, "")
-                and re.fullmatch(r"[1-5]\d\d", str(status or ""))
-            ):
+            if method is not None and path is not None and _field(fields, _JSON_STATUS, _STATUS_VALUE) is not None:
                 return "JSON"
             # not a structured request entry: its text (a message like "GET /x 200") is read below
     if _CLF.search(line):
         return "common/combined"
+    quoted = _QUOTED_REQUEST.search(line)
+    if quoted and _STATUS_TOKEN.search(line[: quoted.start()] + " " + line[quoted.end() :]):
+        return "access log (status before the request)"
     if all(part.search(line) for part in _LOGFMT_PARTS):
         return "logfmt"
     if _PLAIN.search(line):
