@@ -343,7 +343,7 @@ def plaintext(findings: list[Finding]) -> Finding:
 def test_plain_ws_listener_beside_wss_fails(pki: CertBundle) -> None:
     """wss:// on one port, and the same app also upgrading plain ws:// on the proxy's plain port."""
     with ws_server(pki, [APP]) as secure, ws_server(None, [APP]) as plain:
-        endpoint = {"url": secure, "plain_urls": [plain], "handshake": False}
+        endpoint = {"url": secure, "plain_urls": [plain], "handshake": False, "plain_check": True}
         findings = cors.run(ws_env(pki, secure, websockets=[endpoint]))
     found = plaintext(findings)
     assert found.status is Status.FAIL, found.observed
@@ -369,7 +369,12 @@ def test_plain_ports_that_redirect_answer_426_or_hang_pass(pki: CertBundle) -> N
             upgrade_required.base_url.replace("http://", "ws://") + "/socket",
             hanging,
         ]
-        env = ws_env(pki, secure, websockets=[{"url": secure, "plain_urls": plain, "handshake": False}], ws_timeout=1)
+        env = ws_env(
+            pki,
+            secure,
+            websockets=[{"url": secure, "plain_urls": plain, "handshake": False, "plain_check": True}],
+            ws_timeout=1,
+        )
         started = time.monotonic()
         found = plaintext(cors.run(env))
         elapsed = time.monotonic() - started
@@ -381,7 +386,12 @@ def test_plain_ports_that_redirect_answer_426_or_hang_pass(pki: CertBundle) -> N
 
 def test_nothing_listening_on_the_plain_port_passes(pki: CertBundle) -> None:
     with ws_server(pki, [APP]) as secure:
-        endpoint = {"url": secure, "plain_urls": [f"ws://127.0.0.1:{free_port()}/socket"], "handshake": False}
+        endpoint = {
+            "url": secure,
+            "plain_urls": [f"ws://127.0.0.1:{free_port()}/socket"],
+            "plain_check": True,
+            "handshake": False,
+        }
         found = plaintext(cors.run(ws_env(pki, secure, websockets=[endpoint])))
     assert found.status is Status.PASS and "connection refused (nothing listens there)" in found.observed
 
@@ -417,6 +427,9 @@ def test_plain_check_can_be_switched_off_and_plain_urls_are_validated(pki: CertB
     with ws_server(pki, [APP]) as secure:
         findings = cors.run(ws_env(pki, secure, websockets=[{"url": secure, "plain_check": False}]))
     assert "cors.ws.plaintext" not in statuses(findings)
+    with ws_server(None, None) as plain:  # scheme check only: no handshake of any kind is opened
+        findings = cors.run(ws_env(pki, plain, websockets=[{"url": plain, "handshake": False}]))
+    assert statuses(findings) == {"cors.ws.scheme": Status.FAIL}
     with pytest.raises(ValidationError, match="ws:// URL"):
         cors.WebSocketEndpoint(url="/ws", plain_urls=["wss://x.example/ws"])
 
@@ -574,7 +587,10 @@ def test_plaintext_on_ipv6_loopback(pki: CertBundle) -> None:
                 "environment": "t",
                 "base_url": "https://127.0.0.1:9",
                 "http": {"verify": False, "connect_timeout": 2, "read_timeout": 3},
-                "cors": {"websockets": [{"url": url, "handshake": False, "plain_urls": [plain_url]}], "ws_timeout": 3},
+                "cors": {
+                    "websockets": [{"url": url, "handshake": False, "plain_check": True, "plain_urls": [plain_url]}],
+                    "ws_timeout": 3,
+                },
             }
         )
         found = plaintext(cors.run(env))

@@ -65,8 +65,10 @@ class WebSocketEndpoint(BaseModel):
 
     url: str
     handshake: bool = Field(True, description="open a handshake with a foreign Origin (off: scheme check only)")
-    plain_check: bool = Field(
-        True, description="a plain ws:// handshake on the same host and path must be refused (cors.ws.plaintext)"
+    plain_check: bool | None = Field(
+        None,
+        description="a plain ws:// handshake on the same host and path must be refused (cors.ws.plaintext); "
+        "default: as handshake (an endpoint checked by scheme only gets no handshake at all)",
     )
     plain_urls: list[str] = Field(
         default_factory=list,
@@ -620,7 +622,7 @@ def ws_findings(env: Environment, endpoint: WebSocketEndpoint) -> tuple[list[Fin
         out.append(finding("cors.ws.scheme", Status.FAIL, url, "plain ws:// in a production environment"))
     else:
         out.append(finding("cors.ws.scheme", Status.WARN, url, "plain ws:// (must be wss:// in production)"))
-    if endpoint.plain_check:
+    if endpoint.handshake if endpoint.plain_check is None else endpoint.plain_check:
         found, shakes = plaintext_finding(env, url, endpoint)
         out.append(found)
         early.extend(shakes)
