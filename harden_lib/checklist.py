@@ -679,17 +679,14 @@ def run_note(profile: ChecklistProfile | None, findings: list[Finding]) -> str:
     errored = sum(1 for f in findings if f.status is Status.ERROR)
     not_run = []
     if profile is not None:
-        not_run = [i for i in profile.items if i.coverage is not Coverage.NOT_COVERED and not i.findings(findings)]
-    if errored:
-        text = f"{errored} check(s) could not run (listed above)."
-    elif not not_run:
+        not_run = [i for i in profile.items if item_status(i, findings) == "not run"]
+    if not errored and not not_run:
         return "Every check ran."
-    else:
-        text = "No check reported an error,"
+    parts = [f"{errored} check(s) could not run (listed above)"] if errored else ["No check reported an error"]
     if not_run:
         names = ", ".join(i.id for i in not_run[:8]) + (f" (+{len(not_run) - 8} more)" if len(not_run) > 8 else "")
-        text += f" but {len(not_run)} checklist row(s) were not run: {names}."
-    return text
+        parts.append(f"{len(not_run)} checklist row(s) were not run: {names}")
+    return "; ".join(parts) + "."
 
 
 def gate_findings(

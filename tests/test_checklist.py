@@ -333,6 +333,10 @@ def test_headline_counts_undecided_rows_and_never_claims_every_check_ran(tmp_pat
         _finding("commands.run", Status.PASS, "smoke"),
     ]
     assert checklist.run_note(profile, everything) == "Every check ran."
+    broken = [*findings, _finding("tls.scan", Status.ERROR, "h:443")]
+    assert checklist.run_note(profile, broken) == (
+        "1 check(s) could not run (listed above); 2 checklist row(s) were not run: ratelimit.login, smoke."
+    )
 
 
 def test_undecided_rows_close_the_gate_only_when_the_policy_blocks(tmp_path):
