@@ -265,6 +265,12 @@ def test_startup_only_log_fails_and_unreadable_is_error(tmp_path):
         ("bypass=1 passport=X", set()),
         ("mail sent to ops@example.com", set()),  # allowed domain below
         ("mail sent to Max.Mustermann+tag@web.de", {"email"}),
+        ('"GET /api/users?email=jane.doe%40customer.test&page=2 HTTP/1.1" 200', {"email"}),
+        ('"GET /cb?code=4/0AeanS0b_Xy7Lm2Vb9Rt4&state=xyz HTTP/1.1" 302', {"bearer"}),
+        ('"GET /feed?access_token=Zq8vN2mK7rT4wX9p&page=1 HTTP/1.1" 200', {"bearer"}),
+        ('"POST /login?user=x&passwd=hunter22 HTTP/1.1" 401', {"password"}),
+        ('"GET /search?q=4111+1111+1111+1111 HTTP/1.1" 200', {"card"}),
+        ('"GET /feed?access_token=[FILTERED]&page=1&id=123456789 HTTP/1.1" 200', set()),
     ],
 )
 def test_pii_kinds(line, kinds):

@@ -33,8 +33,9 @@ Findings (area ``monitoring``):
   combined access-log format, JSON lines (method + path/url + status fields) or logfmt / plain
   ``GET /path 200`` lines.
 - ``monitoring.logs.pii`` (target: the sample's name): no Luhn-valid card number (13–19 digits with a
-  card brand's prefix), bearer token / JWT / vendor token shape, unmasked ``password=`` value or
-  e-mail address. Only kinds and line numbers are shown, never a value.
+  card brand's prefix), bearer token / JWT / vendor token shape / credential query parameter
+  (``?access_token=``, ``&code=``), unmasked ``password=`` value or e-mail address, also
+  percent-encoded (``email=jane%40…``). Only kinds and line numbers are shown, never a value.
 - ``monitoring.configured``: skip when nothing is configured.
 """
 
@@ -46,6 +47,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote_plus
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -54,7 +56,7 @@ from harden_lib.area import AreaSpec
 from harden_lib.catalog import clean_observed, finding
 from harden_lib.checks.evidence_source import TextSource, read_source
 from harden_lib.findings import Finding, Status
-from harden_lib.redact import find_token_shapes
+from harden_lib.redact import find_token_shapes, is_secret_query_param
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -438,26 +440,43 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+_QUERY_PAIR = re.compile(r"[?&;]([A-Za-z0-9_.\-\[\]%]{1,60})=([^&\s\"'#;]*)")
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
+
+
 def pii_kinds(line: str, email_allow: tuple[str, ...] = ()) -> set[str]:
-    """The kinds of personal data or credentials on one line (never their values)."""
+    """The kinds of personal data or credentials on one line (never their values).
+
+    The line is also read percent-decoded (``email=jane%40example.com`` in an access log is an
+    address), and credential query parameters (``?access_token=…``, ``&api_key=…``, ``&code=…``)
+    count as tokens (kind ``bearer``) or passwords.
+    """
     kinds: set[str] = set()
-    for match in _CARD.finditer(line):
-        digits = re.sub(r"[ -]", "", match.group(0))
-        if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn_ok(digits):
-            kinds.add("card")
-            break
+    decoded = unquote_plus(line) if "%" in line or "+" in line else line
+    texts = (line, decoded) if decoded != line else (line,)
+    for text in texts:
+        for match in _CARD.finditer(text):
+            digits = re.sub(r"[ -]", "", match.group(0))
+            if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn_ok(digits):
+                kinds.add("card")
+                break
+        for match in _EMAIL.finditer(text):
+            domain = match.group(1).lower()
+            if not any(domain == d or domain.endswith("." + d) for d in email_allow):
+                kinds.add("email")
+                break
     if _BEARER.search(line) or find_token_shapes(line):
         kinds.add("bearer")
-    for match in _PASSWORD.finditer(line):
+    for match in _PASSWORD.finditer(decoded):
         value = next((g for g in match.groups() if g is not None), "")
         if not _MASKED.match(value.strip()):
             kinds.add("password")
             break
-    for match in _EMAIL.finditer(line):
-        domain = match.group(1).lower()
-        if not any(domain == d or domain.endswith("." + d) for d in email_allow):
-            kinds.add("email")
-            break
+    for name, value in _QUERY_PAIR.findall(line):
+        value = unquote_plus(value)
+        if len(value) < 6 or _MASKED.match(value) or not is_secret_query_param(name):
+            continue
+        kinds.add("password" if _PASSWORD_NAME.search(name) else "bearer")
     return kinds
 
 
