@@ -7,6 +7,7 @@ values: papermill writes every parameter in plain text into the executed noteboo
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -124,6 +125,16 @@ BLOCKERS_SHOWN_OPEN = 10
 _VERDICT_COLOURS = {True: ("#1b5e20", "#e8f5e9"), False: ("#b71c1c", "#ffebee")}
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]{1,300})`")
+
+
+def _with_code(text: str) -> str:
+    """Escaped text whose `backtick` spans (the catalog writes settings and commands so) become <code>."""
+    from html import escape
+
+    return _CODE_SPAN.sub(r"<code>\1</code>", escape(text))
+
+
 def _blocker_rows(blocking: Sequence[Finding]) -> str:
     from html import escape
 
@@ -131,12 +142,13 @@ def _blocker_rows(blocking: Sequence[Finding]) -> str:
         "<tr>"
         f"<td>{escape(f.severity.value)}</td><td>{escape(f.status.value)}</td>"
         f"<td>{escape(f.title)}<br><code>{escape(f.check_id)}</code></td>"
-        f"<td>{escape(f.target)}</td><td>{escape(f.remediation)}</td>"
+        f"<td>{escape(f.target)}</td><td>{_with_code(f.remediation)}</td>"
         "</tr>"
         for f in blocking
     )
     return (
-        "<table class='harden-blockers'><thead><tr><th scope='col'>severity</th><th scope='col'>status</th>"
+        "<table class='harden-blockers' style='color:#222'><thead><tr>"
+        "<th scope='col'>severity</th><th scope='col'>status</th>"
         "<th scope='col'>check</th><th scope='col'>target</th><th scope='col'>how to fix</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )

@@ -943,3 +943,14 @@ def test_area_verdict_cell_lists_every_blocker_escaped():
     assert "<details" not in few and "1 blocker in this area" in few
     clean = area_verdict_html([finding("headers.hsts", Status.PASS)], e, "H")
     assert "GO · H" in clean and "<table" not in clean
+
+
+def test_area_verdict_shows_catalog_code_spans_as_code_and_escapes_the_rest():
+    from harden_lib.notebook import area_verdict_html
+
+    blocker = finding("headers.csp").model_copy(
+        update={"remediation": "Set `Secure; HttpOnly` on <cookie> `a<b>`", "target": "https://x.example/?q=`<i>`"}
+    )
+    html = area_verdict_html([blocker], env(), "Headers")
+    assert "Set <code>Secure; HttpOnly</code> on &lt;cookie&gt; <code>a&lt;b&gt;</code>" in html
+    assert "<i>" not in html and "https://x.example/?q=`&lt;i&gt;`" in html  # targets are shown as text only
