@@ -17,14 +17,14 @@ from harden_lib.findings import Finding, Status
 from tests.dns_servers import Zone, dns_server
 
 
-def dkim_record(bits: int | None) -> list[str]:
+def dkim_record(bits: int | None, pkcs1: bool = False) -> list[str]:
     """A real key's DKIM record, split into 255-character strings as DNS requires."""
     if bits is None:
         raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         text = f"v=DKIM1; k=ed25519; p={base64.b64encode(raw).decode()}"
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
-        der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        der = key.public_bytes(Encoding.DER, PublicFormat.PKCS1 if pkcs1 else PublicFormat.SubjectPublicKeyInfo)
         text = f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
     return [text[i : i + 255] for i in range(0, len(text), 255)]
 
@@ -45,12 +45,16 @@ GOOD = Zone(
         "old._domainkey.shop.test": [dkim_record(1024)],
         "gone._domainkey.shop.test": [["v=DKIM1; k=rsa; p="]],
         "junk._domainkey.shop.test": [["v=DKIM1; p=bm90IGEga2V5"]],
+        "pkcs1._domainkey.shop.test": [dkim_record(2048, pkcs1=True)],
+        "notb64._domainkey.shop.test": [["v=DKIM1; p=@@@@"]],
     }
 )
 
 
 def test_good_domain_passes_and_keys_are_judged():
-    found = run(GOOD, {"domain": "Shop.Test.", "dkim_selectors": ["s1", "ed", "old", "gone", "junk", "none"]})
+    found = run(
+        GOOD, {"domain": "Shop.Test.", "dkim_selectors": ["s1", "ed", "old", "gone", "junk", "none", "pkcs1", "notb64"]}
+    )
     assert found["shop.test"].check_id == "email.spf" and found["shop.test"].status is Status.PASS
     # the record's two character-strings are joined without a separator (RFC 7208 §3.3)
     assert "ip4:192.0.2.0/24 -all" in found["shop.test"].observed
@@ -63,6 +67,8 @@ def test_good_domain_passes_and_keys_are_judged():
     assert found["gone._domainkey.shop.test"].status is Status.FAIL
     assert found["junk._domainkey.shop.test"].status is Status.FAIL
     assert found["none._domainkey.shop.test"].status is Status.FAIL
+    assert found["pkcs1._domainkey.shop.test"].observed == "RSA 2048-bit key"
+    assert found["notb64._domainkey.shop.test"].observed == "p= is not valid base64"
 
 
 @pytest.mark.parametrize(

@@ -248,7 +248,7 @@ def _public_suffixes() -> PublicSuffixList:
 
 def judge_dkim(answer: TxtAnswer) -> tuple[Status, str]:
     from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
     if not answer.exists or not answer.records:
         return Status.FAIL, "no DKIM key record at this selector"
@@ -270,9 +270,18 @@ def judge_dkim(answer: TxtAnswer) -> tuple[Status, str]:
             return Status.FAIL, "k=ed25519 but p= is not a 32-byte Ed25519 key"
         return Status.PASS, "Ed25519 key"
     try:
-        key = load_der_public_key(base64.b64decode(data, validate=True))
+        der = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        return Status.FAIL, "p= is not a valid base64 DER public key"
+        return Status.FAIL, "p= is not valid base64"
+    try:
+        key = load_der_public_key(der)  # SubjectPublicKeyInfo, as RFC 6376 §3.6.1 asks
+    except ValueError:
+        try:  # a bare PKCS#1 RSAPublicKey, which common verifiers (OpenDKIM, Gmail) accept too
+            key = load_pem_public_key(
+                b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
+            )
+        except ValueError:
+            return Status.FAIL, "p= is not a DER public key"
     if not isinstance(key, rsa.RSAPublicKey):
         return Status.FAIL, f"k={_shown(kind)} but p= holds another key type"
     bits = key.key_size
