@@ -160,6 +160,10 @@ def test_required_tool_an_npm_audit_does_not_stand_in_for_an_image_scan(tmp_path
     assert "trivy-fs.json (trivy filesystem .)" in found["trivy image"].observed
     reports = {f.target: f.observed for f in dependencies.run(env) if f.check_id == "dependencies.report"}
     assert reports["trivy-fs.json"].startswith("trivy output of filesystem ., ")
+    old_trivy = _copy(FIXTURES / "trivy.json", tmp_path, "old-trivy.json", ArtifactType=None)  # before ArtifactType
+    [old] = [f for f in dependencies.run(env_with(tmp_path, [old_trivy], "  required_tools: [trivy image]\n"))
+             if f.check_id == "dependencies.required_tool"]  # fmt: skip
+    assert old.status == "pass"
     image = env_with(tmp_path, [FIXTURES / "trivy.json"], "  required_tools: [trivy image]\n")
     [ok] = [f for f in dependencies.run(image) if f.check_id == "dependencies.required_tool"]
     assert ok.status == "pass" and ok.observed == "trivy image report: trivy.json"

@@ -389,7 +389,11 @@ def read_report(path: Path) -> Report:
         raise ReportError(f"{path.name}: looks like {_TOOL_NAMES[kind]} output but is malformed ({what})") from None
     artifact = ""
     if kind == "trivy":
-        artifact = " ".join(str(doc.get(k) or "")[:120] for k in ("ArtifactType", "ArtifactName")).strip()
+        kind_of = doc.get("ArtifactType")
+        metadata = doc.get("Metadata") if isinstance(doc.get("Metadata"), dict) else {}
+        if not kind_of and (metadata.get("ImageID") or metadata.get("RepoDigests")):
+            kind_of = "container_image"  # Trivy before ArtifactType: an image scan carries the image's ids
+        artifact = " ".join(str(v)[:120] for v in (kind_of, doc.get("ArtifactName")) if v).strip()
     return Report(path, _TOOL_NAMES[kind], vulns, _created_at(doc), artifact)
 
 
