@@ -288,6 +288,9 @@ class Runner:
             state.env = None
             return state
         state.partial = set(state.selected) != set(env.areas)
+        skipped = [a for a in (areas or []) if a not in env.areas]
+        if skipped:  # asked for, but not enabled for this environment: say so rather than drop it silently
+            self.progress(f"[{name}] not enabled for this environment, not run: {', '.join(skipped)}")
         state.pending = set(state.selected)
         if governance.depends_on_other_areas(env) and governance.ATTESTATION_AREA in state.selected:
             # Its attestations are voided by other areas' failures: its page must see them (issue 14).

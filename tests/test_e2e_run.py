@@ -391,9 +391,16 @@ def test_areas_not_enabled_for_the_environment_run_nothing(tmp_path):
     params = tmp_path / "params"
     params.mkdir()
     (params / "small.yaml").write_text("areas: [config]\nbase_url: https://127.0.0.1:9/\n")
-    runner = Runner(reports_dir=tmp_path / "reports", params_dir=params, progress=lambda m: None)
+    lines: list[str] = []
+    runner = Runner(reports_dir=tmp_path / "reports", params_dir=params, progress=lines.append)
     result = runner.run(["small"], ["headers"])
     assert result.exit_code == 2
     [env] = result.environments
     assert env.run_dir is None and "none of the areas asked for (headers)" in env.error and "config" in env.error
     assert not (tmp_path / "reports" / "small").exists()
+    # some asked for are enabled: those run, the others are named, not dropped silently
+    result = runner.run(["small"], ["config", "headers"])
+    [env] = result.environments
+    assert env.run_dir is not None and [a.area for a in env.areas] == ["config", "summary"]
+    assert any("not enabled for this environment, not run: headers" in line for line in lines)
+    assert json.loads((env.run_dir / "run.json").read_text())["partial"] is False  # every enabled area ran
