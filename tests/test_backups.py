@@ -219,3 +219,24 @@ def test_hostile_listings(tmp_path):
     assert deep.status is Status.ERROR  # not JSON (too deep) and no date on the line
     binary = check_source(BackupSource(name="b", file=tmp_path / "binary.txt"), 24 * 3650)
     assert binary.status in (Status.PASS, Status.WARN, Status.FAIL)  # undecodable bytes replaced, the date read
+
+
+def test_an_empty_newest_dump_fails(tmp_path):
+    """A pg_dump that failed leaves an empty file: the listing's size column shows it (ls -l, aws s3 ls)."""
+    folder = tmp_path / "dumps"
+    ls_listing(folder, [26, 2])
+    newest = sorted(folder.iterdir())[-1]
+    newest.write_bytes(b"")
+    stamp = (NOW - timedelta(hours=2)).timestamp()
+    os.utime(newest, (stamp, stamp))
+    text = subprocess.run(["ls", "-l", "--time-style=full-iso", str(folder)], check=True, capture_output=True,
+                          text=True).stdout  # fmt: skip
+    (tmp_path / "ls.txt").write_text(text)
+    found = check_source(BackupSource(name="b", file=tmp_path / "ls.txt"), 26)
+    assert found.status is Status.FAIL and "only 0 bytes" in found.observed
+    two = (NOW - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    (tmp_path / "s3.txt").write_text(f"{two}   52428800 db/nightly.dump.gz\n")
+    ok = check_source(BackupSource(name="s3", file=tmp_path / "s3.txt", min_size_bytes=1_000_000), 26)
+    assert ok.status is Status.PASS and "52428800 bytes" in ok.observed
+    small = check_source(BackupSource(name="s3", file=tmp_path / "s3.txt", min_size_bytes=100_000_000), 26)
+    assert small.status is Status.FAIL

@@ -27,7 +27,9 @@ default form (``Nov 30 02:00``, no year) is refused with the option to add.
 Findings (area ``backups``, target the source name): ``backups.fresh`` — pass when the newest
 backup is within the limit, fail when older (by how much), warn when some timestamps lie in the
 future (a clock or time-zone problem that could hide a stale backup: they are not counted), error
-when the listing cannot be read, is empty or holds no timestamp. ``backups.configured`` skips
+when the listing cannot be read, is empty or holds no timestamp; fail too when the listing shows
+sizes (``ls -l``, ``aws s3 ls``) and the newest backup is smaller than ``min_size_bytes`` (default
+1: a dump that failed leaves an empty file). ``backups.configured`` skips
 when no source is configured.
 """
 
@@ -36,7 +38,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -104,6 +106,9 @@ class BackupSource(TextSource):
     name: str = Field(min_length=1, max_length=80, description="label of the backup set (the finding's target)")
     max_age_hours: float | None = Field(None, gt=0, le=24 * 400, description="overrides backups.max_age_hours")
     naive_timezone: str = Field("UTC", description="IANA zone of timestamps written without an offset")
+    min_size_bytes: int = Field(
+        1, ge=0, description="smallest acceptable newest backup where the listing shows sizes (ls -l, aws s3 ls)"
+    )
 
     @field_validator("naive_timezone")
     @classmethod
@@ -131,6 +136,8 @@ class Listing:
     times: tuple[datetime, ...]
     format: str
     problem: str = ""
+    #: size in bytes of the entry at each time, where the listing shows one (ls -l, aws s3 ls)
+    sizes: dict[datetime, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -158,6 +165,16 @@ def _parse_iso(match: re.Match[str], zone: ZoneInfo) -> datetime | None:
     digits = offset[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
     return (value - sign * delta).replace(tzinfo=UTC)
+
+
+#: ``ls -l``: mode, links, owner, group, SIZE, date; ``aws s3 ls``: date, time, SIZE, key
+_LS_SIZE = re.compile(r"^[-dlcbps][-rwxsStTl.+@]{9,10}\s+\d+\s+\S+\s+\S+\s+(\d+)\s+\d{4}-\d{2}-\d{2}")
+_S3_SIZE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+(\d+)\s+\S")
+
+
+def _size_of(line: str) -> int | None:
+    match = _LS_SIZE.match(line) or _S3_SIZE.match(line.strip())
+    return int(match.group(1)) if match else None
 
 
 def _line_time(line: str, zone: ZoneInfo) -> datetime | None:
@@ -253,11 +270,15 @@ def parse_listing(text: str, naive_timezone: str = "UTC") -> Listing:
                 return Listing((), kind, f"{kind} with no backup timestamp (no time-named field)")
             return Listing(times, kind)
     times: list[datetime] = []
+    sizes: dict[datetime, int] = {}
     default_ls = 0
     for line in stripped.splitlines():
         parsed = _line_time(line, zone)
         if parsed is not None:
             times.append(parsed)
+            size = _size_of(line)
+            if size is not None:
+                sizes[parsed] = min(size, sizes.get(parsed, size))
         elif _LS_DEFAULT.search(line):
             default_ls += 1
     if not times:
@@ -268,7 +289,7 @@ def parse_listing(text: str, naive_timezone: str = "UTC") -> Listing:
                 "the listing uses ls -l's short dates (no year, no zone): list it with ls -l --time-style=full-iso",
             )
         return Listing((), "text", "no ISO-8601 date and time (YYYY-MM-DD HH:MM) on any line")
-    return Listing(tuple(times), "text lines")
+    return Listing(tuple(times), "text lines", sizes=sizes)
 
 
 # --------------------------------------------------------------------------- judging
@@ -310,7 +331,18 @@ def check_source(source: BackupSource, default_max_age_hours: float, now: dateti
         )
     newest = max(past)
     age = now - newest
-    observed = f"newest backup {newest:%Y-%m-%d %H:%M} UTC, {_age(max(age, timedelta(0)))} old; {note}"
+    size = listing.sizes.get(newest)
+    shown_size = f", {size} bytes" if size is not None else ""
+    observed = f"newest backup {newest:%Y-%m-%d %H:%M} UTC{shown_size}, {_age(max(age, timedelta(0)))} old; {note}"
+    if size is not None and size < source.min_size_bytes:
+        return finding(
+            "backups.fresh",
+            Status.FAIL,
+            source.name,
+            f"the newest backup is only {size} bytes (at least {source.min_size_bytes} expected: a failed dump "
+            f"leaves an empty file); {observed}",
+            expected=expected + f", at least {source.min_size_bytes} bytes",
+        )
     if age > timedelta(hours=limit):
         return finding("backups.fresh", Status.FAIL, source.name, observed, expected=expected)
     if future:
