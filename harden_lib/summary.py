@@ -158,7 +158,9 @@ def top_failures(per_area: dict[str, list[Finding]], limit: int | None = None) -
     return frame[["severity", "area", "check_id", "title", "target", "observed", "remediation"]]
 
 
-_BLOCKER_COLUMNS = ["severity", "status", "area", "check_id", "title", "target", "observed", "remediation"]
+#: What the summary's to-do tables show: what, where and how to fix (the evidence is on the area page;
+#: an ``observed`` column made the table wider than the page).
+_BLOCKER_COLUMNS = ["severity", "status", "area", "check_id", "title", "target", "remediation"]
 
 
 def blockers(env: Environment, per_area: dict[str, list[Finding]]) -> pd.DataFrame:
