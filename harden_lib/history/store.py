@@ -406,7 +406,9 @@ class HistoryStore:
                 )
         kept_columns = [c.name for c in FINDINGS.columns if c.name not in ("pk", "run_pk", "refs")]
         columns = ["environment", "run_id", "started", *kept_columns]
-        return pd.DataFrame(rows, columns=columns)
+        from harden_lib.findings import ordered_categories  # issue 14: severity/status in the model's order
+
+        return ordered_categories(pd.DataFrame(rows, columns=columns))
 
 
 def _sqlite_pragmas(engine: sa.Engine) -> None:

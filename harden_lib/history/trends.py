@@ -50,7 +50,9 @@ def load_frame(
         frame = pd.DataFrame(document.get("findings", []))
         if len(frame):
             frame["started"] = pd.to_datetime(frame["started"], utc=True)
-        return _select(frame, environments)
+        from harden_lib.findings import ordered_categories  # as the store's frame (issue 14)
+
+        return _select(ordered_categories(frame), environments)
     from harden_lib.history.store import HistoryStore
     from harden_lib.history.store import history_url as default_url
 
