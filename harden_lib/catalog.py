@@ -281,7 +281,10 @@ def catalog_frame(area: str | None = None) -> pd.DataFrame:
         for s in catalog()
         if area is None or s.area == area
     ]
-    return pd.DataFrame(rows, columns=["id", "area", "title", "severity", "risk", "remediation", "references", "tags"])
+    from harden_lib.findings import ordered_categories  # issue 14: severity in the model's order
+
+    columns = ["id", "area", "title", "severity", "risk", "remediation", "references", "tags"]
+    return ordered_categories(pd.DataFrame(rows, columns=columns))
 
 
 def catalog_json(area: str | None = None) -> list[dict[str, Any]]:

@@ -169,6 +169,7 @@ def test_every_library_frame_has_ordered_severity_and_status():
     import pandas as pd
 
     from harden_lib import summary
+    from harden_lib.catalog import catalog_frame
     from harden_lib.checks.commands import CommandResult, CommandsAudit
     from harden_lib.diff import RunDiff
     from harden_lib.environment import Environment
@@ -211,6 +212,7 @@ def test_every_library_frame_has_ordered_severity_and_status():
         "diff.frame": diff.frame("new_failures"),
         "trends.oldest_open": trends.oldest_open(history),
         "commands.table": audit.table(),
+        "catalog.catalog_frame": catalog_frame("headers"),
     }
     for name, frame in frames.items():
         assert len(frame), name
