@@ -383,9 +383,10 @@ def record_table(findings: list[Finding]) -> pd.DataFrame:
     """One row per DNS name looked up: what was found there."""
     import pandas as pd
 
-    return pd.DataFrame(
-        [{"name": f.target, "check": f.check_id, "status": f.status.value, "observed": f.observed} for f in findings]
-    )
+    from harden_lib.findings import ordered_categories  # issue 14: status in the model's order (A)
+
+    rows = [{"name": f.target, "check": f.check_id, "status": f.status.value, "observed": f.observed} for f in findings]
+    return ordered_categories(pd.DataFrame(rows))
 
 
 AREA = AreaSpec(
