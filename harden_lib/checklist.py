@@ -37,7 +37,10 @@ the kind is ``re``. Kinds, and what of ``Finding.target`` they compare:
 Normalisation, on both sides: case folded, runs of whitespace made one space, every URL in a
 target reduced to its path as for ``route:``. The row takes the worst status of the matching
 findings only; a selector that matches no finding makes the row ``not run`` and the evidence
-says which targets were seen — never a pass.
+says which targets were seen — never a pass. So does a check the row names whose whole area is
+absent from the run (a strong webhook secret does not pass a "signatures are verified" row when
+the signature probe never ran); a failure or warning still shows as such. A check of an area that
+did run may be silent (reported only on error, or not applicable as configured) without a gap.
 
 ``source_items`` enumerates the requirements of a checklist text: each list item and table row,
 each prose sentence that states a requirement (must / should / never / required … or an
