@@ -300,3 +300,34 @@ def test_url_labels_are_html_not_markdown():
     assert "**" not in html.replace("*x*", "")
     assert "<strong>https://u:[REDACTED]@h.example/a_b/*x*?token=[REDACTED]&amp;q=&lt;i&gt;</strong>" in html
     assert "pw9" not in html and "T0k" not in html and "<a " not in html
+
+
+def test_the_overview_lists_the_blockers_of_the_exports_and_links_each_to_its_row(run):
+    """The run's index page (overview): every blocker of findings.json, same status, and its link lands
+    on that finding's row of the area page, which shows the same status."""
+    run_dir, document = run
+    soup = BeautifulSoup((run_dir / "index.html").read_text(encoding="utf-8"), "html.parser")
+    heading = soup.find(id="blockers")
+    assert heading is not None
+    table = heading.find_next("table")
+    shown: Counter = Counter()
+    pages: dict[str, BeautifulSoup] = {}
+    for tr in table.find("tbody").find_all("tr"):
+        cells = tr.find_all("td")
+        status, area = _text(cells[1]), _text(cells[2])
+        check_id = _text(cells[3].find(class_="meta")).replace(" ", "")
+        target = _text(cells[4]).replace(" ", "")
+        shown[(area, check_id, target, status)] += 1
+        link = cells[3].find("a")
+        if area == "governance":  # sign-offs and waiver notes have no area page (the summary shows them)
+            continue
+        assert link is not None, (area, check_id)
+        page, _, anchor = link["href"].partition("#")
+        if page not in pages:
+            pages[page] = BeautifulSoup((run_dir / page).read_text(encoding="utf-8"), "html.parser")
+        row = pages[page].find(id=anchor)
+        assert row is not None, f"{page}#{anchor}"
+        assert status in _text(row), (page, anchor)
+    blocking = [f for f in document["findings"] if f["blocking"]]
+    expected = Counter((f["area"], f["check_id"], f["target"].replace(" ", ""), f["status"]) for f in blocking)
+    assert shown == expected
