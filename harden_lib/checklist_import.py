@@ -322,6 +322,22 @@ def _command(item: SourceItem) -> dict | None:
     return entry
 
 
+_ROUTE = re.compile(r"(?<![\w/])(?:(GET|HEAD|POST|PUT|PATCH|DELETE)\s+)?(/[A-Za-z0-9][\w\-./{}:]*)")
+#: checks with one finding per route: a requirement naming a route is decided by that route only
+_PER_ROUTE = ("ratelimit.", "auth.bearer", "auth.webhook_signature", "surface.route")
+
+
+def route_selector(text: str, check_id: str) -> str | None:
+    """``route:[METHOD ]/path`` when a per-route check's requirement names exactly one route."""
+    if not check_id.startswith(_PER_ROUTE):
+        return None
+    routes = {(m.group(1) or "", m.group(2).rstrip(".:,;)")) for m in _ROUTE.finditer(text.replace("`", " "))}
+    if len(routes) != 1:
+        return None
+    method, path = routes.pop()
+    return f"route:{method + ' ' if method else ''}{path}"
+
+
 @dataclass(frozen=True)
 class DraftItem:
     source: SourceItem
@@ -392,7 +408,12 @@ def write_draft(source: Path, system: str, output: Path, *, matcher: Matcher | N
         if draft.automated:
             best = draft.candidates[0]
             entry["checks"] = [best.check_id]
-            entry["note"] = f"proposed by import-checklist (confidence {best.confidence:.2f}); review"
+            route = route_selector(draft.source.text, best.check_id)
+            if route:
+                entry["targets"] = [route]
+            entry["note"] = f"proposed by import-checklist (confidence {best.confidence:.2f}); review" + (
+                f"; decided by the finding of {route[6:]} only (the route the requirement names)" if route else ""
+            )
         elif draft.command is not None:
             names = {c["name"] for c in commands}
             name, n = draft.command["name"], 2

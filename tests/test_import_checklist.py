@@ -11,7 +11,7 @@ import yaml
 
 from harden_lib import cli
 from harden_lib.checklist import Coverage, load_profile, normalise, source_items
-from harden_lib.checklist_import import AUTOMATE_AT, Matcher, draft_items, write_draft
+from harden_lib.checklist_import import AUTOMATE_AT, Matcher, draft_items, route_selector, write_draft
 from harden_lib.environment import load_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,7 @@ BILLING = textwrap.dedent("""\
 
     1) Only TLS 1.2 and TLS 1.3 are accepted by the load balancer
     2) Plain HTTP redirects to HTTPS
+    3) Rate limit `POST /api/login` to 5 requests per minute
 
     Data stores
     -----------
@@ -90,6 +91,12 @@ def test_clear_requirements_get_their_check_others_an_attestation_or_a_command(t
     assert hsts.automated and hsts.candidates[0].confidence >= AUTOMATE_AT
     assert any(r.startswith('alias "') for r in hsts.candidates[0].reasons)  # explainable: what matched
     assert any("strict-transport-security" in r for c in hsts.candidates for r in c.reasons)
+    # a per-route check on a requirement naming one route is decided by that route only
+    limit = drafts["Rate limit `POST /api/login` to 5 requests per minute"]
+    assert limit.automated and limit.candidates[0].check_id == "ratelimit.enforced"
+    assert route_selector(limit.source.text, "ratelimit.enforced") == "route:POST /api/login"
+    assert route_selector("Limit /a and /b", "ratelimit.enforced") is None  # two routes: no guess
+    assert route_selector("POST /api/login", "headers.csp.present") is None
     # commands in the stand-alone block: leading VAR=value goes to env
     smoke = drafts["STAGE=prod ./scripts/smoke.sh --quick"]
     assert smoke.command == {
@@ -120,6 +127,8 @@ def test_the_draft_is_deterministic_and_usable_by_an_environment(tmp_path, match
     coverage = {i.coverage for i in profile.items}
     assert {Coverage.AUTOMATED, Coverage.ATTESTATION, Coverage.COMMAND} <= coverage
     assert "# candidates: headers.hsts." in (tmp_path / "a.yaml").read_text()
+    limit = [i for i in profile.items if "POST /api/login" in i.text]
+    assert [(c.id, c.targets) for c in limit[0].checks] == [("ratelimit.enforced", ("route:POST /api/login",))]
 
 
 def test_cli_writes_the_draft_and_prints_its_coverage(tmp_path, capsys):
