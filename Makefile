@@ -21,12 +21,13 @@ setup: $(STAMP)
 services:
 	@if command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	    && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } && command -v openssl >/dev/null \
-	    && test -x /usr/bin/chromium; then \
-	  echo "redis-server, PostgreSQL, nginx, openssl and chromium are installed"; \
+	    && test -x /usr/bin/chromium && command -v restic >/dev/null \
+	    && ls /usr/share/postgresql/*/extension/pgaudit.control >/dev/null 2>&1; then \
+	  echo "redis-server, PostgreSQL, nginx, openssl, chromium, restic and pgaudit are installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx openssl chromium >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx openssl chromium restic && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$$(ls /usr/lib/postgresql | sort -n | tail -1)-pgaudit" >/dev/null; \
 	else \
-	  echo "missing: run 'sudo apt-get install -y redis-server postgresql nginx openssl chromium' (those tests skip until then)"; \
+	  echo "missing: run 'sudo apt-get install -y redis-server postgresql nginx openssl chromium restic postgresql-15-pgaudit' (those tests skip until then)"; \
 	fi
 
 # Set up, run the demo audit, print where the report is. The demo is NO-GO on purpose (exit 1).
