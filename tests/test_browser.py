@@ -43,18 +43,27 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless chromium for the session (starting one costs ~0.5 s; a context ~20 ms).
-
-    Session-scoped so that it is set up before the session's ``demo_run``: a machine without
-    chromium skips (or, in CI, fails) at once instead of after a whole demo audit.
-    """
+def _chromium_available() -> None:
+    """Session-scoped so that it runs before the session's ``demo_run``: a machine without
+    chromium skips (or, in CI, fails) at once instead of after a whole demo audit."""
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("Playwright is not installed (pip install -r requirements-dev.txt)")
     if not CHROMIUM.is_file():
         _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser(_chromium_available: None) -> Iterator[Any]:
+    """One headless chromium for this file (starting one costs ~0.5 s; a context ~20 ms).
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, so a later test file in the same worker that calls
+    ``asyncio.run`` would fail with "cannot be called from a running event loop".
+    """
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
