@@ -379,8 +379,6 @@ def _client(env: Environment) -> httpx.Client:
 
 def audit(env: Environment) -> AuthAudit:
     """Probe every protected route and (with active probes) every webhook; nothing configured is a ``skip``."""
-    from harden_lib.http import resolve_url
-
     params: AuthParams = env.auth
     report = AuthAudit()
     if not params.protected_routes and not params.webhooks:
@@ -395,59 +393,74 @@ def audit(env: Environment) -> AuthAudit:
         return report
     deadline = time.monotonic() + params.max_seconds
     with _client(env) as client:
-        for route in params.protected_routes:
-            target = f"{route.method} {route.path}"
-            if route.method not in ("GET", "HEAD") and not env.active_probes:
-                report.findings.append(
-                    finding("auth.bearer", Status.SKIP, target,
-                            f"{route.method} without a token could change data on an unprotected route: "
-                            "set active_probes: true to send it")
-                )  # fmt: skip
-                continue
-            try:
-                url = resolve_url(env, route.path)
-            except HardenError as exc:
-                report.findings.append(finding("auth.bearer", Status.ERROR, target, str(exc)))
-                continue
-            answers = []
-            probes = bearer_probes(params)
-            valid = os.environ.get(params.valid_token_env or "", "") if params.valid_token_env else ""
-            if params.valid_token_env and not valid:
-                report.findings.append(
-                    finding("auth.bearer", Status.ERROR, target,
-                            f"auth.valid_token_env names {params.valid_token_env}, which is not set or empty")
-                )  # fmt: skip
-                continue
-            if valid:
-                probes.append((CONTROL, {params.token_header: params.token_prefix + valid}))
-            for label, headers in probes:
-                got = _send(client, url, route.method, headers, deadline)
-                answers.append(Answer(url, label, got.status, got.location, got.error))
-            report.answers.extend(answers)
-            report.findings.append(bearer_finding(route, url, answers, params))
-        for hook in params.webhooks:
-            target = f"POST {hook.path}"
-            if not env.active_probes:
-                report.findings.append(
-                    finding("auth.webhook_signature", Status.SKIP, target,
-                            "active probes are off for this environment (set active_probes: true to send the "
-                            "unsigned and badly signed POSTs)")
-                )  # fmt: skip
-                continue
-            try:
-                url = resolve_url(env, hook.path)
-            except HardenError as exc:
-                report.findings.append(finding("auth.webhook_signature", Status.ERROR, target, str(exc)))
-                continue
-            body = json.dumps(hook.body if hook.body is not None else DEFAULT_EVENT).encode()
-            answers = []
-            for label, extra in (("unsigned", {}), (f"wrong {hook.header}", _bad_signature(hook))):
-                headers = {"Content-Type": "application/json", **extra}
-                got = _send(client, url, "POST", headers, deadline, content=body)
-                answers.append(Answer(url, label, got.status, got.location, got.error))
-            report.answers.extend(answers)
-            report.findings.append(webhook_finding(hook, url, answers))
+        _probe_bearer(env, client, report, deadline)
+        _probe_webhooks(env, client, report, deadline)
     return report
+
+
+def _probe_bearer(env: Environment, client: httpx.Client, report: AuthAudit, deadline: float) -> None:
+    """Each protected route with no, invalid, unsigned and malformed tokens (and the valid-token control)."""
+    from harden_lib.http import resolve_url
+
+    params: AuthParams = env.auth
+    valid = os.environ.get(params.valid_token_env, "") if params.valid_token_env else ""
+    probes = bearer_probes(params)
+    if valid:
+        probes.append((CONTROL, {params.token_header: params.token_prefix + valid}))
+    for route in params.protected_routes:
+        target = f"{route.method} {route.path}"
+        if route.method not in ("GET", "HEAD") and not env.active_probes:
+            report.findings.append(
+                finding("auth.bearer", Status.SKIP, target,
+                        f"{route.method} without a token could change data on an unprotected route: "
+                        "set active_probes: true to send it")
+            )  # fmt: skip
+            continue
+        if params.valid_token_env and not valid:
+            report.findings.append(
+                finding("auth.bearer", Status.ERROR, target,
+                        f"auth.valid_token_env names {params.valid_token_env}, which is not set or empty")
+            )  # fmt: skip
+            continue
+        try:
+            url = resolve_url(env, route.path)
+        except HardenError as exc:
+            report.findings.append(finding("auth.bearer", Status.ERROR, target, str(exc)))
+            continue
+        answers = []
+        for label, headers in probes:
+            got = _send(client, url, route.method, headers, deadline)
+            answers.append(Answer(url, label, got.status, got.location, got.error))
+        report.answers.extend(answers)
+        report.findings.append(bearer_finding(route, url, answers, params))
+
+
+def _probe_webhooks(env: Environment, client: httpx.Client, report: AuthAudit, deadline: float) -> None:
+    """Each webhook with an unsigned and a badly signed POST (only with active probes: they may act)."""
+    from harden_lib.http import resolve_url
+
+    for hook in env.auth.webhooks:
+        target = f"POST {hook.path}"
+        if not env.active_probes:
+            report.findings.append(
+                finding("auth.webhook_signature", Status.SKIP, target,
+                        "active probes are off for this environment (set active_probes: true to send the "
+                        "unsigned and badly signed POSTs)")
+            )  # fmt: skip
+            continue
+        try:
+            url = resolve_url(env, hook.path)
+        except HardenError as exc:
+            report.findings.append(finding("auth.webhook_signature", Status.ERROR, target, str(exc)))
+            continue
+        body = json.dumps(hook.body if hook.body is not None else DEFAULT_EVENT).encode()
+        answers = []
+        for label, extra in (("unsigned", {}), (f"wrong {hook.header}", _bad_signature(hook))):
+            headers = {"Content-Type": "application/json", **extra}
+            got = _send(client, url, "POST", headers, deadline, content=body)
+            answers.append(Answer(url, label, got.status, got.location, got.error))
+        report.answers.extend(answers)
+        report.findings.append(webhook_finding(hook, url, answers))
 
 
 def run(env: Environment) -> list[Finding]:
