@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,3 +95,18 @@ def serve(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def read_demo_banner(process: subprocess.Popen[str], seconds: float) -> str:
+    """The demo server's start-up lines up to "Press Ctrl-C" (or its exit, or ``seconds``)."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    return "".join(lines)

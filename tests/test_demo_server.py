@@ -26,6 +26,7 @@ import pytest
 from harden_lib.demo import DemoTarget, running_demo
 from harden_lib.environment import Environment
 from harden_lib.http import FetchError, FetchResult, fetch, make_client
+from tests.servers import read_demo_banner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -516,17 +517,7 @@ def test_foreground_module_prints_urls_and_stops_on_ctrl_c(command: list[str]) -
         text=True,
     )
     try:
-        assert process.stdout is not None
-        lines = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        text = "".join(lines)
+        text = read_demo_banner(process, 20)
         https = re.search(r"HTTPS\s+(https://127\.0\.0\.1:\d+)/", text)
         plain = re.search(r"HTTP\s+(http://127\.0\.0\.1:\d+)/", text)
         ca = re.search(r"CA\s+(\S+ca\.pem)", text)

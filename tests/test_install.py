@@ -23,13 +23,14 @@ import ssl
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.servers import read_demo_banner
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a source distribution carries (MANIFEST.in); the wheel is built from a copy of these.
@@ -176,17 +177,7 @@ def test_harden_demo_server_starts_serves_and_stops(installed: Installed, tmp_pa
         text=True,
     )
     try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        text = "".join(lines)
+        text = read_demo_banner(process, 30)
         https = re.search(r"HTTPS\s+(https://127\.0\.0\.1:\d+)/", text)
         ca = re.search(r"CA\s+(\S+ca\.pem)", text)
         assert https and ca, text + (process.stderr.read() if process.poll() is not None and process.stderr else "")
