@@ -105,6 +105,10 @@ def test_soft_fail_can_be_refused_by_params():
         ([["v=DMARC1; rua=mailto:x@mail.test"]], Status.FAIL, "no valid p="),
         ([["v=DMARC1; p=reject"], ["v=DMARC1; p=none"]], Status.FAIL, "2 DMARC records"),
         (None, Status.FAIL, "no v=DMARC1"),
+        # written other ways: tag names are case-insensitive, "DMARC1" must match exactly (RFC 7489 §6.4)
+        ([["V = DMARC1 ;P=Reject; PCT = 100"]], Status.PASS, "DMARC"),
+        ([["v=DMARC1; ", "p=quarantine"]], Status.PASS, "DMARC"),  # one record in two strings
+        ([["v=dmarc1; p=reject"]], Status.FAIL, "no v=DMARC1"),
     ],
 )
 def test_dmarc_shapes(dmarc, status, needle):

@@ -198,7 +198,8 @@ def dmarc_tags(record: str) -> dict[str, str]:
 
 
 def _dmarc_records(answer: TxtAnswer) -> list[str]:
-    return [r for r in answer.records if re.match(r"\s*v\s*=\s*DMARC1\s*(;|$)", r)]
+    """The DMARC records: the tag name ``v`` is case-insensitive, its value ``DMARC1`` exact (RFC 7489 §6.4)."""
+    return [r for r in answer.records if re.match(r"\s*[vV]\s*=\s*DMARC1\s*(;|$)", r)]
 
 
 def judge_dmarc(domain: DomainSpec, answer: TxtAnswer, inherited_from: str = "") -> tuple[Status, str]:
